@@ -1,0 +1,169 @@
+// kvcpu's native edge: the two things Node cannot do by itself.
+//  - sched_getaffinity / sched_setaffinity on any thread id (taskset(1) does the same, but costs
+//    ~1.5-5 ms per spawn against ~4 us here; kvcpu pins many threads all-or-nothing).
+//  - KVM_GET_API_VERSION / KVM_CREATE_VM on /dev/kvm: the only proof that KVM really works
+//    (the vmx/svm cpuinfo flag is absent under nested PVM, where /dev/kvm still works).
+// Only node_api.h is used (no node-addon-api), so it builds with npm's bundled node-gyp.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+// Large enough for any real host; CPU_ALLOC avoids the fixed 1024-CPU cpu_set_t.
+#define KVCPU_MAX_CPUS 8192
+
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  const char *code = err == ESRCH ? "ESRCH" : err == EINVAL ? "EINVAL" : err == EPERM ? "EPERM" : "EIO";
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+static napi_value affinity_get(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t tid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "affinityGet(tid): tid must be an integer");
+    return NULL;
+  }
+  cpu_set_t *set = CPU_ALLOC(KVCPU_MAX_CPUS);
+  size_t size = CPU_ALLOC_SIZE(KVCPU_MAX_CPUS);
+  CPU_ZERO_S(size, set);
+  if (sched_getaffinity(tid, size, set) != 0) {
+    int err = errno;
+    CPU_FREE(set);
+    return throw_errno(env, err, "sched_getaffinity");
+  }
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t n = 0;
+  for (int cpu = 0; cpu < KVCPU_MAX_CPUS; cpu++) {
+    if (CPU_ISSET_S(cpu, size, set)) {
+      napi_value v;
+      napi_create_int32(env, cpu, &v);
+      napi_set_element(env, arr, n++, v);
+    }
+  }
+  CPU_FREE(set);
+  return arr;
+}
+
+static napi_value affinity_set(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t tid = 0;
+  bool is_array = false;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &tid) != napi_ok ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, "EINVAL", "affinitySet(tid, cpus): tid integer, cpus array");
+    return NULL;
+  }
+  uint32_t len = 0;
+  napi_get_array_length(env, argv[1], &len);
+  cpu_set_t *set = CPU_ALLOC(KVCPU_MAX_CPUS);
+  size_t size = CPU_ALLOC_SIZE(KVCPU_MAX_CPUS);
+  CPU_ZERO_S(size, set);
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value v;
+    int32_t cpu = -1;
+    napi_get_element(env, argv[1], i, &v);
+    if (napi_get_value_int32(env, v, &cpu) != napi_ok || cpu < 0 || cpu >= KVCPU_MAX_CPUS) {
+      CPU_FREE(set);
+      napi_throw_range_error(env, "EINVAL", "affinitySet: CPU number out of range");
+      return NULL;
+    }
+    CPU_SET_S(cpu, size, set);
+  }
+  if (sched_setaffinity(tid, size, set) != 0) {
+    int err = errno;
+    CPU_FREE(set);
+    return throw_errno(env, err, "sched_setaffinity");
+  }
+  CPU_FREE(set);
+  return NULL;
+}
+
+static void set_int(napi_env env, napi_value obj, const char *key, int value) {
+  napi_value v;
+  napi_create_int32(env, value, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+static void set_str(napi_env env, napi_value obj, const char *key, const char *value) {
+  napi_value v;
+  napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+// kvmProbe(path) -> { opened, openErrno, apiVersion, vmCreated, createErrno, nrVcpus, maxVcpus }
+// Mirrors what QEMU's kvm_init() does first (kvm-all.c): open, check API version 12, create a VM.
+static napi_value kvm_probe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096] = "/dev/kvm";
+  if (argc >= 1) {
+    size_t got = 0;
+    napi_get_value_string_utf8(env, argv[0], path, sizeof path, &got);
+  }
+  napi_value out;
+  napi_create_object(env, &out);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    set_int(env, out, "openErrno", err);
+    set_str(env, out, "openError", strerror(err));
+    return out;
+  }
+  set_int(env, out, "openErrno", 0);
+  int api = ioctl(fd, KVM_GET_API_VERSION, 0);
+  set_int(env, out, "apiVersion", api);
+  set_int(env, out, "nrVcpus", ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS));
+  set_int(env, out, "maxVcpus", ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS));
+#ifdef KVM_CAP_MAX_VCPU_ID
+  set_int(env, out, "maxVcpuId", ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID));
+#endif
+  int vm = ioctl(fd, KVM_CREATE_VM, 0);
+  if (vm < 0) {
+    int err = errno;
+    set_int(env, out, "createErrno", err);
+    set_str(env, out, "createError", strerror(err));
+  } else {
+    set_int(env, out, "createErrno", 0);
+    // A VM with one vCPU proves the vCPU path too (KVM_CREATE_VCPU, as QEMU does per vCPU).
+    int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+    if (vcpu < 0) {
+      int err = errno;
+      set_int(env, out, "vcpuErrno", err);
+      set_str(env, out, "vcpuError", strerror(err));
+    } else {
+      set_int(env, out, "vcpuErrno", 0);
+      close(vcpu);
+    }
+    close(vm);
+  }
+  close(fd);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"affinityGet", NULL, affinity_get, NULL, NULL, NULL, napi_default, NULL},
+      {"affinitySet", NULL, affinity_set, NULL, NULL, NULL, napi_default, NULL},
+      {"kvmProbe", NULL, kvm_probe, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

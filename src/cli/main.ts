@@ -1,0 +1,55 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_ERROR } from '../core/errors.ts';
+import { commands } from './commands/index.ts';
+import { paint, processIo, type CliContext, type CliIo } from './output.ts';
+
+const VERSION = '0.1.0';
+
+/** Build the `kvcpu` program with every command registered against `ctx`. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('kvcpu')
+    .description('vCPU toolkit for KVM/QEMU hosts: readiness, -smp topology, CPU models, placement, pinning, overcommit')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => ctx.io.out(s),
+      writeErr: (s) => ctx.io.err(s),
+      outputError: (s, write) => write(paint(ctx.io).red(s.replace(/^error: /, 'error E_USAGE: '))),
+    })
+    .exitOverride();
+  for (const register of commands) register(program, ctx);
+  // Subcommands inherit output settings and exitOverride so usage errors never call process.exit.
+  const propagate = (c: Command) => {
+    for (const sub of c.commands) {
+      sub.exitOverride().configureOutput({
+        writeOut: (s) => ctx.io.out(s),
+        writeErr: (s) => ctx.io.err(s),
+        outputError: (s, write) => write(paint(ctx.io).red(s.replace(/^error: /, 'error E_USAGE: '))),
+      });
+      sub.showSuggestionAfterError(true);
+      propagate(sub);
+    }
+  };
+  propagate(program);
+  return program;
+}
+
+/**
+ * Run the CLI with `argv` (without node and script) and return the exit status:
+ * 0 ok, 1 a check failed, 2 bad input or environment error.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const ctx: CliContext = { io, exitCode: 0 };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are not errors.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_ERROR; // commander already printed "error: ..." (code E_USAGE)
+    }
+    throw e;
+  }
+  return ctx.exitCode;
+}

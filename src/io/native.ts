@@ -1,0 +1,43 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** What /dev/kvm answered to the probe in native/kvcpu.c. */
+export interface KvmProbeResult {
+  openErrno: number;
+  openError?: string;
+  apiVersion?: number;
+  nrVcpus?: number;
+  maxVcpus?: number;
+  maxVcpuId?: number;
+  createErrno?: number;
+  createError?: string;
+  vcpuErrno?: number;
+  vcpuError?: string;
+}
+
+export interface NativeAddon {
+  affinityGet(tid: number): number[];
+  affinitySet(tid: number, cpus: number[]): void;
+  kvmProbe(path?: string): KvmProbeResult;
+}
+
+let cached: NativeAddon | null | undefined;
+
+/**
+ * The native addon built by `npm ci` (binding.gyp), or null when it was not built
+ * (no compiler): callers then fall back to `taskset` / a QEMU probe.
+ * KVCPU_NO_NATIVE=1 forces the fallback (tests use it to cover both paths).
+ */
+export function loadNative(): NativeAddon | null {
+  if (cached !== undefined) return cached;
+  if (process.env.KVCPU_NO_NATIVE === '1') return (cached = null);
+  const path = fileURLToPath(new URL('../../build/Release/kvcpu_native.node', import.meta.url));
+  if (!existsSync(path)) return (cached = null);
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
