@@ -1,0 +1,154 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KvcpuError } from '../core/errors.ts';
+import { loadNative } from '../io/native.ts';
+import { QmpClient } from './qmp-client.ts';
+
+export interface QemuProcess {
+  pid: number;
+  socketPath: string;
+  dir: string;
+  qmp: QmpClient;
+  /** What QEMU printed on stderr so far. */
+  stderr(): string;
+  /** QMP quit, then SIGKILL after 2 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+export interface StartQemuOptions {
+  args: string[];
+  binary?: string;
+  timeoutMs?: number;
+  /** Folder for the QMP socket (a new temp folder when omitted; removed on stop). */
+  dir?: string;
+}
+
+// Every QEMU we started and have not yet seen exit: killed if node exits first, so a
+// crashed test run never leaves guests behind.
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+/** True when the QEMU binary is on PATH (or the given path is executable). */
+export function qemuAvailable(binary = 'qemu-system-x86_64'): boolean {
+  if (binary.includes('/')) {
+    try {
+      accessSync(binary, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return spawnSync('which', [binary], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * True when KVM really works here: /dev/kvm opens and a VM (with one vCPU) can be created.
+ * Uses the native probe; without the addon, falls back to asking QEMU itself.
+ */
+export function kvmAvailable(): boolean {
+  if (!existsSync('/dev/kvm')) return false;
+  const native = loadNative();
+  if (native) {
+    const r = native.kvmProbe('/dev/kvm');
+    return r.openErrno === 0 && r.apiVersion === 12 && r.createErrno === 0 && r.vcpuErrno === 0;
+  }
+  const r = spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', 'stdio'], {
+    input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
+    timeout: 10_000,
+    encoding: 'utf8',
+  });
+  return r.status === 0;
+}
+
+/** Start QEMU with a QMP socket and connect to it. The caller must `stop()` it. */
+export async function startQemu(opts: StartQemuOptions): Promise<QemuProcess> {
+  const binary = opts.binary ?? 'qemu-system-x86_64';
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  if (!qemuAvailable(binary)) {
+    throw new KvcpuError('E_QEMU_MISSING', `${binary} not found`, { hint: 'apt-get install --no-install-recommends qemu-system-x86' });
+  }
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvcpu-qemu-'));
+  const socketPath = join(dir, 'qmp.sock');
+  rmSync(socketPath, { force: true });
+  installExitHook();
+  const child = spawn(binary, [...opts.args, '-qmp', `unix:${socketPath},server=on,wait=off`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  live.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitCode = code ?? (signal ? -1 : null);
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', () => {
+      exitCode = -1;
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const cleanupDir = () => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  const kill = async () => {
+    if (exitCode === undefined) child.kill('SIGKILL');
+    await exited;
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  let qmp: QmpClient | undefined;
+  while (!qmp) {
+    if (exitCode !== undefined) {
+      cleanupDir();
+      throw new KvcpuError('E_QEMU_FAILED', `QEMU exited (status ${exitCode}) before QMP was ready: ${stderr.trim() || '(no output)'}`, {
+        details: { stderr, status: exitCode },
+      });
+    }
+    if (Date.now() > deadline) {
+      await kill();
+      cleanupDir();
+      throw new KvcpuError('E_TIMEOUT', `QEMU's QMP socket did not come up within ${timeoutMs} ms`, { details: { stderr } });
+    }
+    if (existsSync(socketPath)) {
+      try {
+        qmp = await QmpClient.connect(socketPath, { timeoutMs: Math.max(1000, deadline - Date.now()) });
+        break;
+      } catch {
+        // socket file exists before listen(); retry
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const client = qmp;
+  return {
+    pid: child.pid ?? -1,
+    socketPath,
+    dir,
+    qmp: client,
+    stderr: () => stderr,
+    async stop() {
+      if (exitCode === undefined && !client.closed) {
+        await client.execute('quit', undefined, { timeoutMs: 2000 }).catch(() => undefined);
+      }
+      client.close();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(timer);
+      cleanupDir();
+    },
+  };
+}
