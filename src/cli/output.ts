@@ -17,6 +17,13 @@ export interface CliContext {
 }
 
 export function processIo(): CliIo {
+  // `kvcpu ps | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const color = Boolean(process.stdout.isTTY) && !('NO_COLOR' in process.env) && pc.isColorSupported;
   return {
     out: (t) => void process.stdout.write(t),

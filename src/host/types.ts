@@ -7,7 +7,7 @@
 export interface HostSnapshot {
   /** The root prefix the snapshot was read from ("/" for the live host). */
   root: string;
-  /** x86_64 | i686 | aarch64 | arm | ppc64 | s390x | riscv64 | loongarch64 | sparc64 | unknown (inferred from cpuinfo). */
+  /** `uname -m` style: x86_64 | i686 | aarch64 | armv7l (armvNl) | ppc64 | ppc64le | ppc | s390x | riscv64 | loongarch64 | sparc64 | unknown (inferred from cpuinfo). */
   arch: string;
   cpus: HostCpuSets;
   cpu: HostCpuIdentity;
@@ -31,6 +31,12 @@ export interface HostCpuSets {
   isolated: string | null;
   /** kernel_max, null when absent. */
   kernelMax: number | null;
+  /**
+   * CPUs the reading process may run on (`Cpus_allowed_list` of /proc/self/status: cgroup
+   * cpuset and affinity), null when not known (e.g. a captured tree without it). Differs from
+   * `online` inside containers and cpuset-restricted services.
+   */
+  allowed?: string | null;
 }
 
 export interface HostCpuIdentity {

@@ -1,4 +1,43 @@
-import type { RegisterCommand } from '../command-kit.ts';
+import type { Command } from 'commander';
+import { readHost } from '../../host/read-host.ts';
+import { findGuest } from '../../guests/find-guest.ts';
+import { hotplugVcpus } from '../../guests/hotplug-vcpus.ts';
+import { snapshotGuests } from '../../guests/snapshot-guests.ts';
+import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
+import { renderTable, writeJson } from '../output.ts';
 
-// Placeholder until the capability lands: the command is not registered yet.
-export const registerHotplug: RegisterCommand = () => {};
+/** `kvcpu hotplug GUEST --to N`: add vCPUs through QMP, or report why removal cannot work. */
+export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
+  program
+    .command('hotplug')
+    .argument('<guest>', 'guest name or pid')
+    .requiredOption('--to <n>', 'wanted number of vCPUs (up to maxcpus)', parsePositiveInt)
+    .description('change a running guest\'s vCPU count via QMP (query-hotpluggable-cpus -> device_add), verify the new CPU n/... threads, say what the guest must do')
+    .option('--json', 'print the result as JSON')
+    .action(
+      act(ctx, async (guest: string, opts: { to: number; json?: boolean }) => {
+        const snap = await snapshotGuests({ host: readHost(), full: false, qmp: false });
+        const g = findGuest(snap, guest);
+        const out = await hotplugVcpus(g, opts.to);
+        if (opts.json) {
+          writeJson(ctx.io, { ok: true, ...out });
+          return 0;
+        }
+        if (out.action === 'none') ctx.io.out(`${out.guest} already has ${out.from} vCPUs (max ${out.maxCpus})\n`);
+        else if (out.action === 'unplug') ctx.io.out(`${out.guest}: ${out.from} -> ${out.to} vCPUs (the guest ejected the removed CPUs)\n`);
+        else {
+          ctx.io.out(
+            `${out.guest}: ${out.from} -> ${out.to} vCPUs (max ${out.maxCpus})\n` +
+              renderTable(
+                ['CPU-INDEX', 'TID', 'THREAD', 'DEVICE-ID', 'SLOT'],
+                out.added.map((a) => [a.cpuIndex, a.tid, a.thread, a.id, Object.entries(a.props).map(([k, v]) => `${k}=${v}`).join(',')]),
+                { right: [0, 1] },
+              ) +
+              'The new vCPUs wait for the guest OS to start them. In the guest:\n' +
+              out.guestSteps.map((s) => `  ${s}\n`).join(''),
+          );
+        }
+        return 0;
+      }),
+    );
+};

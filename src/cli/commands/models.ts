@@ -1,4 +1,113 @@
-import type { RegisterCommand } from '../command-kit.ts';
+import { Option, type Command } from 'commander';
+import { KvcpuError } from '../../core/errors.ts';
+import { accelFeatures, defaultAccel, liveUnavailable, loadLiveCatalog } from '../../cpu-models/live-catalog.ts';
+import { resolveModel } from '../../cpu-models/catalog.ts';
+import { modelFeaturesFor, modelRunnability } from '../../cpu-models/runnability.ts';
+import type { Accel } from '../../cpu-models/types.ts';
+import { x86Level } from '../../cpu-models/x86-levels.ts';
+import { qemuAvailable } from '../../qmp/start-qemu.ts';
+import { act, type RegisterCommand } from '../command-kit.ts';
+import { paint, renderTable, writeJson } from '../output.ts';
 
-// Placeholder until the capability lands: the command is not registered yet.
-export const registerModels: RegisterCommand = () => {};
+interface ModelsOpts {
+  accel?: Accel;
+  machine?: string;
+  runnable?: boolean;
+  live?: boolean;
+  root: string;
+  json?: boolean;
+}
+
+/**
+ * `kvcpu models [--accel kvm|tcg] [--runnable] [--live] [--json]`: QEMU's x86 CPU models (like
+ * `qemu-system-x86_64 -cpu help`) with, per model, whether this host + accelerator can run it and
+ * which features are missing — the same answer as QEMU's `unavailable-features`.
+ */
+export const registerModels: RegisterCommand = (program: Command, ctx) => {
+  program
+    .command('models')
+    .description("list QEMU's x86 CPU models (-cpu help) with runnable yes/no and the missing features on this host")
+    .addOption(new Option('--accel <accel>', 'accelerator to check against (default: kvm when /dev/kvm works, else tcg)').choices(['kvm', 'tcg']))
+    .option('--runnable', 'only the models this host can run')
+    .option('--machine <type>', 'machine type for alias resolution (pc-q35-7.2; pc-i440fx-4.0 and older report no alias-of)')
+    .option('--live', "also ask the installed QEMU (query-cpu-definitions) and show where it disagrees")
+    .option('--root <dir>', 'read the host from a captured tree (KVM estimate only)', '/')
+    .option('--json', 'machine-readable output')
+    .action(
+      act(ctx, async (opts: ModelsOpts) => {
+        const accel = opts.accel ?? defaultAccel();
+        const { catalog, source, installed } = await loadLiveCatalog();
+        const supported = await accelFeatures(accel, { catalog, root: opts.root });
+        let rows = modelRunnability(supported, catalog);
+        if (opts.machine) {
+          const machine = opts.machine;
+          rows = rows.map((r) => ({ ...r, aliasOf: resolveModel(r.name, machine, catalog).aliasOf }));
+        }
+        let disagreements: { name: string; kvcpu: string[]; qemu: string[] }[] | null = null;
+        if (opts.live) {
+          if (!qemuAvailable()) throw new KvcpuError('E_QEMU_MISSING', '--live needs qemu-system-x86_64', { hint: 'apt-get install qemu-system-x86' });
+          const live = await liveUnavailable(accel);
+          disagreements = rows
+            .filter((r) => live[r.name] && JSON.stringify(live[r.name]) !== JSON.stringify(r.unavailable))
+            .map((r) => ({ name: r.name, kvcpu: r.unavailable, qemu: live[r.name]! }));
+        }
+        const byName = new Map(catalog.models.map((m) => [m.name, m]));
+        const levelOf = (name: string) => {
+          const m = byName.get(name)!;
+          const target = m.kind === 'alias' && m.aliasOf ? (byName.get(m.aliasOf) ?? m) : m;
+          return m.name === 'host' ? null : x86Level(modelFeaturesFor(target, accel)).level;
+        };
+        // `-cpu help` order (QEMU 7.2 x86_cpu_list_compare): by class ordering (base, host, max
+        // last), then strcmp of the name.
+        const special = ['base', 'host', 'max'];
+        rows.sort((a, b) => special.indexOf(a.name) - special.indexOf(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        const describe = (name: string): string | null => {
+          const m = byName.get(name)!;
+          if (m.kind !== 'alias') return m.modelId;
+          const target = catalog.aliasResolution.none?.[m.name] ?? m.aliasOf;
+          return target?.startsWith(`${m.name}-v`) ? 'alias configured by machine type' : `alias of ${target}`;
+        };
+        if (opts.runnable) rows = rows.filter((r) => r.runnable);
+        const notes = [...supported.notes];
+        if (accel === 'tcg') notes.push('TCG: the answer does not depend on this host (TCG emulates a fixed feature set = the `max` model)');
+        if (opts.json) {
+          writeJson(ctx.io, {
+            qemu: { version: catalog.qemu.version, installed, catalog: source },
+            accel,
+            hostSource: supported.source,
+            exact: supported.exact,
+            notes,
+            models: rows.map((r) => ({ ...r, description: describe(r.name), level: levelOf(r.name) })),
+            ...(disagreements ? { liveDisagreements: disagreements } : {}),
+          });
+          return 0;
+        }
+        const p = paint(ctx.io);
+        ctx.io.out(
+          `QEMU ${catalog.qemu.version} x86 CPU models (${source === 'live' ? 'probed live' : 'catalog snapshot'}${installed ? `, installed ${installed}` : ', QEMU not installed'}), accelerator ${accel}` +
+            `${supported.exact ? '' : ' (estimate)'}\n\n`,
+        );
+        ctx.io.out(
+          renderTable(
+            ['MODEL', 'ALIAS-OF', 'VENDOR', 'LEVEL', 'RUNNABLE', 'MISSING'],
+            rows.map((r) => [
+              r.name,
+              r.aliasOf,
+              r.vendor === 'GenuineIntel' ? 'Intel' : r.vendor === 'AuthenticAMD' ? 'AMD' : r.vendor === 'HygonGenuine' ? 'Hygon' : r.vendor,
+              levelOf(r.name) === null ? null : levelOf(r.name) === 0 ? '32-bit' : `v${levelOf(r.name)}`,
+              r.runnable ? p.green('yes') : p.red('no'),
+              r.unavailable.join(' ') || null,
+            ]),
+          ),
+        );
+        const n = rows.filter((r) => r.runnable).length;
+        ctx.io.out(`\n${n} of ${rows.length} runnable under ${accel}.\n`);
+        for (const note of notes) ctx.io.out(`note: ${note}\n`);
+        if (disagreements) {
+          ctx.io.out(disagreements.length ? `\nQEMU disagrees on ${disagreements.length} model(s):\n` : '\nlive QEMU agrees on every model.\n');
+          for (const d of disagreements) ctx.io.out(`  ${d.name}: kvcpu [${d.kvcpu.join(' ')}] QEMU [${d.qemu.join(' ')}]\n`);
+        }
+        return 0;
+      }),
+    );
+};

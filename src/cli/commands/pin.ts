@@ -1,4 +1,134 @@
-import type { RegisterCommand } from '../command-kit.ts';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { KvcpuError } from '../../core/errors.ts';
+import { readHost } from '../../host/read-host.ts';
+import { parseAssignments, type GuestPinSpec } from '../../guests/build-pin-requests.ts';
+import { jobsFromPlan, pinGuests, unpinGuest, type PinJob, type PinOutcome } from '../../guests/pin-guests.ts';
+import { PinPlanSchema, type PinPlan } from '../../plan/pin-plan.ts';
+import { parseCpulist } from '../../core/cpulist.ts';
+import { act, collect, parseJsonText, type RegisterCommand } from '../command-kit.ts';
+import { renderTable, writeJson } from '../output.ts';
 
-// Placeholder until the capability lands: the command is not registered yet.
-export const registerPin: RegisterCommand = () => {};
+/** Read and validate a pin plan file (`kvcpu plan` output; `-` = stdin text passed in). */
+export function loadPinPlan(path: string, text?: string): PinPlan {
+  let raw: string;
+  try {
+    raw = text ?? readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KvcpuError('E_NOT_FOUND', `cannot read plan file ${path}: ${(e as Error).message}`, { hint: 'write one with `kvcpu plan ... --json > plan.json`' });
+  }
+  const parsed = PinPlanSchema.safeParse(parseJsonText(raw, path));
+  if (!parsed.success) {
+    throw new KvcpuError('E_BAD_INPUT', `${path} is not a kvcpu pin plan: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+      hint: 'expected {"kind":"kvcpu-pin-plan","version":1,"guests":[{"name","vcpus":{"0":"2"},...}]}',
+    });
+  }
+  return parsed.data;
+}
+
+export function renderPinOutcome(o: PinOutcome): string {
+  if (o.dryRun) return `# dry run: nothing changed (method: ${o.method}); equivalent commands:\n${o.commands.join('\n')}\n`;
+  const rows = (o.result?.applied ?? []).map((a) => [a.guest, a.pid, a.tid, a.label, a.comm, a.before, a.after]);
+  return (
+    renderTable(['GUEST', 'PID', 'TID', 'WHAT', 'THREAD', 'BEFORE', 'AFTER'], rows, { right: [1, 2] }) +
+    `pinned ${rows.length} thread(s) via ${o.method}; verified from /proc/PID/task/TID/status (Cpus_allowed_list).\n` +
+    (o.statePaths.length ? `undo with \`kvcpu unpin GUEST\` (saved: ${o.statePaths.join(', ')})\n` : '')
+  );
+}
+
+interface PinOpts {
+  vcpu?: string[];
+  emulator?: string;
+  iothread?: string[];
+  plan?: string;
+  cgroup?: boolean;
+  dryRun?: boolean;
+  viaLibvirt?: boolean;
+  config?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `kvcpu pin GUEST --vcpu N=CPUS ... | --plan FILE` and `kvcpu unpin GUEST`.
+ * How: sched_setaffinity(2) per thread through kvcpu's native addon, or util-linux
+ * `taskset -p -c` run without a shell when the addon is not built; optionally also a v1
+ * cpuset cgroup per thread; libvirt domains optionally via `virsh vcpupin/emulatorpin`.
+ */
+export const registerPin: RegisterCommand = (program: Command, ctx) => {
+  program
+    .command('pin')
+    .argument('[guest]', 'guest name (-name guest=X) or pid')
+    .description('pin a guest\'s vCPU/emulator/IO threads to host CPUs, all or nothing: validate, apply, re-read /proc, roll back on any failure')
+    .option('--vcpu <n=cpus>', 'pin vCPU n to a cpulist (repeatable), e.g. --vcpu 0=2 --vcpu 1=3', collect)
+    .option('--emulator <cpus>', 'pin the emulator threads (main loop, call_rcu, workers, monitor iothread)')
+    .option('--iothread <id=cpus>', 'pin IOThread id (repeatable)', collect)
+    .option('--plan <file>', 'apply a pin plan (kvcpu plan output) to every guest it names, all or nothing')
+    .option('--cgroup', 'also put each thread in a cpuset cgroup (kvcpu/<guest>.<pid>/<vcpuN|emulator>; v1 layout)')
+    .option('--via-libvirt', 'for libvirt domains: use virsh vcpupin/emulatorpin/iothreadpin')
+    .option('--config', 'with --via-libvirt: also persist in the domain XML (virsh --config)')
+    .option('--dry-run', 'print the equivalent taskset/virsh commands, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(
+      act(ctx, async (guest: string | undefined, opts: PinOpts) => {
+        let jobs: PinJob[];
+        if (opts.plan) {
+          if (guest || opts.vcpu || opts.emulator || opts.iothread) {
+            throw new KvcpuError('E_USAGE', '--plan cannot be combined with GUEST/--vcpu/--emulator/--iothread', { hint: 'put everything in the plan file' });
+          }
+          jobs = jobsFromPlan(loadPinPlan(opts.plan));
+        } else {
+          if (!guest) throw new KvcpuError('E_USAGE', 'name a GUEST (name or pid) or give --plan FILE', { hint: 'kvcpu pin vm1 --vcpu 0=2 --vcpu 1=3' });
+          const spec: GuestPinSpec = {
+            vcpus: new Map([...parseAssignments(opts.vcpu ?? [], 'vcpu')].map(([k, v]) => [Number(k), v])),
+            emulator: opts.emulator ? parseCpulist(opts.emulator) : null,
+            iothreads: parseAssignments(opts.iothread ?? [], 'iothread'),
+          };
+          jobs = [{ guest, spec }];
+        }
+        const host = readHost();
+        const out = await pinGuests(jobs, {
+          host,
+          cgroup: opts.cgroup ?? false,
+          dryRun: opts.dryRun ?? false,
+          viaLibvirt: opts.viaLibvirt ?? false,
+          persist: opts.config ?? false,
+        });
+        if (opts.json) {
+          writeJson(ctx.io, {
+            ok: true,
+            dryRun: out.dryRun,
+            method: out.method,
+            commands: out.commands,
+            threads: out.dryRun
+              ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, label: r.label, comm: r.comm, cpus: r.cpus }))
+              : out.result?.applied,
+            statePaths: out.statePaths,
+          });
+        } else ctx.io.out(renderPinOutcome(out));
+        return 0;
+      }),
+    );
+
+  program
+    .command('unpin')
+    .argument('<guest>', 'guest name or pid')
+    .description('restore the affinity (and cgroup) every thread had before `kvcpu pin`')
+    .option('--json', 'print the result as JSON')
+    .action(
+      act(ctx, async (guest: string, opts: { json?: boolean }) => {
+        const out = await unpinGuest(guest, { host: readHost() });
+        if (opts.json) writeJson(ctx.io, { ok: true, ...out });
+        else {
+          ctx.io.out(
+            renderTable(
+              ['GUEST', 'TID', 'WHAT', 'THREAD', 'FROM', 'TO', 'NOW'],
+              out.restored.map((r) => [out.guest, r.tid, r.label, r.comm, r.from, r.to, r.now ?? 'gone']),
+              { right: [1] },
+            ) + `restored ${out.restored.length} thread(s) of ${out.guest} (pid ${out.pid})\n`,
+          );
+          for (const e of out.cgroupErrors) ctx.io.err(`warning: cgroup cleanup: ${e}\n`);
+        }
+        return 0;
+      }),
+    );
+};

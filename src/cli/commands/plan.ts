@@ -1,4 +1,166 @@
-import type { RegisterCommand } from '../command-kit.ts';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseCpulist } from '../../core/cpulist.ts';
+import { KvcpuError } from '../../core/errors.ts';
+import type { HostSnapshot } from '../../host/types.ts';
+import { readHost } from '../../host/read-host.ts';
+import { buildPlanHost } from '../../plan/build-plan-host.ts';
+import { checkNovaAnswer } from '../../plan/check-nova-answer.ts';
+import { answerNovaCase } from '../../plan/fit-nova-host.ts';
+import { ZED_SEMANTICS } from '../../plan/fit-nova-cell.ts';
+import { parseNovaCase, type NovaAnswer } from '../../plan/nova-case.ts';
+import { answerNovaUsage, parseNovaUsageCase, type NovaUsageAnswer } from '../../plan/nova-usage.ts';
+import { guestsFromJson, parseGuestSpec } from '../../plan/parse-guest-spec.ts';
+import { planGuests, planOrder } from '../../plan/plan-guests.ts';
+import { checkGuestPlan } from '../../plan/check-plan.ts';
+import type { GuestRequest } from '../../plan/plan-types.ts';
+import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../../plan/render-plan.ts';
+import { act, collect, parseJsonText, readAll, type RegisterCommand } from '../command-kit.ts';
+import { reportError, writeJson, type CliContext } from '../output.ts';
 
-// Placeholder until the capability lands: the command is not registered yet.
-export const registerPlan: RegisterCommand = () => {};
+interface PlanOpts {
+  root?: string;
+  host?: string;
+  reserved?: string;
+  dedicatedSet?: string;
+  sharedSet?: string;
+  pinned?: string;
+  guest?: string[];
+  guests?: string;
+  placement: string;
+  cpuRatio: string;
+  ramRatio: string;
+  format?: string;
+  json?: boolean;
+}
+
+function readText(path: string, ctx: CliContext): Promise<string> | string {
+  if (path === '-') return readAll(ctx.io.stdin);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KvcpuError('E_NOT_FOUND', `cannot read ${path}: ${(e as Error).message}`, { hint: 'check the path', cause: e });
+  }
+}
+
+function ratio(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new KvcpuError('E_BAD_INPUT', `${what} must be a positive number, got ${v}`, { hint: 'e.g. 4.0' });
+  return n;
+}
+
+async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
+  const format = (opts.json ? 'json' : (opts.format ?? 'text')) as PlanFormat;
+  if (!PLAN_FORMATS.includes(format)) throw new KvcpuError('E_USAGE', `unknown --format ${format}`, { hint: `use one of ${PLAN_FORMATS.join(', ')}` });
+  if (opts.placement !== 'spread' && opts.placement !== 'pack') throw new KvcpuError('E_USAGE', `--placement ${opts.placement}`, { hint: 'use spread or pack' });
+  if (opts.host && opts.root && opts.root !== '/') throw new KvcpuError('E_USAGE', '--host and --root are exclusive', { hint: 'give a `kvcpu host --json` file or a captured tree, not both' });
+  let snap: HostSnapshot;
+  if (opts.host) {
+    const v = parseJsonText(await readText(opts.host, ctx), opts.host) as HostSnapshot;
+    if (!v || typeof v !== 'object' || !v.cpus || !v.topology || !v.numa) {
+      throw new KvcpuError('E_BAD_INPUT', `${opts.host} is not a \`kvcpu host --json\` snapshot`, { hint: 'make one with `kvcpu host --json > host.json`' });
+    }
+    snap = v;
+  } else snap = readHost({ root: opts.root ?? '/' });
+  const host = buildPlanHost(snap, { reserved: opts.reserved, dedicated: opts.dedicatedSet, shared: opts.sharedSet });
+  const guests: GuestRequest[] = [];
+  (opts.guest ?? []).forEach((g, i) => guests.push(parseGuestSpec(g, i)));
+  if (opts.guests) guests.push(...guestsFromJson(parseJsonText(await readText(opts.guests, ctx), opts.guests)));
+  if (guests.length === 0) throw new KvcpuError('E_USAGE', 'no guests to plan', { hint: "add --guest 'name=g1,vcpus=2,policy=dedicated' or --guests FILE.json" });
+  const names = new Set<string>();
+  for (const g of guests) {
+    if (names.has(g.name)) throw new KvcpuError('E_BAD_INPUT', `two guests are named ${g.name}`, { hint: 'guest names identify them in the pin plan' });
+    names.add(g.name);
+  }
+  const pinned = opts.pinned ? parseCpulist(opts.pinned) : [];
+  const result = planGuests(host, guests, { placement: opts.placement, cpuAllocationRatio: ratio(opts.cpuRatio, '--cpu-ratio'), ramAllocationRatio: ratio(opts.ramRatio, '--ram-ratio') }, pinned);
+  // Self-check with the independent checker (check-plan.ts): a violation is a planner bug, never output.
+  const claimed = new Set(pinned);
+  for (const i of planOrder(guests)) {
+    const chk = checkGuestPlan(host, claimed, result.guests[i]!);
+    if (chk.errors.length) {
+      throw new KvcpuError('E_INTERNAL', `planner produced an invalid plan: ${chk.errors.join('; ')}`, { hint: 'this is a kvcpu bug: please report it with the command line you ran' });
+    }
+    chk.claims.forEach((c) => claimed.add(c));
+  }
+  ctx.io.out(renderPlan(result, format, host));
+  return result.guests.every((g) => g.fits) ? 0 : 1;
+}
+
+interface NovaOpts {
+  batch?: boolean;
+  zed?: boolean;
+  explain?: boolean;
+  check?: boolean;
+  json?: boolean;
+}
+
+function answerLine(raw: unknown, opts: NovaOpts): (NovaAnswer & { check?: string[] }) | NovaUsageAnswer {
+  if ((raw as { kind?: unknown } | null)?.kind === 'usage') return answerNovaUsage(parseNovaUsageCase(raw));
+  const c = parseNovaCase(raw);
+  const a = answerNovaCase(c, { semantics: opts.zed ? ZED_SEMANTICS : undefined, explainNovaBugs: !opts.zed });
+  const out: NovaAnswer & { check?: string[] } = { fits: a.fits, cells: a.fits ? a.cells : [] };
+  if (a.host_after) out.host_after = a.host_after;
+  if (a.nova_bug) out.nova_bug = a.nova_bug;
+  if (opts.explain) out.reasons = a.reasons;
+  if (opts.check) out.check = checkNovaAnswer(c, a, opts.zed ? { freeSmallPages: false, isolateEmulatorWholeCore: false } : {});
+  return out;
+}
+
+/** `kvcpu plan ...` and `kvcpu plan nova ...`. */
+export const registerPlan: RegisterCommand = (program: Command, ctx) => {
+  const plan = program
+    .command('plan')
+    .description('plan guest vCPU pinning on a host: vCPU→CPU maps, emulator/IO CPUs, guest topology, as a pin plan, libvirt, virsh, QEMU, KubeVirt or Nova')
+    .option('--root <dir>', 'read the host from a captured tree (default: this host)')
+    .option('--host <file>', 'read the host from `kvcpu host --json` output (- = stdin)')
+    .option('--reserved <cpus>', 'housekeeping CPUs: never given to guests')
+    .option('--dedicated-set <cpus>', 'CPUs for pinned vCPUs (Nova cpu_dedicated_set)')
+    .option('--shared-set <cpus>', 'CPUs for floating vCPUs (Nova cpu_shared_set)')
+    .option('--pinned <cpus>', 'CPUs already claimed by pinned guests')
+    .option('--guest <spec>', "a guest: 'name=g1,vcpus=4,policy=dedicated|shared|mixed,threads=prefer|isolate|require,emulator=share|isolate,numa=1|auto,l3=true,memory=MiB,mask=0-1,iothreads=N' (repeatable)", collect)
+    .option('--guests <file>', 'guests as JSON: [{"name":"g1","vcpus":4,...}]')
+    .option('--placement <how>', 'spread guests over NUMA nodes (emptiest first) or pack them (fullest first)', 'spread')
+    .option('--cpu-ratio <n>', 'floating vCPUs per shared CPU (Nova cpu_allocation_ratio)', '4')
+    .option('--ram-ratio <n>', 'memory overcommit for shared guests (Nova ram_allocation_ratio)', '1')
+    .option('--format <fmt>', `output: ${PLAN_FORMATS.join('|')} (json = pin plan for \`kvcpu pin --plan\`)`)
+    .option('--json', 'same as --format json')
+    .action(act(ctx, (opts: PlanOpts) => runPlan(opts, ctx)));
+
+  plan
+    .command('nova')
+    .description("answer Nova-shaped cases (../shared/reference/nova/pinning-cases.jsonl: fit_host, fit_cell, usage) like nova.virt.hardware.numa_fit_instance_to_host / numa_usage_from_instance_numa, without Nova's bugs")
+    .argument('[case]', 'case JSON file (- = stdin)')
+    .option('--batch', 'read one case per line on stdin, write one answer per line')
+    .option('--zed', "reproduce Nova 26.2.2's verdicts for the defects fixed upstream later (bugs 1811886, 1994526, isolate emulator CPU)")
+    .option('--explain', 'add one reason per guest cell')
+    .option('--check', "add the independent validity checker's findings (empty list = valid)")
+    .action(
+      act(ctx, async (file: string | undefined, opts: NovaOpts) => {
+        if (opts.batch) {
+          const text = await readAll(ctx.io.stdin);
+          let bad = 0;
+          for (const line of text.split('\n')) {
+            if (!line.trim()) continue;
+            try {
+              ctx.io.out(JSON.stringify(answerLine(JSON.parse(line), opts)) + '\n');
+            } catch (e) {
+              bad++;
+              const err = e instanceof KvcpuError ? e.toJSON() : { code: 'E_BAD_JSON', message: (e as Error).message };
+              ctx.io.out(JSON.stringify({ ok: false, error: err }) + '\n');
+            }
+          }
+          return bad ? 2 : 0;
+        }
+        if (!file) throw new KvcpuError('E_USAGE', 'kvcpu plan nova needs a CASE.json (or - for stdin) or --batch', { hint: 'kvcpu plan nova case.json, or kvcpu plan nova --batch < cases.jsonl' });
+        // The answer is always JSON, so errors about the case are JSON too ({"ok":false,"error":...}).
+        try {
+          const a = answerLine(parseJsonText(await readText(file, ctx), file), { ...opts });
+          writeJson(ctx.io, a);
+          return 'fits' in a ? (a.fits ? 0 : 1) : 'error' in a ? 1 : 0;
+        } catch (e) {
+          return reportError(ctx.io, e, true);
+        }
+      }),
+    );
+};

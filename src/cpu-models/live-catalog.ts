@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { readHost } from '../host/read-host.ts';
+import type { HostSnapshot } from '../host/types.ts';
+import { kvmAvailable, qemuAvailable } from '../qmp/start-qemu.ts';
+import { catalogVersions, loadCatalog } from './catalog.ts';
+import { expandModel, featuresOn, normalizeUnavailable, probeQemuCatalog, queryCpuDefinitions, startCatalogQemu } from './probe-qemu-catalog.ts';
+import { kvmFeaturesFromCpuinfo, tcgFeatures, type AccelFeatures } from './runnability.ts';
+import type { Accel, QemuCatalog } from './types.ts';
+
+/** `7.2.22` of the installed qemu-system-x86_64 (`--version`), null when absent. */
+export function installedQemuVersion(binary = 'qemu-system-x86_64'): string | null {
+  if (!qemuAvailable(binary)) return null;
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return /version (\d+\.\d+\.\d+)/.exec(r.stdout ?? '')?.[1] ?? null;
+}
+
+/**
+ * The catalog for the installed QEMU: the shipped snapshot when one matches its major.minor
+ * (catalogs are per QEMU release), else probed live (~2 s), else the newest snapshot when QEMU is
+ * absent. `source` says which.
+ */
+export async function loadLiveCatalog(): Promise<{ catalog: QemuCatalog; source: 'snapshot' | 'live' | 'snapshot-no-qemu'; installed: string | null }> {
+  const installed = installedQemuVersion();
+  if (!installed) return { catalog: loadCatalog(), source: 'snapshot-no-qemu', installed };
+  const mm = installed.split('.').slice(0, 2).join('.');
+  if (catalogVersions().includes(mm)) return { catalog: loadCatalog(mm), source: 'snapshot', installed };
+  return { catalog: await probeQemuCatalog(), source: 'live', installed };
+}
+
+/** Pick the accelerator users mean by default: KVM when it works here, else TCG. */
+export function defaultAccel(): Accel {
+  return kvmAvailable() ? 'kvm' : 'tcg';
+}
+
+/**
+ * What the accelerator can give a guest on this host. TCG: fixed (catalog). KVM: QEMU's static
+ * expansion of `host` under KVM when /dev/kvm works (exact: KVM_GET_SUPPORTED_CPUID), else an
+ * estimate from /proc/cpuinfo (the host snapshot), flagged as such.
+ */
+export async function accelFeatures(accel: Accel, opts: { catalog?: QemuCatalog; host?: HostSnapshot; root?: string } = {}): Promise<AccelFeatures> {
+  if (accel === 'tcg') return tcgFeatures(opts.catalog);
+  if ((opts.root ?? '/') === '/' && kvmAvailable() && qemuAvailable()) {
+    const q = await startCatalogQemu({ accel: 'kvm' });
+    try {
+      const props = await expandModel(q, 'host', 'static');
+      return { accel: 'kvm', source: 'qemu-live', exact: true, features: new Set(featuresOn(props)), notes: [] };
+    } finally {
+      await q.stop();
+    }
+  }
+  const host = opts.host ?? readHost(opts.root ? { root: opts.root } : {});
+  const est = kvmFeaturesFromCpuinfo(host.cpu.flags, host.cpu.vendor);
+  if (!kvmAvailable()) est.notes.push('/dev/kvm is absent or unusable on this machine: QEMU would refuse -accel kvm here');
+  return est;
+}
+
+/** QEMU's own `unavailable-features` per model for an accelerator (live; deduplicated). */
+export async function liveUnavailable(accel: Accel): Promise<Record<string, string[]>> {
+  const q = await startCatalogQemu({ accel });
+  try {
+    const defs = await queryCpuDefinitions(q);
+    return Object.fromEntries(defs.map((d) => [d.name, normalizeUnavailable(d['unavailable-features'])]));
+  } finally {
+    await q.stop();
+  }
+}

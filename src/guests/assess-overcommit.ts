@@ -1,0 +1,109 @@
+import { parseCpulist } from '../core/cpulist.ts';
+import type { GuestSnapshot } from './types.ts';
+
+/**
+ * Default vCPU:pCPU limit. 4:1 is what OpenStack Nova ships as `initial_cpu_allocation_ratio`
+ * since 27.0.0 (2023.1 Antelope), lowered from 16.0 (its default through Zed) because 16:1
+ * starved general-purpose guests; operators such as SAP's (sapcc helm-charts) run ~3:1.
+ * Latency-sensitive or pinned guests want 1:1 (Nova's PCPU inventory has ratio 1.0).
+ */
+export const DEFAULT_OVERCOMMIT_RATIO = 4;
+
+export type Status = 'PASS' | 'WARN' | 'FAIL';
+
+export interface OvercommitCheck {
+  id: string;
+  status: Status;
+  message: string;
+}
+
+export interface OvercommitReport {
+  verdict: Status;
+  hostCpus: number;
+  guestVcpus: number;
+  ratio: number;
+  limit: number;
+  guests: { pid: number; name: string; vcpus: number; maxCpus: number; pinnedCpus: string | null; oversized: boolean }[];
+  /** pCPUs that two or more guests pinned a vCPU to exclusively (affinity = that one CPU). */
+  doublyClaimed: { cpu: number; guests: string[] }[];
+  /** vCPU threads whose last CPU (psr) is each online pCPU, and how many of them are runnable. */
+  perCpu: { cpu: number; vcpuThreads: number; running: number }[];
+  checks: OvercommitCheck[];
+}
+
+function worst(a: Status, b: Status): Status {
+  const rank = { PASS: 0, WARN: 1, FAIL: 2 };
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/**
+ * Audit CPU overcommit from a guest snapshot (pure). Rules: a guest must not have more vCPUs
+ * than the host has online CPUs (its vCPUs would time-slice against each other: spinlock
+ * holder preemption; Nova's max_unit and Proxmox refuse it too); two guests must not both
+ * pin a vCPU exclusively to the same pCPU (dedicated CPUs are not overcommitted in Nova:
+ * PCPU ratio 1.0); total vCPUs / online CPUs must stay within `limit`.
+ */
+export function assessOvercommit(snap: GuestSnapshot, onlineCpus: number[], limit = DEFAULT_OVERCOMMIT_RATIO): OvercommitReport {
+  const hostCpus = onlineCpus.length;
+  const checks: OvercommitCheck[] = [];
+  const claims = new Map<number, Set<string>>();
+  const guests = snap.guests.map((g) => {
+    const pinned = new Set<number>();
+    for (const t of g.threads) {
+      if (t.role !== 'vcpu' || !t.affinity) continue;
+      const a = parseCpulist(t.affinity);
+      if (a.length === 1) {
+        pinned.add(a[0]!);
+        const label = `${g.name} (${g.pid})`;
+        claims.set(a[0]!, (claims.get(a[0]!) ?? new Set()).add(label));
+      }
+    }
+    const oversized = g.vcpuCount > hostCpus;
+    if (oversized) {
+      checks.push({ id: 'guest-fits-host', status: 'FAIL', message: `${g.name} (pid ${g.pid}) has ${g.vcpuCount} vCPUs but the host has ${hostCpus} online CPUs` });
+    }
+    return {
+      pid: g.pid,
+      name: g.name,
+      vcpus: g.vcpuCount,
+      maxCpus: g.config.maxCpus,
+      pinnedCpus: pinned.size ? [...pinned].sort((a, b) => a - b).join(',') : null,
+      oversized,
+    };
+  });
+  if (!guests.some((g) => g.oversized)) {
+    checks.push({ id: 'guest-fits-host', status: 'PASS', message: `every guest has at most ${hostCpus} vCPUs (online host CPUs)` });
+  }
+  const doublyClaimed = [...claims]
+    .filter(([, s]) => s.size > 1)
+    .map(([cpu, s]) => ({ cpu, guests: [...s].sort() }))
+    .sort((a, b) => a.cpu - b.cpu);
+  for (const d of doublyClaimed) {
+    checks.push({ id: 'dedicated-pins', status: 'FAIL', message: `CPU ${d.cpu} is the only CPU of vCPUs of ${d.guests.length} guests: ${d.guests.join(', ')}` });
+  }
+  if (doublyClaimed.length === 0) checks.push({ id: 'dedicated-pins', status: 'PASS', message: 'no pCPU is pinned exclusively by two guests' });
+  const guestVcpus = guests.reduce((s, g) => s + g.vcpus, 0);
+  const ratio = hostCpus > 0 ? guestVcpus / hostCpus : Infinity;
+  const r = Math.round(ratio * 100) / 100;
+  if (ratio > limit) checks.push({ id: 'ratio', status: 'FAIL', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1, above the ${limit}:1 limit` });
+  else if (ratio > 1) checks.push({ id: 'ratio', status: 'PASS', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1 (overcommitted, within ${limit}:1)` });
+  else checks.push({ id: 'ratio', status: 'PASS', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1 (not overcommitted)` });
+  const perCpu = onlineCpus.map((cpu) => {
+    let vcpuThreads = 0;
+    let running = 0;
+    for (const g of snap.guests)
+      for (const t of g.threads)
+        if (t.role === 'vcpu' && t.psr === cpu) {
+          vcpuThreads++;
+          if (t.state === 'R') running++;
+        }
+    return { cpu, vcpuThreads, running };
+  });
+  const busiest = perCpu.reduce((m, p) => Math.max(m, p.running), 0);
+  if (busiest > 1) {
+    const where = perCpu.filter((p) => p.running > 1).map((p) => `CPU ${p.cpu}: ${p.running}`);
+    checks.push({ id: 'runnable-per-cpu', status: 'WARN', message: `more than one runnable vCPU thread on one CPU right now (${where.join(', ')})` });
+  }
+  const verdict = checks.reduce<Status>((v, c) => worst(v, c.status), 'PASS');
+  return { verdict, hostCpus, guestVcpus, ratio: r, limit, guests, doublyClaimed, perCpu, checks };
+}

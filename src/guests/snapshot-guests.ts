@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostSnapshot } from '../host/types.ts';
+import { loadNative } from '../io/native.ts';
+import { classifyThread } from './classify-thread.ts';
+import { parseQemuCmdline } from './parse-qemu-cmdline.ts';
+import { queryVcpuTids } from './qmp-vcpu-tids.ts';
+import { readLibvirtVcpuTids } from './read-libvirt-status.ts';
+import { listQemuProcesses, readProcThreads, type RawThread } from './scan-proc.ts';
+import type { GuestProcess, GuestSnapshot, GuestThread, VcpuSource } from './types.ts';
+
+/** USER_HZ: the unit of utime/stime in /proc (fixed at 100 on Linux, see proc(5)). */
+export const TICKS_PER_SECOND = 100;
+
+export interface SnapshotOptions {
+  /** Root prefix for /proc (default "/"). */
+  root?: string;
+  /** Host CPUs, for core/siblings/node of each psr (null: leave them null). */
+  host?: HostSnapshot | null;
+  /** Ask QMP for vCPU TIDs when thread names do not tell (live hosts only). Default true. */
+  qmp?: boolean;
+  /** Also read schedstat and sched (run-queue wait, migrations). Default true. */
+  full?: boolean;
+  /** Only these PIDs (used by pin to re-read one guest). */
+  pids?: number[];
+}
+
+interface HostPlace {
+  core: number | null;
+  siblings: string | null;
+  node: number | null;
+}
+
+function placeMap(host: HostSnapshot | null | undefined): Map<number, HostPlace> {
+  const m = new Map<number, HostPlace>();
+  for (const r of host?.perCpu ?? []) m.set(r.cpu, { core: r.core, siblings: r.siblings, node: r.node });
+  return m;
+}
+
+function hasNamedVcpus(threads: RawThread[]): boolean {
+  return threads.some((t) => /^CPU \d+\/\w+$/.test(t.stat.comm) || t.stat.comm === 'ALL CPUs/TCG');
+}
+
+function isLibvirtGuest(root: string, name: string | null, pid: number): boolean {
+  if (!name) return false;
+  try {
+    return Number(readFileSync(join(root, 'run/libvirt/qemu', `${name}.pid`), 'utf8').trim()) === pid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One snapshot of every QEMU guest on the host: processes from /proc, their command lines,
+ * every thread classified, with placement facts. Tolerates processes and threads that vanish
+ * while it runs (they are left out).
+ */
+export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestSnapshot> {
+  const root = opts.root ?? '/';
+  const full = opts.full ?? true;
+  const places = placeMap(opts.host);
+  const guests: GuestProcess[] = [];
+  let procs = listQemuProcesses(root);
+  if (opts.pids) procs = procs.filter((p) => opts.pids!.includes(p.pid));
+  // Live host: affinity by sched_getaffinity(2) (native addon) instead of parsing status.
+  const native = root === '/' ? loadNative() : null;
+  const getAffinity = native ? (tid: number) => native.affinityGet(tid) : null;
+  // Pass 1: read /proc for every QEMU process (cheap, synchronous).
+  const scanned: {
+    pid: number;
+    argv: string[];
+    raw: RawThread[];
+    main: RawThread | undefined;
+    config: ReturnType<typeof parseQemuCmdline>;
+    libvirt: boolean;
+    vcpuSource: VcpuSource;
+    vcpuTids: Map<number, number>;
+  }[] = [];
+  for (const { pid, argv } of procs) {
+    const raw = readProcThreads(root, pid, full, getAffinity);
+    if (!raw || raw.length === 0) continue;
+    const main = raw.find((t) => t.tid === pid);
+    if (main && main.stat.state === 'Z') continue; // exited, waiting to be reaped
+    const config = parseQemuCmdline(argv);
+    const libvirt = isLibvirtGuest(root, config.name, pid);
+    let vcpuSource: VcpuSource = 'none';
+    let vcpuTids = new Map<number, number>();
+    if (hasNamedVcpus(raw)) vcpuSource = 'thread-names';
+    else if (libvirt && config.name) {
+      vcpuTids = readLibvirtVcpuTids(root, config.name);
+      if (vcpuTids.size > 0) vcpuSource = 'libvirt';
+    }
+    scanned.push({ pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids });
+  }
+  // Pass 2: QMP for guests whose threads are unnamed, all at once, so busy monitors cost one
+  // short timeout per scan rather than one per guest.
+  if ((opts.qmp ?? true) && root === '/') {
+    await Promise.all(
+      scanned
+        .filter((s) => s.vcpuSource === 'none' && s.config.qmpSockets.length > 0)
+        .map(async (s) => {
+          for (const sock of s.config.qmpSockets) {
+            const m = await queryVcpuTids(sock);
+            if (m && m.size > 0) {
+              s.vcpuTids = m;
+              s.vcpuSource = 'qmp';
+              return;
+            }
+          }
+        }),
+    );
+  }
+  for (const { pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids } of scanned) {
+    const threads: GuestThread[] = raw.map((t) => {
+      const c = classifyThread(t.tid, t.stat.comm, { pid, vcpuTids, vcpuSource });
+      const place = t.stat.psr === null ? undefined : places.get(t.stat.psr);
+      const th: GuestThread = {
+        tid: t.tid,
+        comm: t.stat.comm,
+        role: c.role,
+        vcpu: c.vcpu,
+        ...(c.allVcpus ? { vcpus: Array.from({ length: config.smpCpus }, (_, i) => i) } : {}),
+        ...(c.iothread ? { iothread: c.iothread } : {}),
+        ...(c.detail ? { detail: c.detail } : {}),
+        state: t.stat.state,
+        psr: t.stat.psr,
+        affinity: t.status.cpusAllowedList ?? '',
+        cpuTicks: t.stat.utime + t.stat.stime,
+        voluntarySwitches: t.status.voluntarySwitches,
+        involuntarySwitches: t.status.involuntarySwitches,
+        migrations: t.migrations,
+        runNs: t.sched?.runNs ?? null,
+        waitNs: t.sched?.waitNs ?? null,
+        core: place?.core ?? null,
+        siblings: place?.siblings ?? null,
+        node: place?.node ?? null,
+      };
+      return th;
+    });
+    const vcpuThreads = threads.filter((t) => t.role === 'vcpu');
+    const vcpuCount = vcpuThreads.some((t) => t.vcpus) ? config.smpCpus : vcpuThreads.length;
+    guests.push({
+      pid,
+      name: config.name ?? `pid-${pid}`,
+      startTime: main?.stat.startTime ?? raw[0]!.stat.startTime,
+      binary: argv[0] ?? '',
+      config,
+      vcpuSource,
+      libvirt,
+      vcpuCount,
+      threads,
+    });
+  }
+  return { takenAtMs: performance.now(), ticksPerSecond: TICKS_PER_SECOND, guests };
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticPlanHost } from './build-plan-host.ts';
+import { checkGuestPlan, checkL3Kept } from './check-plan.ts';
+import { clonePlanState, newPlanState, planGuest } from './plan-guests.ts';
+import type { GuestRequest, PlanHost } from './plan-types.ts';
+
+/** mulberry32: small seeded PRNG so failures replay. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+}
+
+function randomHost(r: ReturnType<typeof rng>): { host: PlanHost; pinned: number[] } {
+  const nodes = r.int(1, 4);
+  const coresPerNode = r.int(1, 8);
+  const threads = r.pick([1, 2, 2, 4] as const);
+  const base = syntheticPlanHost({ nodes, coresPerNode, threads, numbering: r.pick(['split', 'adjacent'] as const), l3PerNode: r.int(1, 2), memoryMiBPerNode: r.pick([2048, 8192, 65536]) });
+  const online = base.online;
+  const reserved = online.filter(() => r.next() < 0.1);
+  const mode = r.pick(['legacy', 'sets'] as const);
+  let host: PlanHost;
+  if (mode === 'legacy') host = syntheticPlanHost({ nodes, coresPerNode, threads, l3PerNode: 1, reserved, memoryMiBPerNode: base.nodes[0]!.memoryMiB! });
+  else {
+    const rest = online.filter((c) => !reserved.includes(c));
+    const shared = rest.filter(() => r.next() < 0.3);
+    host = syntheticPlanHost({ nodes, coresPerNode, threads, l3PerNode: r.int(1, 2), reserved, shared, dedicated: rest.filter((c) => !shared.includes(c)), memoryMiBPerNode: base.nodes[0]!.memoryMiB! });
+  }
+  const pinned = host.dedicated.filter(() => r.next() < 0.15);
+  return { host, pinned };
+}
+
+function randomGuest(r: ReturnType<typeof rng>, i: number): GuestRequest {
+  const policy = r.pick(['dedicated', 'dedicated', 'shared', 'mixed'] as const);
+  const numa = r.pick([1, 1, 1, 2, 'auto'] as const);
+  let vcpus = r.int(1, 12);
+  if (typeof numa === 'number') vcpus = Math.max(numa, vcpus - (vcpus % numa));
+  if (policy === 'mixed' && vcpus < 2) vcpus = 2;
+  const dedicatedVcpus = policy === 'mixed' ? Array.from({ length: r.int(1, vcpus - 1) }, (_, j) => j) : undefined;
+  return {
+    name: `g${i}`,
+    vcpus,
+    memoryMiB: r.pick([256, 1024, 4096]),
+    policy,
+    threads: policy === 'shared' ? 'prefer' : r.pick(['prefer', 'prefer', 'isolate', 'require'] as const),
+    emulator: policy === 'shared' ? 'share' : r.pick(['share', 'isolate'] as const),
+    numa,
+    l3: r.next() < 0.8,
+    ...(dedicatedVcpus ? { dedicatedVcpus } : {}),
+    iothreads: r.int(0, 1),
+  };
+}
+
+describe('native planner invariants (seeded random hosts and guests)', () => {
+  it('holds on every plan of 2,500 hosts', () => {
+    let plans = 0;
+    let placed = 0;
+    let l3Checked = 0;
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 2500; seed++) {
+      const r = rng(seed);
+      const { host, pinned } = randomHost(r);
+      const state = newPlanState(pinned);
+      const guests = r.int(1, 6);
+      for (let i = 0; i < guests; i++) {
+        const g = randomGuest(r, i);
+        const before = clonePlanState(state);
+        const plan = planGuest(host, state, g);
+        plans++;
+        const { errors, claims } = checkGuestPlan(host, before.pinned, plan);
+        if (plan.fits) {
+          placed++;
+          // The planner's own claim must be exactly what the rules say: no more, no less.
+          const added = [...state.pinned].filter((c) => !before.pinned.has(c)).sort((a, b) => a - b);
+          const want = [...new Set(claims)].sort((a, b) => a - b);
+          if (added.join(',') !== want.join(',')) errors.push(`${g.name}: planner claimed ${added.join(',')}, rules say ${want.join(',')}`);
+          const l3 = checkL3Kept(host, before.pinned, before.memoryMiB, plan);
+          if (g.policy === 'dedicated' && g.threads === 'prefer' && g.emulator === 'share') l3Checked++;
+          errors.push(...l3);
+        } else if (g.policy === 'dedicated' && g.threads === 'prefer' && g.emulator === 'share' && g.numa === 1) {
+          // Completeness for the simple case: prefer packs onto any free CPUs, so a refusal means no node had room.
+          const room = host.nodes.some((n) => {
+            const free = host.dedicated.filter((c) => n.cpus.includes(c) && !before.pinned.has(c)).length;
+            return free >= g.vcpus && (n.memoryMiB ?? Infinity) - (before.memoryMiB.get(n.id) ?? 0) >= g.memoryMiB;
+          });
+          if (room) errors.push(`${g.name}: refused (${plan.failed}) although a node had room`);
+        }
+        if (errors.length) failures.push(`seed ${seed}: ${errors.join('; ')}`);
+      }
+    }
+    expect(failures.slice(0, 10)).toEqual([]);
+    expect(plans).toBeGreaterThan(5000);
+    expect(placed).toBeGreaterThan(plans / 4);
+    expect(l3Checked).toBeGreaterThan(100);
+  });
+
+  it('the checker notices broken plans (double claim, isolate sibling, housekeeping CPU)', () => {
+    const host = syntheticPlanHost({ nodes: 1, coresPerNode: 4, threads: 2, numbering: 'adjacent', reserved: [0, 1] });
+    const state = newPlanState();
+    const a = planGuest(host, state, { name: 'a', vcpus: 2, memoryMiB: 256, policy: 'dedicated', threads: 'isolate', emulator: 'share', numa: 1, l3: true, iothreads: 0 });
+    expect(a.fits).toBe(true);
+    if (!a.fits) return;
+    expect(checkGuestPlan(host, new Set(), a).errors).toEqual([]);
+    const sib = structuredClone(a);
+    sib.vcpus[1]!.cpus = [sib.vcpus[0]!.cpus[0]! ^ 1];
+    expect(checkGuestPlan(host, new Set(), sib).errors.join(' ')).toMatch(/isolate but core/);
+    const twice = structuredClone(a);
+    twice.vcpus[1]!.cpus = [...twice.vcpus[0]!.cpus];
+    expect(checkGuestPlan(host, new Set(), twice).errors.join(' ')).toMatch(/two dedicated vCPUs on one CPU/);
+    const hk = structuredClone(a);
+    hk.vcpus[0]!.cpus = [0];
+    expect(checkGuestPlan(host, new Set(), hk).errors.join(' ')).toMatch(/housekeeping/);
+    expect(checkGuestPlan(host, new Set(a.vcpus[0]!.cpus), a).errors.join(' ')).toMatch(/already claimed/);
+  });
+});

@@ -1,0 +1,384 @@
+/**
+ * `kvcpu topology suggest`: choose a guest's sockets/dies/cores/threads (and maxcpus layout)
+ * from the host's topology, the host CPUs the guest will be pinned to, and the guest OS.
+ *
+ * Rules (each produces one line of explanation):
+ * - threads > 1 only when the pinned host CPUs are whole SMT sibling groups of one size: then a
+ *   guest core really is a host core and the guest scheduler's SMT decisions hold. Unpinned
+ *   vCPUs float, so their "siblings" would be arbitrary host CPUs: threads=1.
+ * - pinned CPUs spanning host NUMA nodes → one guest socket (and one guest NUMA node) per host
+ *   node; within one node but several host sockets → one guest socket per host socket; else one.
+ * - a guest socket spanning several host L3 domains → one die per domain (x86 q35/pc): QEMU 7.2
+ *   reports the L3 cache as shared per die (target/i386/cpu.c, CPUID 4 and 0x8000001D).
+ * - Windows client editions take at most 2 sockets; kvcpu keeps Windows Server to 4.
+ * - --max: hot-pluggable slots are added as whole sockets (multi-socket guests) or whole cores
+ *   (single socket), because QEMU makes vCPUs 0..cpus-1 present in index order
+ *   (socket, die, core, thread): growing cores of a multi-socket guest would fill socket 0 first.
+ * The result is validated with parseSmp against the target machine (default pc-q35-7.2).
+ */
+import { formatCpulist, parseCpulist } from '../core/cpulist.ts';
+import { KvcpuError } from '../core/errors.ts';
+import type { HostSnapshot, PerCpuRow } from '../host/types.ts';
+import { parseSmp } from '../smp/parse-smp.ts';
+import { DEFAULT_MACHINE, DEFAULT_QEMU_VERSION, parseQemuVersion, resolveMachine } from '../smp/qemu-machines.ts';
+import type { GuestTopology } from '../smp/types.ts';
+
+export const GUEST_OSES = ['linux', 'windows-10', 'windows-11', 'windows-server'] as const;
+export type GuestOs = (typeof GUEST_OSES)[number];
+
+export interface SuggestTopologyRequest {
+  vcpus: number;
+  host: HostSnapshot;
+  /** Host CPUs the guest will be pinned to (one per vCPU). */
+  cpus?: number[];
+  os?: GuestOs;
+  /** maxcpus (hot-pluggable headroom); default = vcpus. */
+  max?: number;
+  machine?: string;
+  qemuVersion?: string;
+  /**
+   * How hot-pluggable slots are laid out: 'auto' (whole sockets for multi-socket guests, whole
+   * cores otherwise) or 'socket' (always whole sockets: KubeVirt hot-plugs only sockets).
+   */
+  hotplugUnit?: 'auto' | 'socket';
+}
+
+export interface SuggestedNumaNode {
+  guestNode: number;
+  /** Guest vCPU ids (cpulist). */
+  vcpus: string;
+  hostNode: number | null;
+  /** Host CPUs behind it (pinned guests), else the host node's CPUs. */
+  hostCpus: string;
+}
+
+export interface TopologySuggestion {
+  topology: GuestTopology;
+  /** The -smp value, as parseSmp canonicalises it. */
+  smp: string;
+  machine: string;
+  /** vCPU i → host CPU (pinned guests; QEMU vCPU index order), null when not pinned. */
+  pin: { vcpu: number; hostCpu: number }[] | null;
+  /** Guest NUMA nodes to define (empty: one node is fine). */
+  numa: SuggestedNumaNode[];
+  hotplug: { level: 'socket' | 'die' | 'core' | 'none'; vcpusPerStep: number; steps: number };
+  /** One line per choice. */
+  reasons: string[];
+  warnings: string[];
+}
+
+/** Max sockets per guest OS: Windows 10/11 (client) use at most 2 processor sockets. */
+function osMaxSockets(os: GuestOs): number {
+  if (os === 'windows-10' || os === 'windows-11') return 2;
+  if (os === 'windows-server') return 4;
+  return Infinity;
+}
+
+function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+function allEqual(ns: number[]): boolean {
+  return ns.every((n) => n === ns[0]);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Choose the guest topology. Throws KvcpuError (E_*) for bad input; returns the plan otherwise. */
+export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion {
+  const { vcpus, host } = req;
+  const os: GuestOs = req.os ?? 'linux';
+  const reasons: string[] = [];
+  const warnings: string[] = [];
+  if (!Number.isSafeInteger(vcpus) || vcpus < 1) {
+    throw new KvcpuError('E_BAD_INPUT', `--vcpus must be a positive integer, got ${vcpus}`, { hint: 'e.g. --vcpus 8' });
+  }
+  const maxcpus = req.max ?? vcpus;
+  if (!Number.isSafeInteger(maxcpus) || maxcpus < vcpus) {
+    throw new KvcpuError('E_MAX_BELOW_VCPUS', `--max ${maxcpus} is below --vcpus ${vcpus}`, {
+      hint: 'maxcpus counts every possible vCPU, present ones included: use --max >= --vcpus',
+    });
+  }
+  const qemuVersion = parseQemuVersion(req.qemuVersion ?? DEFAULT_QEMU_VERSION);
+  const machine = qemuVersion ? resolveMachine(req.machine ?? DEFAULT_MACHINE, qemuVersion) : undefined;
+  if (!machine || 'code' in machine) {
+    throw new KvcpuError('E_SMP_MACHINE_UNKNOWN', `unsupported machine type or QEMU version: ${req.machine ?? DEFAULT_MACHINE} / ${req.qemuVersion ?? DEFAULT_QEMU_VERSION}`, {
+      hint: 'use e.g. --machine q35 (QEMU 7.2)',
+    });
+  }
+
+  const online = parseCpulist(host.cpus.online);
+  const onlineSet = new Set(online);
+  const rows = new Map<number, PerCpuRow>(host.perCpu.map((r) => [r.cpu, r]));
+  // The machine-wide sibling partition: host CPU → its core's CPUs (online ones).
+  const coreOf = new Map<number, number[]>();
+  for (const g of host.topology.coreGroups) {
+    const members = parseCpulist(g);
+    for (const c of members) coreOf.set(c, members);
+  }
+  const coreKey = (c: number) => (coreOf.get(c) ?? [c])[0]!;
+
+  const pinned = req.cpus ? [...new Set(req.cpus)].sort((a, b) => a - b) : undefined;
+  if (pinned) {
+    if (req.cpus!.length !== pinned.length) {
+      throw new KvcpuError('E_CPUS_DUPLICATE', `--cpus lists a host CPU more than once`, { hint: 'give one distinct host CPU per vCPU' });
+    }
+    const notOnline = pinned.filter((c) => !onlineSet.has(c));
+    if (notOnline.length) {
+      throw new KvcpuError('E_CPUS_NOT_ONLINE', `--cpus ${formatCpulist(notOnline)} not online on this host (online: ${host.cpus.online})`, {
+        hint: 'pin only to online host CPUs (see `kvcpu host`)',
+      });
+    }
+    if (pinned.length !== vcpus) {
+      throw new KvcpuError('E_CPUS_COUNT_MISMATCH', `--cpus lists ${plural(pinned.length, 'host CPU')} but --vcpus is ${vcpus}`, {
+        hint: 'give exactly one host CPU per vCPU (dedicated pinning), or drop --cpus',
+      });
+    }
+  } else if (vcpus > online.length) {
+    throw new KvcpuError('E_VCPUS_EXCEED_HOST', `--vcpus ${vcpus} exceeds the host's ${online.length} online CPUs`, {
+      hint: `a guest with more vCPUs than host CPUs time-slices its own vCPUs (lock-holder preemption): use --vcpus <= ${online.length}`,
+    });
+  }
+
+  // ---- threads -------------------------------------------------------------------------
+  let threads = 1;
+  if (pinned) {
+    const cores = groupBy(pinned, coreKey);
+    const sizes = [...cores.entries()].map(([k, members]) => ({ full: members.length === (coreOf.get(k)?.length ?? 1), n: members.length }));
+    const allFull = sizes.every((s) => s.full);
+    const t = sizes[0]?.n ?? 1;
+    if (!host.topology.smt) {
+      reasons.push('threads=1: the host has no SMT');
+    } else if (allFull && allEqual(sizes.map((s) => s.n)) && t > 1) {
+      threads = t;
+      reasons.push(`threads=${t}: the pinned CPUs are ${plural(cores.size, 'whole host core')} (${t} SMT siblings each), so guest siblings are host siblings`);
+    } else if (sizes.some((s) => s.n > 1)) {
+      reasons.push('threads=1: some pinned host cores are not pinned with all their SMT siblings, so guest "siblings" would not share a host core');
+    } else {
+      reasons.push('threads=1: the pinned CPUs are one thread each of different host cores (no SMT pairs)');
+    }
+  } else {
+    reasons.push(
+      host.topology.smt
+        ? 'threads=1: unpinned vCPUs float over host CPUs, so guest SMT siblings would not be host siblings (pin with --cpus LIST of whole cores to get threads>1)'
+        : 'threads=1: the host has no SMT',
+    );
+  }
+
+  // ---- sockets (and guest NUMA nodes) ----------------------------------------------------
+  // Groups of host CPUs, one per guest socket (pinned guests), in host order.
+  let socketGroups: number[][] | undefined;
+  let sockets = 1;
+  const numa: SuggestedNumaNode[] = [];
+  const nodeCpus = host.numa.nodes.filter((n) => n.cpus.trim() !== '').map((n) => ({ id: n.id, cpus: parseCpulist(n.cpus).filter((c) => onlineSet.has(c)) }));
+  if (pinned) {
+    const byNode = groupBy(pinned, (c) => rows.get(c)?.node ?? null);
+    const bySocket = groupBy(pinned, (c) => rows.get(c)?.socket ?? null);
+    const evenSplit = (groups: number[][]) => allEqual(groups.map((g) => g.length)) && groups.every((g) => g.length % threads === 0);
+    const nodeGroups = [...byNode.values()];
+    const socketGroupsHost = [...bySocket.values()];
+    // CPUs without a node (broken or missing NUMA info) cannot be mapped to guest nodes.
+    const nodesKnown = !byNode.has(null);
+    if (byNode.size > 1 && nodesKnown && evenSplit(nodeGroups)) {
+      socketGroups = nodeGroups;
+      reasons.push(`sockets=${byNode.size}: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} (${nodeGroups[0]!.length} each): one guest socket and one guest NUMA node per host node`);
+      let v = 0;
+      for (const [node, g] of byNode) {
+        numa.push({ guestNode: numa.length, vcpus: formatCpulist(Array.from({ length: g.length }, (_, i) => v + i)), hostNode: node, hostCpus: formatCpulist(g) });
+        v += g.length;
+      }
+    } else if (byNode.size > 1 && nodesKnown) {
+      socketGroups = [pinned];
+      reasons.push(`sockets=1: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} unevenly (${nodeGroups.map((g) => g.length).join('+')}), which no uniform guest topology can mirror`);
+      warnings.push('pin the same number of whole cores on each host NUMA node so the guest can get one socket per node');
+    } else if (bySocket.size > 1 && evenSplit(socketGroupsHost)) {
+      socketGroups = socketGroupsHost;
+      reasons.push(`sockets=${bySocket.size}: the pinned CPUs span host sockets ${[...bySocket.keys()].join(',')} (${socketGroupsHost[0]!.length} each) within one NUMA node`);
+    } else {
+      socketGroups = [pinned];
+      const s = [...bySocket.keys()];
+      const l3s = new Set(pinned.map((c) => rows.get(c)?.l3 ?? null));
+      reasons.push(
+        `sockets=1: the pinned CPUs are within ${s.length === 1 ? `host socket ${s[0] ?? '?'}` : 'one host NUMA node'}${l3s.size === 1 && !l3s.has(null) ? ' and one L3 domain' : ''}`,
+      );
+    }
+    sockets = socketGroups.length;
+  } else {
+    const sizes = nodeCpus.map((n) => n.cpus.length).filter((n) => n > 0);
+    const smallest = sizes.length ? Math.min(...sizes) : online.length;
+    if (nodeCpus.length <= 1) {
+      reasons.push(`sockets=1: the host has ${nodeCpus.length === 1 ? 'one NUMA node' : 'no NUMA information'}`);
+    } else if (vcpus <= Math.max(...sizes)) {
+      const fit = nodeCpus.find((n) => n.cpus.length >= vcpus)!;
+      reasons.push(`sockets=1: ${plural(vcpus, 'vCPU')} fit in one host NUMA node (node ${fit.id} has ${fit.cpus.length} CPUs); pin them there (--cpus) to keep memory local`);
+    } else {
+      let k = Math.ceil(vcpus / smallest);
+      while (k <= nodeCpus.length && vcpus % k !== 0) k++;
+      if (k <= nodeCpus.length) {
+        sockets = k;
+        reasons.push(`sockets=${k}: ${plural(vcpus, 'vCPU')} need ${k} host NUMA nodes (${smallest} CPUs each at most): one guest socket and NUMA node per host node`);
+        for (let i = 0; i < k; i++) {
+          const per = vcpus / k;
+          numa.push({ guestNode: i, vcpus: formatCpulist(Array.from({ length: per }, (_, j) => i * per + j)), hostNode: nodeCpus[i]!.id, hostCpus: formatCpulist(nodeCpus[i]!.cpus) });
+        }
+      } else {
+        reasons.push(`sockets=1: ${plural(vcpus, 'vCPU')} cannot be split evenly over the host's ${nodeCpus.length} NUMA nodes`);
+      }
+    }
+  }
+
+  // ---- dies: host L3 domains inside one guest socket (x86) --------------------------------
+  let dies = 1;
+  let dieGroups: number[][][] | undefined; // per socket, per die
+  if (socketGroups) {
+    const per = socketGroups.map((g) => [...groupBy(g, (c) => rows.get(c)?.l3 ?? null).entries()]);
+    const k = per[0]!.length;
+    const uniform =
+      per.every((p) => p.length === k && !p.some(([l3]) => l3 === null)) &&
+      allEqual(per.flatMap((p) => p.map(([, g]) => g.length))) &&
+      per.every((p) => p.every(([, g]) => g.length % threads === 0));
+    if (k > 1 && uniform && machine.supports.dies) {
+      dies = k;
+      dieGroups = per.map((p) => p.map(([, g]) => g));
+      reasons.push(`dies=${k}: each guest socket spans ${k} host L3 domains; QEMU reports the L3 cache per die, so the guest sees the same cache split`);
+    } else if (k > 1 && uniform) {
+      reasons.push(`dies=1: each guest socket spans ${k} host L3 domains, but machine ${machine.name} has no dies level`);
+    } else if (k > 1) {
+      reasons.push(`dies=1: the pinned CPUs spread unevenly over ${k} host L3 domains`);
+    }
+  }
+
+  // ---- guest OS socket limit ---------------------------------------------------------------
+  const maxSockets = osMaxSockets(os);
+  if (sockets > maxSockets) {
+    let s = Math.min(maxSockets, sockets);
+    while (sockets % s !== 0) s--;
+    const merge = sockets / s;
+    if (machine.supports.dies) {
+      // Keep the host split visible: each former socket becomes a die of the merged socket.
+      dies *= merge;
+      if (socketGroups) {
+        const flat = (dieGroups ?? socketGroups.map((g) => [g])).flat();
+        dieGroups = Array.from({ length: s }, (_, i) => flat.slice(i * dies, (i + 1) * dies));
+      }
+      reasons.push(`${os}: at most ${maxSockets} sockets${os === 'windows-server' ? ' (kvcpu caps Windows Server at 4: Standard edition licensing counts sockets; Datacenter takes more)' : ' (client editions use only 2 processor sockets)'}: ${sockets} sockets become ${s} with ${dies} dies each`);
+    } else {
+      reasons.push(`${os}: at most ${maxSockets} sockets: ${sockets} sockets become ${s}`);
+    }
+    if (socketGroups) {
+      const flat = socketGroups.flat();
+      const per = flat.length / s;
+      socketGroups = Array.from({ length: s }, (_, i) => flat.slice(i * per, (i + 1) * per));
+    }
+    sockets = s;
+  } else if (os !== 'linux') {
+    reasons.push(`${os}: ${plural(sockets, 'socket')} is within the OS limit of ${maxSockets}; the guest gets cores, not sockets`);
+  }
+
+  let cores = vcpus / (sockets * dies * threads);
+  if (!Number.isInteger(cores)) {
+    // Defensive: every branch above keeps the groups divisible; fall back to one socket.
+    warnings.push(`could not split ${vcpus} vCPUs evenly; using one socket`);
+    sockets = dies = threads = 1;
+    cores = vcpus;
+    socketGroups = pinned ? [pinned] : undefined;
+    dieGroups = undefined;
+  }
+  reasons.push(`cores=${cores}: ${vcpus} vCPUs / (${sockets} socket${sockets > 1 ? 's' : ''} x ${dies} die${dies > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''})`);
+
+  // ---- maxcpus / hotplug ---------------------------------------------------------------------
+  let hotplug: TopologySuggestion['hotplug'] = { level: 'none', vcpusPerStep: 0, steps: 0 };
+  let maxSockets2 = sockets;
+  let maxDies = dies;
+  let maxCores = cores;
+  if (maxcpus > vcpus) {
+    const extra = maxcpus - vcpus;
+    const perSocket = vcpus / sockets;
+    const perDie = perSocket / dies;
+    if (sockets > 1 || req.hotplugUnit === 'socket') {
+      if (extra % perSocket !== 0 || maxcpus / perSocket > maxSockets) {
+        const valid: number[] = [];
+        for (let s = sockets + 1; s <= Math.min(maxSockets, sockets + 3); s++) valid.push(s * perSocket);
+        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perSocket}-vCPU sockets to this ${sockets}-socket guest${maxSockets < Infinity ? ` (${os}: max ${maxSockets} sockets)` : ''}`, {
+          hint: valid.length ? `use --max ${valid.join(' or ')}` : `this guest cannot grow; drop --max or use fewer sockets`,
+        });
+      }
+      maxSockets2 = maxcpus / perSocket;
+      hotplug = { level: 'socket', vcpusPerStep: perSocket, steps: maxSockets2 - sockets };
+      reasons.push(
+        `maxcpus=${maxcpus}: ${plural(maxSockets2 - sockets, 'hot-pluggable socket')} of ${perSocket} vCPUs (${sockets > 1 ? 'present vCPUs fill sockets in order, so whole sockets keep the present ones intact' : 'the consumer hot-plugs whole sockets'})`,
+      );
+      if (numa.length) warnings.push('hot-plugged sockets need a guest NUMA node too (-numa cpu,node-id=N,socket-id=S; --format qemu adds them)');
+    } else if (dies > 1) {
+      if (extra % perDie !== 0) {
+        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perDie}-vCPU dies`, { hint: `use --max ${vcpus + perDie} or another multiple of ${perDie} above ${vcpus}` });
+      }
+      maxDies = maxcpus / perDie;
+      hotplug = { level: 'die', vcpusPerStep: perDie, steps: maxDies - dies };
+      reasons.push(`maxcpus=${maxcpus}: ${plural(maxDies - dies, 'hot-pluggable die')} of ${perDie} vCPUs, keeping the present dies whole`);
+    } else {
+      if (extra % threads !== 0) {
+        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} is not a whole number of ${threads}-thread cores`, { hint: `use a multiple of ${threads}, e.g. --max ${vcpus + threads}` });
+      }
+      maxCores = maxcpus / threads;
+      hotplug = { level: 'core', vcpusPerStep: threads, steps: maxCores - cores };
+      reasons.push(`maxcpus=${maxcpus}: one socket with ${maxCores} cores, ${plural(maxCores - cores, 'hot-pluggable core')}${threads > 1 ? ` (plug all ${threads} threads of a core together)` : ''}`);
+    }
+    if (os === 'windows-10' || os === 'windows-11') warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
+  }
+
+  const topology: GuestTopology = {
+    drawers: 1,
+    books: 1,
+    sockets: maxSockets2,
+    dies: maxDies,
+    clusters: 1,
+    cores: maxCores,
+    threads,
+    cpus: vcpus,
+    maxcpus,
+  };
+  // Validate with the -smp model of the target machine: the plan must be what QEMU accepts.
+  const spec = `cpus=${vcpus},maxcpus=${maxcpus},sockets=${topology.sockets}${machine.supports.dies ? `,dies=${topology.dies}` : ''},cores=${topology.cores},threads=${threads}`;
+  const check = parseSmp(spec, { machine: machine.name, qemuVersion: req.qemuVersion });
+  if (!check.ok) {
+    throw new KvcpuError(check.error.code, `the suggested -smp ${spec} is refused for ${machine.name}: ${check.error.message}`, {
+      hint: check.error.code === 'E_SMP_TOO_MANY_CPUS' ? `machine ${machine.name} allows at most ${machine.maxCpus} vCPUs: lower --max/--vcpus or pick a newer machine type` : 'report this to kvcpu',
+    });
+  }
+  for (const k of ['sockets', 'dies', 'cores', 'threads', 'cpus', 'maxcpus'] as const) {
+    if (check.topology[k] !== topology[k]) throw new KvcpuError('E_INTERNAL', `parseSmp read ${k}=${check.topology[k]} from ${spec}, expected ${topology[k]}`);
+  }
+  warnings.push(...check.warnings);
+  if (threads > 1) {
+    // Seen on QEMU 7.2 (notes/qemu-on-these-machines.md §3): AMD-vendor models warn
+    // "This family of AMD CPU doesn't support hyperthreading" and the guest sees no siblings.
+    warnings.push(`threads=${threads}: QEMU's AMD-family CPU models (qemu64, EPYC) hide SMT from the guest; use -cpu host or an Intel-vendor model (e.g. qemu64,vendor=GenuineIntel)`);
+  }
+
+  // ---- pinning order: vCPU index order is socket, die, core, thread ----------------------
+  let pin: TopologySuggestion['pin'] = null;
+  if (socketGroups) {
+    const dieLists = dieGroups ?? socketGroups.map((g) => [g]);
+    const order: number[] = [];
+    for (const socket of dieLists) {
+      for (const die of socket) {
+        const byCore = [...groupBy([...die].sort((a, b) => a - b), coreKey).entries()].sort((a, b) => a[0] - b[0]);
+        // threads=1: one vCPU per host CPU; siblings of one host core still land on adjacent vCPUs.
+        for (const [, members] of byCore) order.push(...members);
+      }
+    }
+    pin = order.map((hostCpu, vcpu) => ({ vcpu, hostCpu }));
+  }
+
+  return { topology, smp: check.canonical, machine: check.machine, pin, numa, hotplug, reasons, warnings };
+}
