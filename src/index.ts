@@ -227,6 +227,8 @@ export type { NovaCase, NovaAnswer, NovaHostCell, NovaInstance, NovaInstanceCell
 export { fitNovaHost, answerNovaCase } from './plan/fit-nova-host.ts';
 export type { FitHostOptions, FitHostResult } from './plan/fit-nova-host.ts';
 export { checkNovaAnswer } from './plan/check-nova-answer.ts';
+export { parseNovaUsageCase, answerNovaUsage } from './plan/nova-usage.ts';
+export type { NovaUsageCase, NovaUsageAnswer } from './plan/nova-usage.ts';
 
 // QMP and QEMU: a QMP client and a launcher that never leaves QEMU behind.
 export { QmpClient } from './qmp/qmp-client.ts';

@@ -98,7 +98,10 @@ const SAFE_ARGS: Record<string, string[]> = {
 interface BadInput {
   args: string[];
   code: string;
-  /** The error comes from commander's option parsing (text only; see the --json gap below). */
+  /**
+   * The error comes from commander's option parsing: under --json main() prints the envelope on
+   * stdout AND commander's text line on stderr.
+   */
   commanderLevel?: boolean;
   /** Known bug: the case is `it.fails` until fixed. */
   bug?: string;
@@ -123,12 +126,8 @@ const BAD_INPUT: Record<string, BadInput> = {
   'cpu pools': { args: [badJson], code: 'E_BAD_JSON' },
   ps: { args: ['--root', missing], code: 'E_SYSFS_MISSING' },
   overcommit: { args: ['--root', missing], code: 'E_SYSFS_MISSING' },
-  top: {
-    args: ['--interval', 'abc', '--iterations', '1'],
-    code: 'E_USAGE',
-    commanderLevel: true,
-    bug: "src/cli/commands/top.ts parseInterval throws a plain Error instead of commander's InvalidArgumentError: main() rethrows it (uncaught, stack trace) instead of `error E_USAGE: ...` + exit 2",
-  },
+  // Fixed by the lead (was: parseInterval threw a plain Error, main() rethrew it uncaught).
+  top: { args: ['--interval', 'abc', '--iterations', '1'], code: 'E_USAGE', commanderLevel: true },
   // A reversed range fails while parsing, before kvcpu scans /proc or asks any QMP monitor.
   pin: { args: [noGuest, '--vcpu', '0=3-1'], code: 'E_BAD_CPULIST' },
   unpin: { args: [noGuest], code: 'E_GUEST_NOT_FOUND' },
@@ -234,6 +233,11 @@ describe('CLI conventions', () => {
         expect(r.code).toBe(2);
         if (exception) expect(r.err).toMatch(/^error E_[A-Z0-9_]+: /m);
         else expect(r.err).toMatch(/^error E_USAGE: (unknown option '--kvcpu-no-such-option'|required option)/m);
+        if (exception || !n.cmd.options.some((o) => o.long === '--json')) return;
+        // Under --json the same usage error is also a JSON envelope on stdout.
+        const j = await run([...n.path, ...(SAFE_ARGS[p] ?? []), '--kvcpu-no-such-option', '--json']);
+        expect(j.code).toBe(2);
+        expect(JSON.parse(j.out)).toMatchObject({ ok: false, error: { code: 'E_USAGE' } });
       });
     }
   });
@@ -257,7 +261,6 @@ describe('CLI conventions', () => {
           expect(r.err).toMatch(new RegExp(`^error ${bad.code}: `, 'm'));
           expect(r.out + r.err).not.toMatch(ANSI); // colour is off for a non-TTY io
         }
-        if (bad.commanderLevel) return; // commander prints usage errors as text (see below)
         // Under --json (or for commands whose output is always JSON) the error is data on stdout.
         const r = await run(jsonMode ? [...argv, '--json'] : argv);
         expect(r.code).toBe(2);
@@ -265,8 +268,9 @@ describe('CLI conventions', () => {
         expect(doc.ok).toBe(false);
         expect(doc.error?.code).toBe(bad.code);
         expect(typeof doc.error?.message).toBe('string');
-        // The envelope is the whole report: nothing else on stderr for scripts to miss.
-        expect(r.err).toBe('');
+        // The envelope is the whole report: nothing else on stderr for scripts to miss (commander's
+        // usage errors also keep their text line there).
+        if (!bad.commanderLevel) expect(r.err).toBe('');
       });
     }
 
@@ -295,10 +299,9 @@ describe('CLI conventions', () => {
       });
     }
 
-    // Convention gap (src/cli/main.ts): commander's own usage errors (bad option VALUES such as
-    // `--ratio abc`, parsed by commander argument parsers) are printed as text even under --json,
-    // so a script reading stdout as JSON gets nothing. Flip to `it` once main() honours --json.
-    it.fails('kvcpu overcommit --ratio abc --json prints {"ok":false,"error":{"code":"E_USAGE"}} (BUG: commander errors ignore --json)', async () => {
+    // Commander's own usage errors (bad option values parsed by commander, unknown options) honour
+    // --json too: main() prints the envelope on stdout (fixed by the lead; was text only).
+    it('kvcpu overcommit --ratio abc --json prints {"ok":false,"error":{"code":"E_USAGE"}}', async () => {
       const r = await run(['overcommit', '--ratio', 'abc', '--json']);
       expect(r.code).toBe(2);
       expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: 'E_USAGE' } });

@@ -1,7 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_ERROR } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
-import { paint, processIo, type CliContext, type CliIo } from './output.ts';
+import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
+
+/** True when the command line asks for JSON output (--json, --format json, --format=json). */
+function wantsJson(argv: string[]): boolean {
+  return argv.some((a, i) => a === '--json' || a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
+}
 
 const VERSION = '0.1.0';
 
@@ -47,9 +52,16 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (e instanceof CommanderError) {
       // --help and --version are not errors.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return EXIT_ERROR; // commander already printed "error: ..." (code E_USAGE)
+      // commander already printed "error E_USAGE: ..." on stderr; scripts that asked for JSON
+      // also get the JSON envelope on stdout, like every other error.
+      if (wantsJson(argv)) {
+        writeJson(io, { ok: false, error: { code: 'E_USAGE', message: e.message.replace(/^error: /, ''), hint: 'see --help' } });
+      }
+      return EXIT_ERROR;
     }
-    throw e;
+    // Anything else thrown outside an action (an option parser, a register function) is still
+    // reported with a code and exit 2, never as an uncaught stack trace.
+    return reportError(io, e, wantsJson(argv));
   }
   return ctx.exitCode;
 }

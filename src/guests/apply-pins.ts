@@ -95,7 +95,7 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
       if (opts.cgroup) {
         const from = readThreadCgroup(root, opts.cgroup.mount, r.pid, r.tid);
         if (from === null) throw Object.assign(new Error('thread vanished'), { code: 'ESRCH' });
-        opts.cgroup.place(`${r.guest}.${r.pid}`, leafFor(r), r.tid, from, formatCpulist(r.cpus));
+        opts.cgroup.place(`${r.guest}.${r.pid}`, leafFor(r), r.pid, r.tid, from, formatCpulist(r.cpus));
       }
       await edge.set(r.tid, r.cpus);
     } catch (e) {

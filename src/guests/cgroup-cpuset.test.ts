@@ -39,17 +39,39 @@ describe('CpusetManager on a fake v1 tree', () => {
     const m = new CpusetManager({ version: 1, mountPoint: '/sys/fs/cgroup/cpuset' }, root);
     // A fake tree has no kernel: pre-create the files mkdir would make, by wrapping place().
     const leaf = join(base, 'kvcpu/g.10/vcpu0');
-    m.place('g.10', 'vcpu0', 11, '/', '2');
+    m.place('g.10', 'vcpu0', 10, 11, '/', '2');
     expect(readFileSync(join(leaf, 'cpuset.cpus'), 'utf8')).toBe('2');
     expect(readFileSync(join(leaf, 'cpuset.mems'), 'utf8')).toBe('0');
     expect(readFileSync(join(leaf, 'tasks'), 'utf8')).toBe('11');
-    expect(m.moves).toEqual([{ tid: 11, from: '/', to: 'kvcpu/g.10/vcpu0' }]);
+    expect(m.moves).toEqual([{ pid: 10, tid: 11, from: '/', to: 'kvcpu/g.10/vcpu0', kind: 'thread' }]);
     const errors = m.undo();
     expect(readFileSync(join(base, 'tasks'), 'utf8')).toBe('11');
     // rmdir fails on a plain directory with files in it: the fake tree is not cgroupfs.
     expect(errors.every((e) => e.startsWith('rmdir'))).toBe(true);
   });
-  it('refuses cgroup v2 with a clear code', () => {
-    expect(() => new CpusetManager({ version: 2, mountPoint: '/sys/fs/cgroup' }, root)).toThrow(expect.objectContaining({ code: 'E_CGROUP_UNSUPPORTED' }));
+});
+
+describe('CpusetManager on a fake v2 tree (threaded subtree)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kvcpu-cg2-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const base = join(root, 'sys/fs/cgroup');
+  mkdirSync(join(base, 'machine'), { recursive: true });
+  writeFileSync(join(base, 'cgroup.subtree_control'), 'memory\n');
+
+  it('enables cpuset downwards, makes leaves threaded, moves the process then the threads; undo moves the process back', () => {
+    const m = new CpusetManager({ version: 2, mountPoint: '/sys/fs/cgroup' }, root);
+    m.place('g.10', 'vcpu0', 10, 11, '/machine', '2');
+    m.place('g.10', 'vcpu1', 10, 12, '/machine', '3');
+    const g = join(base, 'kvcpu/g.10');
+    expect(readFileSync(join(base, 'cgroup.subtree_control'), 'utf8')).toBe('+cpuset');
+    expect(readFileSync(join(base, 'kvcpu/cgroup.subtree_control'), 'utf8')).toBe('+cpuset');
+    expect(readFileSync(join(g, 'cgroup.subtree_control'), 'utf8')).toBe('+cpuset');
+    expect(readFileSync(join(g, 'vcpu0/cgroup.type'), 'utf8')).toBe('threaded');
+    expect(readFileSync(join(g, 'cgroup.procs'), 'utf8')).toBe('10');
+    expect(readFileSync(join(g, 'vcpu1/cgroup.threads'), 'utf8')).toBe('12');
+    expect(readFileSync(join(g, 'vcpu1/cpuset.cpus'), 'utf8')).toBe('3');
+    expect(m.moves.filter((x) => x.kind === 'process')).toEqual([{ pid: 10, tid: 10, from: '/machine', to: 'kvcpu/g.10', kind: 'process' }]);
+    m.undo();
+    expect(readFileSync(join(base, 'machine/cgroup.procs'), 'utf8')).toBe('10');
   });
 });

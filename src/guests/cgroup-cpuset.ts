@@ -79,11 +79,15 @@ export function readThreadCpuset(root: string, mount: CpusetMount | null, pid: n
 }
 
 export interface CgroupMove {
+  pid: number;
+  /** The thread moved (kind thread) or the process leader (kind process, cgroup v2). */
   tid: number;
-  /** Cgroup the thread was in before (relative to the mount). */
+  /** Cgroup it was in before (relative to the mount). */
   from: string;
-  /** Leaf created for it. */
+  /** Where kvcpu put it. */
   to: string;
+  /** v1 moves single threads (`tasks`); v2 first moves the whole process (`cgroup.procs`). */
+  kind: 'thread' | 'process';
 }
 
 function write(path: string, value: string): void {
@@ -98,12 +102,19 @@ function write(path: string, value: string): void {
 }
 
 /**
- * Per-guest cpuset cgroups, v1 layout (what these hosts have; libvirt uses the same shape:
- * machine/<dom>/{emulator,vcpuN}). Each leaf gets cpuset.cpus, then cpuset.mems (v1 refuses
- * tasks while either is empty, Documentation/admin-guide/cgroup-v1/cpusets.rst), then the
- * thread goes into `tasks` (per TID; cgroup.procs would move the whole process).
- * cgroup v2 needs threaded subtrees (cgroup.type=threaded, cgroup.threads): not implemented,
- * so v2 hosts get E_CGROUP_UNSUPPORTED and should pin without --cgroup.
+ * Per-guest cpuset cgroups under kvcpu/<guest>.<pid>/<vcpuN|emulator|iothread-ID>.
+ *
+ * v1 (what these hosts have; libvirt uses the same shape, machine/<dom>/{emulator,vcpuN}):
+ * each leaf gets cpuset.cpus, then cpuset.mems (v1 refuses tasks while either is empty,
+ * Documentation/admin-guide/cgroup-v1/cpusets.rst), then the TID goes into `tasks`
+ * (cgroup.procs would move the whole process).
+ *
+ * v2 (Documentation/admin-guide/cgroup-v2.rst "Threads"): single threads can only be placed
+ * inside a threaded subtree of the cgroup their process lives in. So: create the guest dir,
+ * make each leaf `cgroup.type=threaded` (the guest dir becomes "domain threaded", which may
+ * hold the process itself), enable +cpuset on the way down, move the whole process into the
+ * guest dir (cgroup.procs), then each TID into its leaf's `cgroup.threads`. Undo moves the
+ * process back with cgroup.procs (its threads follow) and removes the dirs.
  */
 export class CpusetManager {
   readonly mount: CpusetMount;
@@ -112,47 +123,58 @@ export class CpusetManager {
   readonly moves: CgroupMove[] = [];
 
   constructor(mount: CpusetMount, root = '/') {
-    if (mount.version !== 1) {
-      throw new KvcpuError('E_CGROUP_UNSUPPORTED', 'cgroup v2 cpuset placement of single threads is not implemented', {
-        hint: 'pin without --cgroup (sched_setaffinity works on every layout)',
-      });
-    }
     this.mount = mount;
     this.sysRoot = join(root, mount.mountPoint);
   }
 
-  private ensureDir(rel: string): void {
+  private ensureDir(rel: string, threaded = false): void {
     const abs = join(this.sysRoot, rel);
     if (existsSync(abs)) return;
     const parent = join(abs, '..');
+    if (this.mount.version === 2) {
+      // The parent must hand the cpuset controller down before the child has cpuset.* files.
+      const sub = join(parent, 'cgroup.subtree_control');
+      let enabled = '';
+      try {
+        enabled = readFileSync(sub, 'utf8');
+      } catch {
+        // written below; a real cgroupfs always has the file
+      }
+      if (!enabled.split(/\s+/).includes('cpuset')) write(sub, '+cpuset');
+    }
     mkdirSync(abs);
     this.created.push(rel);
-    // A new v1 cpuset starts empty: inherit the parent's CPUs and memory nodes.
-    write(join(abs, 'cpuset.cpus'), readFileSync(join(parent, 'cpuset.cpus'), 'utf8').trim() || '0');
-    write(join(abs, 'cpuset.mems'), readFileSync(join(parent, 'cpuset.mems'), 'utf8').trim() || '0');
+    if (this.mount.version === 1) {
+      // A new v1 cpuset starts empty: inherit the parent's CPUs and memory nodes.
+      write(join(abs, 'cpuset.cpus'), readFileSync(join(parent, 'cpuset.cpus'), 'utf8').trim() || '0');
+      write(join(abs, 'cpuset.mems'), readFileSync(join(parent, 'cpuset.mems'), 'utf8').trim() || '0');
+    } else if (threaded) write(join(abs, 'cgroup.type'), 'threaded');
   }
 
-  /** Create kvcpu/<guest>/<leaf> with `cpus`, and move TID into it. */
-  place(guestDir: string, leaf: string, tid: number, from: string, cpus: string): void {
+  /** Create kvcpu/<guestDir>/<leaf> with `cpus` and move TID (of process PID, now in `from`) into it. */
+  place(guestDir: string, leaf: string, pid: number, tid: number, from: string, cpus: string): void {
     this.ensureDir('kvcpu');
-    this.ensureDir(`kvcpu/${guestDir}`);
-    const rel = `kvcpu/${guestDir}/${leaf}`;
-    this.ensureDir(rel);
+    const guestRel = `kvcpu/${guestDir}`;
+    this.ensureDir(guestRel);
+    const rel = `${guestRel}/${leaf}`;
+    this.ensureDir(rel, true);
     write(join(this.sysRoot, rel, 'cpuset.cpus'), cpus);
-    write(join(this.sysRoot, rel, 'tasks'), String(tid));
-    this.moves.push({ tid, from, to: rel });
+    if (this.mount.version === 1) {
+      write(join(this.sysRoot, rel, 'tasks'), String(tid));
+      this.moves.push({ pid, tid, from, to: rel, kind: 'thread' });
+      return;
+    }
+    if (!this.moves.some((m) => m.kind === 'process' && m.pid === pid)) {
+      write(join(this.sysRoot, guestRel, 'cgroup.procs'), String(pid));
+      this.moves.push({ pid, tid: pid, from, to: guestRel, kind: 'process' });
+    }
+    write(join(this.sysRoot, rel, 'cgroup.threads'), String(tid));
+    this.moves.push({ pid, tid, from: guestRel, to: rel, kind: 'thread' });
   }
 
   /** Move threads back where they were and remove what was created (best effort). */
   undo(): string[] {
-    const errors: string[] = [];
-    for (const m of [...this.moves].reverse()) {
-      try {
-        writeFileSync(join(this.sysRoot, m.from, 'tasks'), String(m.tid));
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ESRCH') errors.push(`tid ${m.tid}: ${(e as Error).message}`);
-      }
-    }
+    const errors = moveBack(this.sysRoot, this.mount, this.moves);
     this.moves.length = 0;
     for (const rel of [...this.created].reverse()) {
       try {
@@ -166,19 +188,26 @@ export class CpusetManager {
   }
 }
 
-/** Move threads back to their recorded cgroups and remove kvcpu's leaves (unpin). */
-export function restoreCgroupMoves(root: string, mount: CpusetMount, moves: CgroupMove[]): string[] {
-  const base = join(root, mount.mountPoint);
+/** v1: each thread back via `tasks`; v2: each process back via `cgroup.procs` (threads follow). */
+function moveBack(base: string, mount: CpusetMount, moves: CgroupMove[]): string[] {
   const errors: string[] = [];
-  const dirs = new Set<string>();
-  for (const m of moves) {
-    dirs.add(m.to);
+  for (const m of [...moves].reverse()) {
+    if (mount.version === 2 && m.kind !== 'process') continue;
     try {
-      writeFileSync(join(base, m.from, 'tasks'), String(m.tid));
+      writeFileSync(join(base, m.from, mount.version === 1 ? 'tasks' : 'cgroup.procs'), String(m.tid));
     } catch (e) {
       if ((e as { code?: string }).code !== 'ESRCH') errors.push(`tid ${m.tid}: ${(e as Error).message}`);
     }
   }
+  return errors;
+}
+
+/** Move threads back to their recorded cgroups and remove kvcpu's dirs (unpin). */
+export function restoreCgroupMoves(root: string, mount: CpusetMount, moves: CgroupMove[]): string[] {
+  const base = join(root, mount.mountPoint);
+  const errors = moveBack(base, mount, moves);
+  const dirs = new Set<string>();
+  for (const m of moves) if (m.kind === 'thread') dirs.add(m.to);
   const parents = new Set<string>();
   for (const d of dirs) {
     parents.add(d.split('/').slice(0, 2).join('/'));

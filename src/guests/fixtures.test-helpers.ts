@@ -4,7 +4,7 @@ import { parseQemuCmdline } from './parse-qemu-cmdline.ts';
 /** Build a thread row for pure tests. */
 export function thread(p: Partial<GuestThread> & { tid: number; comm: string; role: GuestThread['role'] }): GuestThread {
   return {
-    vcpu: null, state: 'S', psr: 0, affinity: '0-3', cpuTicks: 0, voluntarySwitches: 0, involuntarySwitches: 0,
+    vcpu: null, state: 'S', psr: 0, psrStale: false, affinity: '0-3', cpuTicks: 0, voluntarySwitches: 0, involuntarySwitches: 0,
     migrations: 0, runNs: 0, waitNs: 0, core: null, siblings: null, node: null, ...p,
   };
 }

@@ -126,7 +126,9 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   if (opts.cgroup && !viaLibvirt) {
     commands.unshift(
       mount
-        ? `# cgroup v${mount.version} cpuset at ${mount.mountPoint}: per-thread leaves under kvcpu/<guest>.<pid>/ (cpuset.cpus, cpuset.mems, then tasks)`
+        ? mount.version === 1
+          ? `# cgroup v1 cpuset at ${mount.mountPoint}: per-thread leaves kvcpu/<guest>.<pid>/<vcpuN|emulator> (cpuset.cpus, cpuset.mems, then tasks)`
+          : `# cgroup v2 at ${mount.mountPoint}: process into kvcpu/<guest>.<pid> (cgroup.procs), threaded leaves <vcpuN|emulator> (cpuset.cpus, then cgroup.threads)`
         : '# no cpuset controller mounted: --cgroup would fail',
     );
   }
@@ -155,13 +157,13 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
           guest: g.name,
           savedAt: new Date().toISOString(),
           threads: mine.map((a) => ({ tid: a.tid, comm: a.comm, label: a.label, before: a.before, after: a.after })),
-          cgroup: cg ? { mount: cg.mount, moves: cg.moves.filter((m) => mine.some((a) => a.tid === m.tid)) } : null,
+          cgroup: cg ? { mount: cg.mount, moves: cg.moves.filter((m) => m.pid === g.pid) } : null,
         },
         opts.stateDir ?? pinStateDir(),
       ),
     );
   }
-  return { dryRun: false, method: result.method + (cg ? ' + cgroup v1 cpuset' : ''), requests: reqs, commands, result, statePaths };
+  return { dryRun: false, method: result.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : ''), requests: reqs, commands, result, statePaths };
 }
 
 /** libvirt path: virsh vcpupin/emulatorpin/iothreadpin; on failure re-pin what was done. */

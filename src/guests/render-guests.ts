@@ -22,7 +22,7 @@ export function renderPsTable(snap: GuestSnapshot): string {
         vcpuLabel(t),
         t.role === 'iothread' ? `${t.comm}` : t.detail === 'kernel KVM worker' ? `${t.comm} (kernel)` : t.comm,
         t.state,
-        t.psr,
+        t.psr === null ? null : `${t.psr}${t.psrStale ? '*' : ''}`,
         t.core,
         t.node,
         t.affinity,
@@ -44,7 +44,9 @@ export function renderPsTable(snap: GuestSnapshot): string {
     table +
     '\n' +
     summary.join('\n') +
-    '\nPSR = CPU the thread last ran on; for sleeping (S) vCPU threads it is stale until the vCPU runs again.\n'
+    '\nPSR = CPU the thread last ran on; for sleeping (S) vCPU threads it is stale until the vCPU runs again' +
+    (snap.guests.some((g) => g.threads.some((t) => t.psrStale)) ? ' (* = outside its affinity: not run since re-pinned; `kvcpu ps --refresh-psr` wakes them)' : '') +
+    '.\n'
   );
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCpulist } from '../core/cpulist.ts';
+import { KvcpuError } from '../core/errors.ts';
 import { isQemuBinary } from './parse-qemu-cmdline.ts';
 import { parseProcStat, parseProcStatus, parseSchedMigrations, parseSchedstat, type ProcStat, type ProcStatus } from './parse-proc-files.ts';
 
@@ -42,7 +43,16 @@ export interface QemuProcessEntry {
 export function listQemuProcesses(root = '/'): QemuProcessEntry[] {
   const proc = join(root, 'proc');
   const out: QemuProcessEntry[] = [];
-  for (const ent of readdirSync(proc)) {
+  let ents: string[];
+  try {
+    ents = readdirSync(proc);
+  } catch (e) {
+    throw new KvcpuError('E_PROCFS_MISSING', `cannot list ${proc}: ${(e as Error).message}`, {
+      hint: 'guests are read from /proc: use the live host, or a tree captured with its proc/ folder',
+      cause: e,
+    });
+  }
+  for (const ent of ents) {
     const c = ent.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     let cmdline: string;

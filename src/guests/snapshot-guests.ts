@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostSnapshot } from '../host/types.ts';
 import { loadNative } from '../io/native.ts';
@@ -37,12 +37,21 @@ function placeMap(host: HostSnapshot | null | undefined): Map<number, HostPlace>
   return m;
 }
 
+/** cpu in a kernel cpulist, without building the whole set. */
+function inCpulist(cpu: number, list: string): boolean {
+  for (const part of list.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0 ? Number(part) === cpu : cpu >= Number(part.slice(0, dash)) && cpu <= Number(part.slice(dash + 1))) return true;
+  }
+  return false;
+}
+
 function hasNamedVcpus(threads: RawThread[]): boolean {
   return threads.some((t) => /^CPU \d+\/\w+$/.test(t.stat.comm) || t.stat.comm === 'ALL CPUs/TCG');
 }
 
-function isLibvirtGuest(root: string, name: string | null, pid: number): boolean {
-  if (!name) return false;
+function isLibvirtGuest(root: string, name: string | null, pid: number, libvirtRun: boolean): boolean {
+  if (!name || !libvirtRun) return false;
   try {
     return Number(readFileSync(join(root, 'run/libvirt/qemu', `${name}.pid`), 'utf8').trim()) === pid;
   } catch {
@@ -65,6 +74,9 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
   // Live host: affinity by sched_getaffinity(2) (native addon) instead of parsing status.
   const native = root === '/' ? loadNative() : null;
   const getAffinity = native ? (tid: number) => native.affinityGet(tid) : null;
+  // Checked once: a failed open per guest costs more than the whole thread scan (Node builds
+  // an Error with a stack trace for every ENOENT).
+  const libvirtRun = existsSync(join(root, 'run/libvirt/qemu'));
   // Pass 1: read /proc for every QEMU process (cheap, synchronous).
   const scanned: {
     pid: number;
@@ -82,7 +94,7 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
     const main = raw.find((t) => t.tid === pid);
     if (main && main.stat.state === 'Z') continue; // exited, waiting to be reaped
     const config = parseQemuCmdline(argv);
-    const libvirt = isLibvirtGuest(root, config.name, pid);
+    const libvirt = isLibvirtGuest(root, config.name, pid, libvirtRun);
     let vcpuSource: VcpuSource = 'none';
     let vcpuTids = new Map<number, number>();
     if (hasNamedVcpus(raw)) vcpuSource = 'thread-names';
@@ -124,6 +136,7 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
         ...(c.detail ? { detail: c.detail } : {}),
         state: t.stat.state,
         psr: t.stat.psr,
+        psrStale: t.stat.psr !== null && t.status.cpusAllowedList !== null && !inCpulist(t.stat.psr, t.status.cpusAllowedList),
         affinity: t.status.cpusAllowedList ?? '',
         cpuTicks: t.stat.utime + t.stat.stime,
         voluntarySwitches: t.status.voluntarySwitches,

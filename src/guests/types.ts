@@ -25,6 +25,8 @@ export interface GuestThread {
   state: string;
   /** Last CPU the thread ran on (stat field 39). Stale for a halted vCPU until it runs again. */
   psr: number | null;
+  /** psr is outside the current affinity: the thread has not run since it was re-pinned. */
+  psrStale: boolean;
   /** Cpus_allowed_list (the thread's affinity), a kernel cpulist. */
   affinity: string;
   /** utime + stime in clock ticks. */

@@ -1,4 +1,4 @@
-import { newPlanState, planGuest } from './plan-guests.ts';
+import { newPlanState, planGuest, refloatLegacy } from './plan-guests.ts';
 import { DEFAULT_PLAN_OPTIONS, type GuestPlan, type GuestRequest, type PlanHost, type PlanOptions, type PlanState } from './plan-types.ts';
 
 export interface FleetPlacement {
@@ -39,9 +39,11 @@ export function planFleet(hosts: PlanHost[], guests: GuestRequest[], opts: Parti
   const bestNodeFree = hosts.map((_, h) => nodeFree(h));
   // Hosts only fill up during one run, so a host that refused a guest shape refuses it for good.
   const refusedShapes = hosts.map(() => new Set<string>());
-  const rank = (g: GuestRequest) => (g.policy === 'shared' ? 1 : 0);
+  // Pinned guests first, mixed next, floating last (as planGuests), largest first within each.
+  const rank = (g: GuestRequest) => (g.policy === 'dedicated' ? 0 : g.policy === 'mixed' ? 1 : 2);
   const order = guests.map((_, i) => i).sort((a, b) => rank(guests[a]!) - rank(guests[b]!) || guests[b]!.vcpus - guests[a]!.vcpus || a - b);
   const placements: FleetPlacement[] = new Array(guests.length);
+  const placedOn = new Array<number>(guests.length).fill(-1);
   let placed = 0;
   for (const gi of order) {
     const g = guests[gi]!;
@@ -68,6 +70,7 @@ export function planFleet(hosts: PlanHost[], guests: GuestRequest[], opts: Parti
       count[h]!++;
       bestNodeFree[h] = nodeFree(h);
       done = { guest: g.name, host: hosts[h]!.name, plan };
+      placedOn[gi] = h;
       break;
     }
     if (done) placed++;
@@ -77,6 +80,14 @@ export function planFleet(hosts: PlanHost[], guests: GuestRequest[], opts: Parti
       plan: last ?? { name: g.name, fits: false, request: g, failed: 'no host has the free CPUs and memory for it', reasons: [] },
     };
   }
+  // Legacy hosts: floating vCPUs float over what no pin took in the end.
+  const perHost = hosts.map((): GuestPlan[] => []);
+  placedOn.forEach((h, gi) => {
+    if (h >= 0) perHost[h]!.push(placements[gi]!.plan);
+  });
+  hosts.forEach((h, i) => {
+    if (h.legacy) refloatLegacy(h, states[i]!, perHost[i]!);
+  });
   return {
     placements,
     placed,

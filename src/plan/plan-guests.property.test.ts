@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticPlanHost } from './build-plan-host.ts';
 import { checkGuestPlan, checkL3Kept } from './check-plan.ts';
-import { clonePlanState, newPlanState, planGuest } from './plan-guests.ts';
+import { clonePlanState, newPlanState, planGuest, planGuests } from './plan-guests.ts';
 import type { GuestRequest, PlanHost } from './plan-types.ts';
 
 /** mulberry32: small seeded PRNG so failures replay. */
@@ -87,6 +87,8 @@ describe('native planner invariants (seeded random hosts and guests)', () => {
           // Completeness for the simple case: prefer packs onto any free CPUs, so a refusal means no node had room.
           const room = host.nodes.some((n) => {
             const free = host.dedicated.filter((c) => n.cpus.includes(c) && !before.pinned.has(c)).length;
+            // Legacy layout with floating vCPUs on the node: pins must leave them room (a rule this bound does not model).
+            if (host.legacy && (before.sharedVcpus.get(n.id) ?? 0) > 0) return false;
             return free >= g.vcpus && (n.memoryMiB ?? Infinity) - (before.memoryMiB.get(n.id) ?? 0) >= g.memoryMiB;
           });
           if (room) errors.push(`${g.name}: refused (${plan.failed}) although a node had room`);
@@ -98,6 +100,31 @@ describe('native planner invariants (seeded random hosts and guests)', () => {
     expect(plans).toBeGreaterThan(5000);
     expect(placed).toBeGreaterThan(plans / 4);
     expect(l3Checked).toBeGreaterThan(100);
+  });
+
+  it('planGuests: no CPU claimed twice across guests, and no floating vCPU over a pinned CPU', () => {
+    const failures: string[] = [];
+    for (let seed = 5001; seed <= 6000; seed++) {
+      const r = rng(seed);
+      const { host, pinned } = randomHost(r);
+      const guests = Array.from({ length: r.int(2, 6) }, (_, i) => randomGuest(r, i));
+      const res = planGuests(host, guests, {}, pinned);
+      const dedicatedUse = new Map<number, string>();
+      pinned.forEach((c) => dedicatedUse.set(c, 'pre-pinned'));
+      for (const p of res.guests) {
+        if (!p.fits) continue;
+        const own = [...p.vcpus.filter((v) => v.dedicated).map((v) => v.cpus[0]!), ...(p.request.emulator === 'isolate' ? (p.emulator ?? []) : [])];
+        for (const c of own) {
+          if (dedicatedUse.has(c)) failures.push(`seed ${seed}: CPU ${c} claimed by ${p.name} and ${dedicatedUse.get(c)}`);
+          dedicatedUse.set(c, p.name);
+        }
+      }
+      for (const p of res.guests) {
+        if (!p.fits) continue;
+        for (const v of p.vcpus) if (!v.dedicated) for (const c of v.cpus) if (dedicatedUse.has(c)) failures.push(`seed ${seed}: ${p.name} vCPU ${v.vcpu} floats over ${c}, pinned by ${dedicatedUse.get(c)}`);
+      }
+    }
+    expect(failures.slice(0, 10)).toEqual([]);
   });
 
   it('the checker notices broken plans (double claim, isolate sibling, housekeeping CPU)', () => {

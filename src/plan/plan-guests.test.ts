@@ -140,7 +140,9 @@ describe('planGuest rules', () => {
 describe('planFleet', () => {
   it('bin-packs guests onto hosts with the single-host rules, never double-claiming a CPU', () => {
     const hosts = Array.from({ length: 20 }, (_, i) => syntheticPlanHost({ name: `h${i}`, nodes: 2, coresPerNode: 4, threads: 2, l3PerNode: 1 }));
-    const guests = Array.from({ length: 200 }, (_, i) => g(`name=g${i},vcpus=${[1, 2, 4][i % 3]},threads=${['prefer', 'isolate', 'require'][i % 3]}`));
+    const guests = Array.from({ length: 200 }, (_, i) =>
+      i % 7 === 6 ? g(`name=g${i},vcpus=2,policy=shared`) : i % 7 === 5 ? g(`name=g${i},vcpus=3,policy=mixed,mask=0`) : g(`name=g${i},vcpus=${[1, 2, 4][i % 3]},threads=${['prefer', 'isolate', 'require'][i % 3]}`),
+    );
     const r = planFleet(hosts, guests);
     expect(r.placed + r.refused).toBe(200);
     expect(r.placed).toBeGreaterThan(60);
@@ -153,6 +155,11 @@ describe('planFleet', () => {
       expect(chk.errors).toEqual([]);
       chk.claims.forEach((c) => set.add(c));
       claimed.set(p.host, set);
+    }
+    // Legacy hosts: no floating vCPU floats over a CPU some guest pinned.
+    for (const p of r.placements) {
+      if (!p.host || !p.plan.fits) continue;
+      for (const v of p.plan.vcpus) if (!v.dedicated) for (const c of v.cpus) expect(claimed.get(p.host)!.has(c)).toBe(false);
     }
   });
 });

@@ -166,6 +166,42 @@ function orderNodes(views: NodeView[], req: GuestRequest, pack: boolean): NodeVi
 
 type Fit = Extract<CellFit, { ok: true }> & { l3: number[] | null };
 
+/** CPUs a fit claims in its node: pinned vCPUs, the emulator CPU, whole cores under isolate. */
+function claimOf(view: NodeView, fit: Extract<CellFit, { ok: true }>, req: GuestRequest): Set<number> {
+  const out = new Set<number>();
+  for (const p of [...(fit.pinning ?? []).map(([, q]) => q), ...(fit.reserved ?? [])]) {
+    if (req.threads === 'isolate') for (const q of view.groups.find((g) => g.includes(p)) ?? [p]) out.add(q);
+    else out.add(p);
+  }
+  return out;
+}
+
+/** Floating vCPUs' CPUs: the node's shared set minus what this guest itself pins (legacy layout). */
+function floatingSet(host: PlanHost, view: NodeView, fit: Extract<CellFit, { ok: true }>, req: GuestRequest): number[] {
+  if (!host.legacy) return view.cell.cpuset;
+  const own = claimOf(view, fit, req);
+  return view.cell.cpuset.filter((c) => !own.has(c));
+}
+
+/**
+ * Legacy layout (pinned and floating guests share CPUs): a pin must not take the CPUs floating
+ * vCPUs live on. After this claim the node keeps enough unpinned shared CPUs for every floating
+ * vCPU already there plus this guest's (allocation ratio), and at least one per floating vCPU of
+ * this guest (no self-overcommit). Nova does not check this (notes §8 item 5).
+ */
+function legacyCheck(host: PlanHost, view: NodeView, cell: NovaInstanceCell, f: CellFit, req: GuestRequest, opts: PlanOptions): CellFit {
+  if (!f.ok || !host.legacy) return f;
+  const own = claimOf(view, f, req);
+  if (own.size === 0) return f;
+  const left = view.cell.cpuset.filter((c) => !own.has(c)).length;
+  const floats = view.cell.cpu_usage + cell.cpuset.length;
+  if (floats === 0) return f;
+  if (cell.cpuset.length > left || floats > left * opts.cpuAllocationRatio || left === 0) {
+    return { ok: false, why: `legacy layout: after pinning, ${left} unpinned CPUs would remain for ${floats} floating vCPUs on host node ${view.node.id}`, pagesize: null, packed: true };
+  }
+  return f;
+}
+
 /** Guest topology that mirrors the pinning: threads=t only when each host core holds t consecutive vCPUs. */
 function mirrorTopology(req: GuestRequest, cells: { vcpus: number[]; pinning: [number, number][] | null }[], coreOf: Map<number, number>): GuestTopologyChoice {
   const n = cells.length;
@@ -206,7 +242,8 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
     }
     const cells = instanceCells(req, n);
     const R = (i: number) => (req.emulator === 'isolate' && i === 0 ? 1 : 0);
-    const plain: CellFit[][] = cells.map((c, i) => views.map((v) => fitNovaCell(v.cell, c, limits, R(i), NATIVE)));
+    const fitCell = (v: NodeView, hostCell: NovaHostCell, c: NovaInstanceCell, i: number): CellFit => legacyCheck(host, v, c, fitNovaCell(hostCell, c, limits, R(i), NATIVE), req, opts);
+    const plain: CellFit[][] = cells.map((c, i) => views.map((v) => fitCell(v, v.cell, c, i)));
     const wantsL3 = req.l3 && host.l3.length > 0 && req.policy !== 'shared';
     let fits: (Fit | null)[][] = plain.map((row) => row.map((f) => (f.ok ? { ...f, l3: null } : null)));
     let pick: number[] | null = null;
@@ -226,7 +263,7 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
           });
           rc.sort((a, b) => (pack ? a.free - b.free : b.free - a.free));
           for (const { d, cell } of rc) {
-            const f = fitNovaCell(cell, c, limits, R(i), NATIVE);
+            const f = fitCell(v, cell, c, i);
             if (f.ok) return { ...f, l3: d };
           }
           return null;
@@ -278,13 +315,13 @@ function commit(
   const planned: PlannedCell[] = [];
   const reasons: string[] = [];
   let reservedCpus: number[] = [];
-  reasons.push(`NUMA nodes tried ${pack ? 'fullest' : 'emptiest'} first (${opts(pack)}): ${views.map((v) => v.node.id).join(',')}`);
+  reasons.push(`NUMA nodes tried ${pack ? 'fullest' : 'emptiest'} first (${orderWords(pack)}): ${views.map((v) => v.node.id).join(',')}`);
   chosen.forEach(({ view, fit }, i) => {
     const cell = cells[i]!;
     const pin = new Map(fit.pinning ?? []);
     for (const v of [...cell.pcpuset, ...cell.cpuset].sort((a, b) => a - b)) {
       const p = pin.get(v);
-      vcpus.push(p === undefined ? { vcpu: v, cpus: view.cell.cpuset, dedicated: false, node: view.node.id } : { vcpu: v, cpus: [p], dedicated: true, node: view.node.id });
+      vcpus.push(p === undefined ? { vcpu: v, cpus: floatingSet(host, view, fit, req), dedicated: false, node: view.node.id } : { vcpu: v, cpus: [p], dedicated: true, node: view.node.id });
     }
     if (fit.reserved) reservedCpus = reservedCpus.concat(fit.reserved);
     const l3 = fit.l3;
@@ -345,7 +382,7 @@ function commit(
   return { name: req.name, fits: true, request: req, vcpus, emulator, iothreads, cells: planned, topology, reasons };
 }
 
-function opts(pack: boolean): string {
+function orderWords(pack: boolean): string {
   return pack ? 'pack: fewest free CPUs first' : 'spread: most free CPUs first';
 }
 
@@ -381,12 +418,12 @@ export function planGuests(host: PlanHost, guests: GuestRequest[], opts: Partial
   const order = planOrder(guests);
   const plans: GuestPlan[] = new Array(guests.length);
   for (const i of order) plans[i] = planGuest(host, state, guests[i]!, o);
-  if (host.legacy) refloat(host, state, plans);
+  if (host.legacy) refloatLegacy(host, state, plans);
   return { host: host.name, guests: plans, hostAfter: hostAfter(host, state, o), notes: host.notes };
 }
 
 /** Legacy layout: floating vCPUs float over the node's shared CPUs minus every final pin. */
-function refloat(host: PlanHost, state: PlanState, plans: GuestPlan[]): void {
+export function refloatLegacy(host: PlanHost, state: PlanState, plans: GuestPlan[]): void {
   const byNode = new Map(host.nodes.map((n) => [n.id, host.shared.filter((c) => n.cpus.includes(c) && !state.pinned.has(c))]));
   for (const p of plans) {
     if (!p.fits) continue;

@@ -89,7 +89,8 @@ export async function startQemu(opts: StartQemuOptions): Promise<QemuProcess> {
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close' (not 'exit'): it fires after stderr is drained, so an early failure keeps QEMU's message.
+    child.once('close', (code, signal) => {
       exitCode = code ?? (signal ? -1 : null);
       live.delete(child);
       resolve();

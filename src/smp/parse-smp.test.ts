@@ -7,6 +7,7 @@ import { loadSmpVectors, SMP_VECTORS_DIR } from './shared-vectors.ts';
 import { generateSmpCases, mulberry32 } from './generate-smp-cases.ts';
 
 const vectors = loadSmpVectors();
+if (vectors === null) console.warn(`shared -smp vectors skipped: ${SMP_VECTORS_DIR} is missing`);
 
 describe.skipIf(vectors === null)(`shared QEMU 7.2 vectors (${SMP_VECTORS_DIR})`, () => {
   const vs = vectors ?? [];

@@ -145,7 +145,8 @@ function generic(g: Given, m: MachineInfo, qemu: QemuVersion): AlgoResult {
   }
   for (const l of ['drawers', 'books', 'dies', 'clusters', 'modules'] as const) if (lv[l] === 0) lv[l] = 1;
   const pref = m.preferSockets ? 'machine types <= 6.1 prefer sockets' : 'machine types >= 6.2 prefer cores';
-  const fill = (member: SmpMember, value: number, rule: string) => fills.push({ member, value, rule });
+  const fill = (member: SmpMember, value: number, rule: string) =>
+    fills.push({ member, value, rule: g[member] === 0n ? rule.replace(/^omitted →/, 'given as 0 = omitted (deprecated) →') : rule });
   const upper = () => mul(lv.drawers, lv.books); // levels above sockets
   const mid = () => mul(lv.dies, lv.clusters, lv.modules); // levels between sockets and cores
   if (cpus === 0 && maxcpus === 0) {

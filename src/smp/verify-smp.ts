@@ -93,6 +93,16 @@ export function splitQemuStderr(stderr: string, specs: string[]): { error?: stri
  * stopped before this returns.
  */
 export async function askQemuSmp(specs: string[], opts: AskQemuOptions = {}): Promise<QemuSmpAnswer> {
+  // startQemu resolves on the child's 'exit', which can come before its stderr pipe is drained:
+  // a refusal with an empty stderr is that race, not QEMU's answer — ask again (up to 3 times).
+  let answer = await askQemuOnce(specs, opts);
+  for (let i = 0; i < 2 && !answer.ok && !answer.help && answer.exitStatus === 1 && answer.error?.startsWith('(QEMU exited'); i++) {
+    answer = await askQemuOnce(specs, opts);
+  }
+  return answer;
+}
+
+async function askQemuOnce(specs: string[], opts: AskQemuOptions): Promise<QemuSmpAnswer> {
   const binary = opts.binary ?? 'qemu-system-x86_64';
   const version = qemuBinaryVersion(binary);
   const args = ['-S', '-nodefaults', '-no-user-config', '-display', 'none', '-accel', opts.accel ?? 'tcg', '-machine', opts.machine ?? 'q35'];

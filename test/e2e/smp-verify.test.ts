@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { isKvcpuError } from '../../src/core/errors.ts';
 import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
 import { renderTopology } from '../../src/render/render-topology.ts';
 import { generateSmpCases, mulberry32 } from '../../src/smp/generate-smp-cases.ts';
@@ -59,11 +60,23 @@ afterAll(() => {
 describe.skipIf(skipReason !== '')('kvcpu smp vs real QEMU 7.2 (oracle)', () => {
   it(`agrees with QEMU on ${N} generated -smp specs (seed ${SEED})`, { timeout: 240_000 }, async () => {
     const cases = generateSmpCases(mulberry32(SEED), N);
-    const results = await mapLimit(cases, 2, async (c) => {
+    let timeouts = 0;
+    const all = await mapLimit(cases, 2, async (c) => {
       const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg' });
-      return { c, parsed, answer, diffs: compareWithQemu(parsed, answer) };
+      try {
+        const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', timeoutMs: 45_000 });
+        return { c, parsed, answer, diffs: compareWithQemu(parsed, answer) };
+      } catch (e) {
+        // A QEMU that does not come up in time on a busy host is no answer, not a disagreement.
+        if (isKvcpuError(e) && e.code === 'E_TIMEOUT') {
+          timeouts++;
+          return null;
+        }
+        throw e;
+      }
     }, Date.now() + BUDGET_MS);
+    const results = all.filter((r) => r !== null);
+    expect(timeouts).toBeLessThanOrEqual(Math.max(2, all.length * 0.05));
     console.info(`smp oracle: ${results.length} of ${N} generated specs checked against QEMU ${qemuVersion}`);
     expect(results.length).toBeGreaterThanOrEqual(MIN_CHECKED);
     const disagreements = results.filter((r) => r.diffs.length > 0).map((r) => `-machine ${r.c.machine} -smp '${r.c.smp}': ${r.diffs.join('; ')}`);
@@ -166,7 +179,7 @@ describe.skipIf(!armQemu)('arm virt vs real qemu-system-aarch64 7.2 (clusters, G
     cases.push({ smp: '16,clusters=2,cores=4', machine: 'virt,gic-version=3' }, { smp: '9', machine: 'virt' }, { smp: '600', machine: 'virt,gic-version=3' });
     const results = await mapLimit(cases, 2, async (c) => {
       const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-aarch64' });
+      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-aarch64', timeoutMs: 45_000 });
       return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
     }, Date.now() + 90_000);
     expect(results.length).toBeGreaterThan(30);
@@ -182,7 +195,7 @@ describe.skipIf(!s390Qemu)('s390x vs real qemu-system-s390x 7.2 (max 248, no SMT
     cases.push({ smp: '4,threads=2', machine: 's390-ccw-virtio' }, { smp: '249', machine: 's390-ccw-virtio' }, { smp: '1,maxcpus=248,sockets=8', machine: 's390-ccw-virtio' });
     const results = await mapLimit(cases, 2, async (c) => {
       const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-s390x' });
+      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-s390x', timeoutMs: 45_000 });
       return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
     }, Date.now() + 90_000);
     expect(results.length).toBeGreaterThan(25);

@@ -63,7 +63,7 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
     .option('--emulator <cpus>', 'pin the emulator threads (main loop, call_rcu, workers, monitor iothread)')
     .option('--iothread <id=cpus>', 'pin IOThread id (repeatable)', collect)
     .option('--plan <file>', 'apply a pin plan (kvcpu plan output) to every guest it names, all or nothing')
-    .option('--cgroup', 'also put each thread in a cpuset cgroup (kvcpu/<guest>.<pid>/<vcpuN|emulator>; v1 layout)')
+    .option('--cgroup', 'also put each thread in a cpuset cgroup kvcpu/<guest>.<pid>/<vcpuN|emulator> (cgroup v1 tasks, or v2 threaded leaves)')
     .option('--via-libvirt', 'for libvirt domains: use virsh vcpupin/emulatorpin/iothreadpin')
     .option('--config', 'with --via-libvirt: also persist in the domain XML (virsh --config)')
     .option('--dry-run', 'print the equivalent taskset/virsh commands, change nothing')

@@ -3,6 +3,7 @@ import { KvcpuError } from '../../core/errors.ts';
 import { collectCheckSection } from '../../check/report-section.ts';
 import { collectGuestsSection, collectOvercommitSection } from '../../guests/report-section.ts';
 import { collectHostSection } from '../../host/report-section.ts';
+import { collectModelsSection } from '../../cpu-models/report-section.ts';
 import { collectReport, type SectionCollector } from '../../report/collect-report.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import { paint, writeJson } from '../output.ts';
@@ -11,6 +12,7 @@ import { paint, writeJson } from '../output.ts';
 export const reportSections: { id: string; title: string; collect: SectionCollector }[] = [
   { id: 'host', title: 'Host CPUs', collect: collectHostSection },
   { id: 'checks', title: 'Virtualization readiness', collect: collectCheckSection },
+  { id: 'models', title: 'CPU models', collect: collectModelsSection },
   { id: 'guests', title: 'Guests and vCPU placement', collect: collectGuestsSection },
   { id: 'overcommit', title: 'Overcommit', collect: collectOvercommitSection },
 ];
@@ -18,7 +20,7 @@ export const reportSections: { id: string; title: string; collect: SectionCollec
 export const registerReport: RegisterCommand = (program, ctx) => {
   program
     .command('report')
-    .description('everything kvcpu knows about this host: CPUs, readiness checks, guests, placement, overcommit')
+    .description('everything kvcpu knows about this host: CPUs, readiness checks, CPU models, guests, placement, overcommit')
     .option('--root <dir>', 'read /proc and /sys under DIR (a `kvcpu capture` tree); live-only probes are skipped', '/')
     .option('--only <ids>', `comma-separated sections (${reportSections.map((s) => s.id).join(',')})`)
     .option('--json', 'print JSON: {kvcpuVersion, generatedAt, root, sections:{<id>:{title,status,data}}}')

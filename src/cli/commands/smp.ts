@@ -7,6 +7,7 @@ import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
 import type { GuestTopology, SmpResult } from '../../smp/types.ts';
 import { SMP_MEMBERS } from '../../smp/types.ts';
 import { askQemuSmp, compareWithQemu, type QemuSmpAnswer } from '../../smp/verify-smp.ts';
+import { kvmAvailable } from '../../qmp/start-qemu.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 
 interface SmpOpts {
@@ -110,6 +111,9 @@ async function runVerify(specs: string[], r: SmpResult, o: ParseSmpOptions): Pro
   const version = parseQemuVersion(o.qemuVersion ?? '7.2');
   const m = version ? resolveMachine(o.machine ?? 'q35', version) : undefined;
   const binary = m && !('code' in m) ? `qemu-system-${m.arch}` : 'qemu-system-x86_64';
+  if (o.accel === 'kvm' && !kvmAvailable()) {
+    throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', { hint: 'drop --accel kvm: --verify runs QEMU under TCG by default' });
+  }
   const qemu = await askQemuSmp(specs, { machine: o.machine ?? 'q35', accel: o.accel ?? 'tcg', binary });
   return { qemu, differences: compareWithQemu(r, qemu, o.qemuVersion) };
 }
@@ -174,7 +178,8 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         const base: ParseSmpOptions = {
           ...(o.machine ? { machine: o.machine } : {}),
           ...(o.qemuVersion ? { qemuVersion: o.qemuVersion } : {}),
-          ...(o.accel ? { accel: o.accel } : {}),
+          // --verify runs QEMU under TCG (no KVM on many hosts), so model TCG unless told otherwise.
+          ...(o.accel ? { accel: o.accel } : o.verify ? { accel: 'tcg' as const } : {}),
         };
         const json = o.json === true || o.format === 'json';
         if (o.batch) {

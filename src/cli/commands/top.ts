@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { readHost } from '../../host/read-host.ts';
 import { renderTopTable } from '../../guests/render-guests.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
@@ -8,7 +8,7 @@ import { writeJson } from '../output.ts';
 
 function parseInterval(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0.05) throw new Error('expected seconds >= 0.05');
+  if (!Number.isFinite(n) || n < 0.05) throw new InvalidArgumentError('expected seconds >= 0.05');
   return n;
 }
 
