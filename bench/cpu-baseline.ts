@@ -15,6 +15,7 @@ import { planPools } from '../src/cpu-baseline/plan-pools.ts';
 import { loadCpuMap } from '../src/cpu-baseline/read-cpu-map.ts';
 import { renderLibvirtXml } from '../src/cpu-baseline/render-baseline.ts';
 import { indexCpuMap } from '../src/cpu-baseline/x86-map.ts';
+import { mulberry32 } from '../src/core/seeded-random.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const realCpus = path.resolve(repoRoot, '../shared/reference/cpu/real-cpus.json');
@@ -46,15 +47,7 @@ function loadHosts(): { hosts: HostCpu[]; source: string } {
 }
 
 // Deterministic draw (mulberry32) so every run baselines the same fleet.
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function draw(pool: HostCpu[], n: number, seed: number): HostCpu[] {
   const r = rng(seed);

@@ -130,6 +130,7 @@ export type {
 } from './cpu-models/index.ts';
 export { listModels } from './cpu-models/catalog.ts';
 export { readPoolHost, parsePoolHost } from './cpu-models/read-pool-host.ts';
+export { collectModelsSection } from './cpu-models/report-section.ts';
 export type { PoolHostFeatures } from './cpu-models/read-pool-host.ts';
 
 // CPU baseline: libvirt cpu_map based baseline/compare across hosts, migration pools.

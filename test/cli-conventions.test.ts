@@ -274,28 +274,20 @@ describe('CLI conventions', () => {
       });
     }
 
-    // More bad inputs that are accepted today (exit 0). Each is `it.fails` naming the bug; once the
-    // command refuses the input with exit 2 and an E_ code, the case passes and must become `it`.
-    const ACCEPTED_BAD_INPUT: { argv: string[]; bug: string }[] = [
-      {
-        argv: ['report', '--root', missing],
-        bug: 'src/cli/commands/report.ts: a --root that does not exist gives exit 0 with every section "skipped" (E_SYSFS_MISSING inside); expected exit 2 E_SYSFS_MISSING like host/check/ps',
-      },
-      {
-        argv: ['models', '--accel', 'tcg', '--machine', 'no-such-machine'],
-        bug: "src/cpu-models/catalog.ts machineCpuVersionKind treats any unknown machine as the newest: `models --machine no-such-machine` exits 0; expected exit 2 E_SMP_MACHINE_UNKNOWN like `smp --machine` and `topology suggest --machine`",
-      },
-      {
-        argv: ['cpu', 'explain', 'qemu64', '--accel', 'tcg', '--machine', 'no-such-machine'],
-        bug: 'same as models: `cpu explain --machine no-such-machine` exits 0; expected exit 2 E_SMP_MACHINE_UNKNOWN',
-      },
+    // Bad inputs that were once accepted with exit 0 (regressions guarded here).
+    const ONCE_ACCEPTED_BAD_INPUT: { argv: string[]; code: string }[] = [
+      // a --root that does not exist used to give exit 0 with every section "skipped"
+      { argv: ['report', '--root', missing], code: 'E_SYSFS_MISSING' },
+      // an unknown machine type used to be treated as the newest one
+      { argv: ['models', '--accel', 'tcg', '--machine', 'no-such-machine'], code: 'E_SMP_MACHINE_UNKNOWN' },
+      { argv: ['cpu', 'explain', 'qemu64', '--accel', 'tcg', '--machine', 'no-such-machine'], code: 'E_SMP_MACHINE_UNKNOWN' },
     ];
-    for (const c of ACCEPTED_BAD_INPUT) {
+    for (const c of ONCE_ACCEPTED_BAD_INPUT) {
       const p = c.argv.slice(0, c.argv[0] === 'cpu' ? 2 : 1).join(' ');
-      (has(p) ? it.fails : it.skip)(`kvcpu ${c.argv.join(' ').replaceAll(scratch, '$TMP')} --json exits 2 with an E_ code (BUG: ${c.bug})`, async () => {
+      (has(p) ? it : it.skip)(`kvcpu ${c.argv.join(' ').replaceAll(scratch, '$TMP')} --json exits 2 with ${c.code}`, async () => {
         const r = await run([...c.argv, '--json']);
         expect(r.code).toBe(2);
-        expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^E_/) } });
+        expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: c.code } });
       });
     }
 

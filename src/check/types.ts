@@ -1,3 +1,4 @@
+import type { KvmProbeResult } from '../io/native.ts';
 /**
  * Types of `kvcpu check`: plain facts in (CheckFacts, gathered by gather-check-facts.ts under a
  * root prefix), verdicts out (Check). Verdict functions are pure so unit tests feed them
@@ -74,24 +75,15 @@ export interface UserFacts {
 }
 
 /** What the KVM probe found (see probe-kvm.ts). */
-export interface KvmProbeFacts {
+// The ioctl answers (nrVcpus = KVM_CAP_NR_VCPUS recommended, maxVcpus = KVM_CAP_MAX_VCPUS hard
+// limit, errnos of open/KVM_CREATE_VM/KVM_CREATE_VCPU) are the native probe's fields, optional here
+// because the QEMU fallback cannot fill them.
+export interface KvmProbeFacts extends Partial<KvmProbeResult> {
   /** native = ioctls through the addon; qemu = started qemu-system-x86_64 -accel kvm; none = could not probe. */
   method: 'native' | 'qemu' | 'none';
   /** true: a VM was created; false: it could not be; null: unknown. */
   usable: boolean | null;
   path: string;
-  openErrno?: number;
-  openError?: string;
-  apiVersion?: number;
-  /** KVM_CAP_NR_VCPUS: recommended vCPUs per VM. */
-  nrVcpus?: number;
-  /** KVM_CAP_MAX_VCPUS: hard limit per VM. */
-  maxVcpus?: number;
-  maxVcpuId?: number;
-  createErrno?: number;
-  createError?: string;
-  vcpuErrno?: number;
-  vcpuError?: string;
   /** QEMU fallback: binary and what it said. */
   qemuBinary?: string;
   qemuOutput?: string;

@@ -1,3 +1,4 @@
+import { knownMachines, ver } from '../smp/qemu-machines.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { KvcpuError } from '../core/errors.ts';
 import type { CatalogModel, QemuCatalog } from './types.ts';
@@ -65,6 +66,13 @@ export interface ResolvedModel {
  */
 export function machineCpuVersionKind(machine: string | undefined): 'legacy' | 'v1' {
   if (!machine || machine === 'none') return 'v1';
+  // Only x86 machine types QEMU 7.2 knows: a typo must not silently pick the newest rules.
+  const type = machine.split(',')[0]!.replace(/^type=/, '');
+  if (!knownMachines(ver('7.2')).has(type) || /^(virt|s390-ccw-virtio)/.test(type)) {
+    throw new KvcpuError('E_SMP_MACHINE_UNKNOWN', `unsupported x86 machine type '${type}'`, {
+      hint: 'use pc, q35, pc-q35-7.2, pc-i440fx-4.0, microvm... (qemu-system-x86_64 -machine help)',
+    });
+  }
   const m = /^pc-(?:i440fx|q35)-(\d+)\.(\d+)$/.exec(machine);
   if (!m) return 'v1'; // `pc`, `q35`, `microvm`: latest machine → version 1
   const major = Number(m[1]);

@@ -3,17 +3,11 @@ import { syntheticPlanHost } from './build-plan-host.ts';
 import { checkGuestPlan, checkL3Kept } from './check-plan.ts';
 import { clonePlanState, newPlanState, planGuest, planGuests } from './plan-guests.ts';
 import type { GuestRequest, PlanHost } from './plan-types.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
 
 /** mulberry32: small seeded PRNG so failures replay. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
 }
 

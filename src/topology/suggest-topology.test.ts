@@ -8,6 +8,7 @@ import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
 import { parseSmp } from '../smp/parse-smp.ts';
 import { suggestTopology, type GuestOs, type SuggestTopologyRequest, type TopologySuggestion } from './suggest-topology.ts';
+import { mulberry32 } from '../core/seeded-random.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const casesDir = resolve(repoRoot, '../shared/reference/hosts/cases');
@@ -72,17 +73,8 @@ function checkInvariants(req: SuggestTopologyRequest, s: TopologySuggestion): vo
   }
 }
 
-/** Deterministic PRNG (mulberry32) for the generated pinning sets. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for the generated pinning sets. */
+const rng = mulberry32;
 
 describe.skipIf(!haveCases)(`topology suggest over reference hosts (${casesDir})`, () => {
   it('pins whole SMT cores of one socket: threads=2, one socket', () => {

@@ -11,8 +11,7 @@ import { parseCpulist } from '../../src/core/cpulist.ts';
 import { readHost } from '../../src/host/read-host.ts';
 import type { HostSnapshot } from '../../src/host/types.ts';
 import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
-import { ensureLinuxGuest, linuxGuestCacheDir, LinuxGuestUnavailable } from '../support/linux-guest.ts';
-import { buildInitramfs } from '../support/linux-guest/cpio.ts';
+import { buildBusyboxInitramfs, ensureLinuxGuest, linuxGuestCacheDir, LinuxGuestUnavailable } from '../support/linux-guest.ts';
 
 // Each file becomes `KVF <path>`, its lines `KVL <line>`, then `KVE`; symlinks `KVS <path> <target>`.
 const INIT = `#!/bin/busybox sh
@@ -73,16 +72,7 @@ async function bootAndDump(args: string[], append = '', timeoutMs = 150_000): Pr
   const initrd = join(dir, 'initrd.cpio.gz');
   writeFileSync(
     initrd,
-    buildInitramfs([
-      { type: 'dir', name: 'bin' },
-      { type: 'dir', name: 'dev' },
-      { type: 'dir', name: 'proc' },
-      { type: 'dir', name: 'sys' },
-      { type: 'chardev', name: 'dev/console', major: 5, minor: 1 },
-      { type: 'file', name: 'bin/busybox', data: busybox, mode: 0o755 },
-      { type: 'symlink', name: 'bin/sh', target: 'busybox' },
-      { type: 'file', name: 'init', data: INIT, mode: 0o755 },
-    ]),
+    buildBusyboxInitramfs(INIT, busybox),
   );
   const log = join(dir, 'serial.log');
   const qboot = '/usr/share/qemu/qboot.rom';

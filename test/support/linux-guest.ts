@@ -141,16 +141,7 @@ export function ensureLinuxGuest(): Promise<{ kernel: string; initrd: string }> 
     const stamp = createHash('sha256').update(INIT_SCRIPT).update(bb).digest('hex').slice(0, 12);
     const initrd = join(dir, `initrd-${stamp}.cpio.gz`);
     if (!existsSync(initrd)) {
-      const img = buildInitramfs([
-        { type: 'dir', name: 'bin' },
-        { type: 'dir', name: 'dev' },
-        { type: 'dir', name: 'proc' },
-        { type: 'dir', name: 'sys' },
-        { type: 'chardev', name: 'dev/console', major: 5, minor: 1 },
-        { type: 'file', name: 'bin/busybox', data: bb, mode: 0o755 },
-        { type: 'symlink', name: 'bin/sh', target: 'busybox' },
-        { type: 'file', name: 'init', data: INIT_SCRIPT, mode: 0o755 },
-      ]);
+      const img = buildBusyboxInitramfs(INIT_SCRIPT, bb);
       writeFileSync(initrd + '.tmp', img);
       renameSync(initrd + '.tmp', initrd);
       // Initramfs images of older /init scripts are dead weight now.
@@ -162,6 +153,20 @@ export function ensureLinuxGuest(): Promise<{ kernel: string; initrd: string }> 
     ensured = undefined; // a later call may retry (e.g. after the network came back)
   });
   return ensured;
+}
+
+/** A gzip'd initramfs with a static busybox as /bin/sh and `init` as /init (a busybox sh script). */
+export function buildBusyboxInitramfs(init: string, busybox: Buffer): Buffer {
+  return buildInitramfs([
+    { type: 'dir', name: 'bin' },
+    { type: 'dir', name: 'dev' },
+    { type: 'dir', name: 'proc' },
+    { type: 'dir', name: 'sys' },
+    { type: 'chardev', name: 'dev/console', major: 5, minor: 1 },
+    { type: 'file', name: 'bin/busybox', data: busybox, mode: 0o755 },
+    { type: 'symlink', name: 'bin/sh', target: 'busybox' },
+    { type: 'file', name: 'init', data: init, mode: 0o755 },
+  ]);
 }
 
 /** One `GUEST-CPU` line: the guest kernel's sysfs topology of one CPU. */

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { KvcpuError } from '../../core/errors.ts';
 import { collectCheckSection } from '../../check/report-section.ts';
 import { collectGuestsSection, collectOvercommitSection } from '../../guests/report-section.ts';
@@ -32,6 +33,13 @@ export const registerReport: RegisterCommand = (program, ctx) => {
         if (unknown.length) {
           throw new KvcpuError('E_USAGE', `unknown report section(s): ${unknown.join(', ')}`, {
             hint: `choose from ${reportSections.map((s) => s.id).join(', ')}`,
+          });
+        }
+        // A root with neither /proc/cpuinfo nor /sys/devices/system/cpu is a wrong path, not a host
+        // whose every section is "skipped": refuse it like `kvcpu host` does.
+        if (!existsSync(join(root, 'proc/cpuinfo')) && !existsSync(join(root, 'sys/devices/system/cpu'))) {
+          throw new KvcpuError('E_SYSFS_MISSING', `${root} has neither proc/cpuinfo nor sys/devices/system/cpu`, {
+            hint: 'pass --root a directory made by `kvcpu capture DIR`, or omit --root for this host',
           });
         }
         const chosen = only ? reportSections.filter((s) => only.includes(s.id)) : reportSections;

@@ -1,0 +1,15 @@
+/**
+ * Deterministic PRNG (mulberry32): generated test cases, property tests and benchmarks are
+ * reproducible from a seed, so a failure can be replayed exactly.
+ * @example const rnd = mulberry32(42); rnd() // 0 <= x < 1, same sequence for seed 42
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
