@@ -1,6 +1,6 @@
+import { packagePath } from '../core/package-root.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KvcpuError } from '../core/errors.ts';
 import type { LibvirtCpuMap } from './cpu-map-types.ts';
 import { parseCpuMap } from './parse-cpu-map.ts';
@@ -8,7 +8,7 @@ import { parseCpuMap } from './parse-cpu-map.ts';
 /** Where Debian/Fedora's libvirt0 / libvirt-libs install the CPU map. */
 export const LIBVIRT_CPU_MAP_DIR = '/usr/share/libvirt/cpu_map';
 
-export const SNAPSHOT_PATH = fileURLToPath(new URL('./data/libvirt-cpu-map.json', import.meta.url));
+export const SNAPSHOT_PATH = packagePath('src/cpu-baseline/data/libvirt-cpu-map.json');
 
 /** Read and parse an installed cpu_map directory (`root` prefix for captured trees). */
 export function readInstalledCpuMap(dir: string, libvirtVersion = 'installed'): LibvirtCpuMap {

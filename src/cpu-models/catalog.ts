@@ -1,10 +1,12 @@
+import { pathToFileURL } from 'node:url';
+import { packagePath } from '../core/package-root.ts';
 import { knownMachines, ver } from '../smp/qemu-machines.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { KvcpuError } from '../core/errors.ts';
 import type { CatalogModel, QemuCatalog } from './types.ts';
 
-/** Folder of the generated snapshots (src/cpu-models/data), next to this file. */
-export const CATALOG_DATA_DIR = new URL('./data/', import.meta.url);
+/** Folder of the generated snapshots (src/cpu-models/data; also used when running from dist/). */
+export const CATALOG_DATA_DIR = pathToFileURL(packagePath('src/cpu-models/data') + '/');
 
 const cache = new Map<string, QemuCatalog>();
 

@@ -1,6 +1,6 @@
+import { packagePath } from '../core/package-root.ts';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 /** What /dev/kvm answered to the probe in native/kvcpu.c. */
 export interface KvmProbeResult {
@@ -32,7 +32,7 @@ let cached: NativeAddon | null | undefined;
 export function loadNative(): NativeAddon | null {
   if (cached !== undefined) return cached;
   if (process.env.KVCPU_NO_NATIVE === '1') return (cached = null);
-  const path = fileURLToPath(new URL('../../build/Release/kvcpu_native.node', import.meta.url));
+  const path = packagePath('build/Release/kvcpu_native.node');
   if (!existsSync(path)) return (cached = null);
   try {
     cached = createRequire(import.meta.url)(path) as NativeAddon;

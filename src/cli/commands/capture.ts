@@ -1,3 +1,4 @@
+import { packagePath } from '../../core/package-root.ts';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { captureHost } from '../../host/capture-host.ts';
@@ -6,7 +7,7 @@ import { renderKeyValues, writeJson } from '../output.ts';
 
 function kvcpuVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
