@@ -46,7 +46,7 @@ const nodes: Node[] = [];
     nodes.push({ path: p, cmd: sub, runnable: typeof (sub as unknown as { _actionHandler?: unknown })._actionHandler === 'function' });
     walk(sub, p);
   }
-})(buildProgram(silentCtx), []);
+})(await buildProgram(silentCtx), []);
 const key = (p: string[]) => p.join(' ');
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[/;

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_ERROR } from '../core/errors.ts';
-import { commands } from './commands/index.ts';
+import { loadCommands } from './commands/index.ts';
 import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
 
 /** True when the command line asks for JSON output (--json, --format json, --format=json). */
@@ -10,8 +10,12 @@ function wantsJson(argv: string[]): boolean {
 
 const VERSION = '0.1.0';
 
-/** Build the `kvcpu` program with every command registered against `ctx`. */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * Build the `kvcpu` program against `ctx`: every command, or only the one named `only` (the
+ * command being run), so a single command does not load every capability.
+ */
+export async function buildProgram(ctx: CliContext, only?: string): Promise<Command> {
+  const commands = await loadCommands(only);
   const program = new Command('kvcpu')
     .description('vCPU toolkit for KVM/QEMU hosts: readiness, -smp topology, CPU models, placement, pinning, overcommit')
     .version(VERSION)
@@ -45,7 +49,9 @@ export function buildProgram(ctx: CliContext): Command {
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const ctx: CliContext = { io, exitCode: 0 };
-  const program = buildProgram(ctx);
+  // The first word names the command when it is not an option (`kvcpu host --json`).
+  const first = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const program = await buildProgram(ctx, first);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
