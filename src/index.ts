@@ -230,6 +230,8 @@ export type { FitHostOptions, FitHostResult } from './plan/fit-nova-host.ts';
 export { checkNovaAnswer } from './plan/check-nova-answer.ts';
 export { parseNovaUsageCase, answerNovaUsage } from './plan/nova-usage.ts';
 export type { NovaUsageCase, NovaUsageAnswer } from './plan/nova-usage.ts';
+export { getNovaNumaConstraints, parseNovaFlavorRequest, parseNovaCpuSpec } from './plan/nova-numa-constraints.ts';
+export type { NovaFlavorRequest, NovaConstraintsAnswer } from './plan/nova-numa-constraints.ts';
 
 // QMP and QEMU: a QMP client and a launcher that never leaves QEMU behind.
 export { QmpClient } from './qmp/qmp-client.ts';

@@ -82,8 +82,9 @@ describe('kvcpu plan nova', () => {
     expect(out[lines.length + 2].error.code).toBe('E_BAD_JSON');
   });
 
-  it.skipIf(!existsSync(novaCases))('answers usage (claim accounting) cases too', async () => {
-    const lines = readFileSync(novaCases, 'utf8').trim().split('\n').filter((l) => /"kind": "usage"/.test(l));
+  /** Every shared case of one kind through `plan nova --batch`: Nova's exception class, or `field` equal. */
+  async function expectBatchMatches(kind: string, field: string): Promise<void> {
+    const lines = readFileSync(novaCases, 'utf8').trim().split('\n').filter((l) => l.includes(`"kind": "${kind}"`));
     const r = await run(['plan', 'nova', '--batch'], lines.join('\n'));
     expect(r.code).toBe(0);
     const out = r.out.trim().split('\n').map((l) => JSON.parse(l));
@@ -91,8 +92,34 @@ describe('kvcpu plan nova', () => {
     lines.forEach((l, i) => {
       const want = JSON.parse(l).expected;
       if (want.error) expect(out[i].error).toBe(want.error);
-      else expect(out[i].host_after).toEqual(want.host_after);
+      else expect(out[i][field]).toEqual(want[field]);
     });
+  }
+
+  it.skipIf(!existsSync(novaCases))('answers usage (claim accounting) cases too', () => expectBatchMatches('usage', 'host_after'));
+
+  it.skipIf(!existsSync(novaCases))('answers constraints (flavor → guest NUMA) cases, exit 1 on a Nova refusal', async () => {
+    await expectBatchMatches('constraints', 'instance');
+    const refused = await run(['plan', 'nova', '-'], JSON.stringify({ kind: 'constraints', vcpus: 4, memory_mb: 2048, flavor_extra_specs: { 'hw:numa_nodes': '3' } }));
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out).error).toBe('ImageNUMATopologyAsymmetric');
+  });
+
+  it('fits a flavor (+ image) given instead of an instance, and shows the derived guest request', async () => {
+    const { instance: _drop, ...hostOnly } = simpleCase;
+    const flavor = { vcpus: 2, memory_mb: 1024, extra_specs: { 'hw:cpu_policy': 'dedicated', 'hw:emulator_threads_policy': 'isolate' } };
+    const r = await run(['plan', 'nova', '-', '--check'], JSON.stringify({ ...hostOnly, flavor, image_properties: { hw_cpu_thread_policy: 'require' } }));
+    expect(r.code).toBe(0);
+    const a = JSON.parse(r.out);
+    expect(a.instance.cells[0]).toMatchObject({ pcpuset: [0, 1], cpu_policy: 'dedicated', cpu_thread_policy: 'require' });
+    expect(a.instance.emulator_threads_policy).toBe('isolate');
+    expect(a).toMatchObject({ fits: true, check: [] });
+    expect(a.cells[0].pinning).toEqual([[0, 4], [1, 6]]);
+    const floating = JSON.parse((await run(['plan', 'nova', '-'], JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: {} } }))).out);
+    expect(floating).toEqual({ fits: true, cells: [], instance: null });
+    const refused = await run(['plan', 'nova', '-'], JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: { 'hw:cpu_thread_policy': 'isolate' } } }));
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out).error).toBe('CPUThreadPolicyConfigurationInvalid');
   });
 
   it('--zed reproduces Nova 26.2.2 where kvcpu fixes a defect (isolate emulator CPU on a half-used core)', async () => {

@@ -8,8 +8,9 @@ import { buildPlanHost } from '../../plan/build-plan-host.ts';
 import { checkNovaAnswer } from '../../plan/check-nova-answer.ts';
 import { answerNovaCase } from '../../plan/fit-nova-host.ts';
 import { ZED_SEMANTICS } from '../../plan/fit-nova-cell.ts';
-import { parseNovaCase, type NovaAnswer } from '../../plan/nova-case.ts';
+import { parseNovaCase, type NovaAnswer, type NovaInstance } from '../../plan/nova-case.ts';
 import { answerNovaUsage, parseNovaUsageCase, type NovaUsageAnswer } from '../../plan/nova-usage.ts';
+import { getNovaNumaConstraints, parseNovaFlavorRequest, type NovaConstraintsAnswer } from '../../plan/nova-numa-constraints.ts';
 import { guestsFromJson, parseGuestSpec } from '../../plan/parse-guest-spec.ts';
 import { planGuests, planOrder } from '../../plan/plan-guests.ts';
 import { checkGuestPlan } from '../../plan/check-plan.ts';
@@ -95,8 +96,26 @@ interface NovaOpts {
   json?: boolean;
 }
 
-function answerLine(raw: unknown, opts: NovaOpts): (NovaAnswer & { check?: string[] }) | NovaUsageAnswer {
-  if ((raw as { kind?: unknown } | null)?.kind === 'usage') return answerNovaUsage(parseNovaUsageCase(raw));
+type NovaLineAnswer = (NovaAnswer & { check?: string[]; instance?: NovaInstance | null }) | NovaUsageAnswer | NovaConstraintsAnswer;
+
+function answerLine(raw: unknown, opts: NovaOpts): NovaLineAnswer {
+  const kind = (raw as { kind?: unknown } | null)?.kind;
+  if (kind === 'usage') return answerNovaUsage(parseNovaUsageCase(raw));
+  if (kind === 'constraints') return getNovaNumaConstraints(parseNovaFlavorRequest(raw));
+  const o = raw as Record<string, unknown> | null;
+  if (o && typeof o === 'object' && o.instance === undefined && o.flavor !== undefined && kind !== 'fit_cell') {
+    // A flavor (+ image) instead of an instance: derive the guest NUMA request as Nova's API does
+    // (numa_get_constraints), then fit it. A flavor Nova refuses never reaches the scheduler.
+    const req = parseNovaFlavorRequest({ ...(o.flavor as object), image_properties: o.image_properties });
+    const derived = getNovaNumaConstraints(req);
+    if ('error' in derived) return derived;
+    if (derived.instance === null) {
+      // No NUMA topology: Nova's NUMATopologyFilter passes every host and nothing is pinned.
+      return { fits: true, cells: [], instance: null, ...(opts.explain ? { reasons: ['the flavor asks for no NUMA topology, pinning or page size: the guest floats on any host'] } : {}) };
+    }
+    const answer = answerLine({ ...o, instance: derived.instance }, opts) as NovaAnswer;
+    return { ...answer, instance: derived.instance };
+  }
   const c = parseNovaCase(raw);
   const a = answerNovaCase(c, { semantics: opts.zed ? ZED_SEMANTICS : undefined, explainNovaBugs: !opts.zed });
   const out: NovaAnswer & { check?: string[] } = { fits: a.fits, cells: a.fits ? a.cells : [] };
@@ -129,7 +148,9 @@ export const registerPlan: RegisterCommand = (program: Command, ctx) => {
 
   plan
     .command('nova')
-    .description("answer Nova-shaped cases (../shared/reference/nova/pinning-cases.jsonl: fit_host, fit_cell, usage) like nova.virt.hardware.numa_fit_instance_to_host / numa_usage_from_instance_numa, without Nova's bugs")
+    .description(
+      "answer Nova-shaped cases (../shared/reference/nova/pinning-cases.jsonl: fit_host, fit_cell, usage, constraints) like nova.virt.hardware.numa_fit_instance_to_host / numa_usage_from_instance_numa / numa_get_constraints, without Nova's bugs; a fit_host case may give a flavor (+ image_properties) instead of an instance",
+    )
     .argument('[case]', 'case JSON file (- = stdin)')
     .option('--batch', 'read one case per line on stdin, write one answer per line')
     .option('--zed', "reproduce Nova 26.2.2's verdicts for the defects fixed upstream later (bugs 1811886, 1994526, isolate emulator CPU)")
