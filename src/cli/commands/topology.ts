@@ -7,6 +7,7 @@ import type { HostSnapshot } from '../../host/types.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 import {
   chooseNovaTopology,
+  getNovaConstraints,
   getNovaPossibleTopologies,
   ImagePropertyError,
   novaTopologyWarnings,
@@ -132,12 +133,18 @@ export function novaBatchAnswer(line: string): Record<string, unknown> {
     return { best: ranked[0], ranked };
   }
   try {
-    const r = chooseNovaTopology({
+    const req = {
       vcpus,
       flavorExtraSpecs: (o.flavor_extra_specs ?? {}) as Record<string, string>,
       imageProperties: (o.image_properties ?? {}) as Record<string, string | number>,
       allowThreads,
-    });
+    };
+    // A `constraints` case asks only for the preference and limits (get_cpu_topology_constraints).
+    if (o.kind === 'constraints') {
+      const c = getNovaConstraints(req);
+      return c.ok ? { preferred: c.preferred, maximum: c.maximum } : { error: c.error };
+    }
+    const r = chooseNovaTopology(req);
     return r.ok ? { best: r.best, ranked: r.ranked } : { error: r.error };
   } catch (e) {
     // ImageMeta.from_dict itself raises ValueError on a non-integer image property.
