@@ -88,13 +88,16 @@ export function buildPinRequests(guest: GuestProcess, spec: GuestPinSpec): PinRe
     for (const t of em) out.push({ ...base, tid: t.tid, comm: t.comm, label: 'emulator', role: 'emulator', vcpu: null, iothread: null, cpus: spec.emulator });
   }
   for (const [id, cpus] of spec.iothreads) {
-    const t = guest.threads.find((x) => x.role === 'iothread' && x.iothread === id);
+    // libvirt numbers IOThreads (virsh iothreadpin DOM 1) and names the QEMU object iothread1.
+    const t =
+      guest.threads.find((x) => x.role === 'iothread' && x.iothread === id) ??
+      (guest.libvirt && /^\d+$/.test(id) ? guest.threads.find((x) => x.role === 'iothread' && x.iothread === `iothread${id}`) : undefined);
     if (!t) {
       throw new KvcpuError('E_PIN_NO_IOTHREAD', `guest ${guest.name} has no iothread "${id}"`, {
         hint: `iothreads: ${guest.threads.filter((x) => x.role === 'iothread').map((x) => x.iothread).join(', ') || 'none'}`,
       });
     }
-    out.push({ ...base, tid: t.tid, comm: t.comm, label: `iothread ${id}`, role: 'iothread', vcpu: null, iothread: id, cpus });
+    out.push({ ...base, tid: t.tid, comm: t.comm, label: `iothread ${t.iothread ?? id}`, role: 'iothread', vcpu: null, iothread: t.iothread ?? id, cpus });
   }
   return out;
 }

@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { KvcpuError } from '../core/errors.ts';
 import { QmpClient } from '../qmp/qmp-client.ts';
 import { readProcThreads } from './scan-proc.ts';
 import type { GuestProcess } from './types.ts';
+
+const execFileP = promisify(execFile);
 
 interface HotpluggableCpu {
   type: string;
@@ -50,6 +54,73 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** What the guest OS must do to run newly plugged vCPUs. */
+function onlineSteps(cpuIndexes: number[]): string[] {
+  return [
+    ...cpuIndexes.map((i) => `echo 1 > /sys/devices/system/cpu/cpu${i}/online   # inside the guest (cpu number as the guest enumerates it; usually the cpu-index)`),
+    'or once, a udev rule: SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", ATTR{online}="1"',
+    'some distributions ship such a rule already; check with `grep -r cpu /lib/udev/rules.d` in the guest',
+  ];
+}
+
+/** The guest's vCPU threads by cpu-index, from their `CPU n/KVM|TCG` names. */
+function vcpuThreads(root: string, pid: number): Map<number, { tid: number; comm: string }> {
+  const out = new Map<number, { tid: number; comm: string }>();
+  for (const t of readProcThreads(root, pid, false) ?? []) {
+    const m = /^CPU (\d+)\//.exec(t.stat.comm);
+    if (m) out.set(Number(m[1]), { tid: t.tid, comm: t.stat.comm });
+  }
+  return out;
+}
+
+/**
+ * libvirt domains: `virsh setvcpus DOM N --live` (libvirt picks the slots and runs device_add /
+ * device_del on its own monitor), then the same checks as the QMP path: a `CPU n/...` thread per
+ * new vCPU, or a clear refusal when the guest cannot eject vCPUs.
+ */
+async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string): Promise<HotplugOutcome> {
+  const virsh = async (args: string[]) => (await execFileP('virsh', args, { timeout: 60_000 })).stdout;
+  const errText = (e: unknown) => String((e as { stderr?: string }).stderr || (e as Error).message).trim();
+  const counts = await virsh(['vcpucount', guest.name]).catch((e: unknown) => {
+    throw new KvcpuError('E_HOTPLUG_NO_QMP', `virsh cannot reach libvirt domain ${guest.name}: ${errText(e)}`, { hint: 'check `virsh list` (kvcpu talks to libvirt through virsh)' });
+  });
+  const num = (label: string) => Number(new RegExp(`^${label}\\s+live\\s+(\\d+)`, 'm').exec(counts)?.[1] ?? NaN);
+  const maxCpus = num('maximum');
+  const from = num('current');
+  const base = { guest: guest.name, pid: guest.pid, from, to, maxCpus };
+  if (to < 1) throw new KvcpuError('E_BAD_INPUT', '--to must be at least 1');
+  if (to > maxCpus) {
+    throw new KvcpuError('E_HOTPLUG_MAX', `guest ${guest.name} can have at most ${maxCpus} vCPUs (libvirt <vcpu> maximum), asked for ${to}`, {
+      hint: 'the maximum is fixed while the domain runs: raise <vcpu> in the domain XML (virsh setvcpus --maximum --config) and restart',
+    });
+  }
+  if (to === from) return { ...base, action: 'none', added: [], guestSteps: [] };
+  const known = new Set(vcpuThreads(root, guest.pid).keys());
+  try {
+    await virsh(['setvcpus', guest.name, String(to), '--live']);
+  } catch (e) {
+    const why = errText(e);
+    if (to > from) throw new KvcpuError('E_HOTPLUG_VERIFY', `virsh setvcpus ${guest.name} ${to} --live failed: ${why}`, { hint: 'check the domain with `virsh vcpucount`' });
+    const pending = /timed out|timeout/i.test(why);
+    throw new KvcpuError(pending ? 'E_HOTPLUG_UNPLUG_PENDING' : 'E_HOTPLUG_UNPLUG_UNSUPPORTED', `libvirt could not unplug vCPUs of ${guest.name}: ${why}`, {
+      hint: 'vCPU unplug needs a guest OS that handles ACPI CPU eject; with no OS, or firmware only, it cannot work — restart the guest with fewer vCPUs instead',
+      details: { libvirt: why },
+    });
+  }
+  if (to < from) return { ...base, action: 'unplug', added: [], guestSteps: [] };
+  let fresh: [number, { tid: number; comm: string }][] = [];
+  for (let i = 0; i < 100; i++) {
+    fresh = [...vcpuThreads(root, guest.pid)].filter(([n]) => !known.has(n));
+    if (fresh.length >= to - from) break;
+    await sleep(20);
+  }
+  if (fresh.length < to - from) {
+    throw new KvcpuError('E_HOTPLUG_VERIFY', `libvirt reports ${to} vCPUs but only ${fresh.length} of ${to - from} new vCPU thread(s) appeared`, { hint: 'check `kvcpu ps`' });
+  }
+  const added = fresh.sort((a, b) => a[0] - b[0]).map(([n, t]) => ({ cpuIndex: n, tid: t.tid, thread: t.comm, id: `vcpu${n}`, props: {} }));
+  return { ...base, action: 'plug', added, guestSteps: onlineSteps(added.map((a) => a.cpuIndex)) };
+}
+
 /**
  * Change a running guest's vCPU count through QMP. Plug: take free slots from
  * `query-hotpluggable-cpus` (entries without qom-path) in topology order and `device_add`
@@ -62,6 +133,8 @@ function sleep(ms: number): Promise<void> {
 export async function hotplugVcpus(guest: GuestProcess, to: number, opts: { root?: string; timeoutMs?: number } = {}): Promise<HotplugOutcome> {
   const root = opts.root ?? '/';
   const sock = guest.config.qmpSockets[0];
+  // libvirt owns its domains' monitor: go through libvirt (virsh setvcpus) instead of QMP.
+  if (!sock && guest.libvirt) return hotplugViaLibvirt(guest, to, root);
   if (!sock) {
     throw new KvcpuError('E_HOTPLUG_NO_QMP', `guest ${guest.name} (pid ${guest.pid}) has no QMP unix socket on its command line`, {
       hint: guest.libvirt ? `use \`virsh setvcpus ${guest.name} ${to} --live\`` : 'start QEMU with -qmp unix:PATH,server=on,wait=off (kvcpu launch does)',
@@ -120,12 +193,7 @@ export async function hotplugVcpus(guest: GuestProcess, to: number, opts: { root
       if (missing.length) {
         throw new KvcpuError('E_HOTPLUG_VERIFY', `device_add succeeded but no thread appeared for cpu-index ${missing.map((m) => m.cpuIndex).join(',')}`, { hint: 'check `kvcpu ps`' });
       }
-      const guestSteps = [
-        ...out.map((o) => `echo 1 > /sys/devices/system/cpu/cpu${o.cpuIndex}/online   # inside the guest (cpu number as the guest enumerates it; usually the cpu-index)`),
-        'or once, a udev rule: SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", ATTR{online}="1"',
-        'some distributions ship such a rule already; check with `grep -r cpu /lib/udev/rules.d` in the guest',
-      ];
-      return { ...base, action: 'plug', added: out.sort((a, b) => a.cpuIndex - b.cpuIndex), guestSteps };
+      return { ...base, action: 'plug', added: out.sort((a, b) => a.cpuIndex - b.cpuIndex), guestSteps: onlineSteps(out.map((o) => o.cpuIndex)) };
     }
     // Unplug: only CPUs added with device_add (under /machine/peripheral) can be removed.
     const removable = cpus

@@ -11,6 +11,7 @@ import { applyPins, type PinResult } from './apply-pins.ts';
 import { buildPinRequests, validatePinRequests, type GuestPinSpec, type PinRequest } from './build-pin-requests.ts';
 import { CpusetManager, detectCpusetMount, readThreadCpuset, restoreCgroupMoves } from './cgroup-cpuset.ts';
 import { findGuest } from './find-guest.ts';
+import { pinViaLibvirt, restoreLibvirtPins, virshCommands, type LibvirtPin } from './libvirt-pins.ts';
 import { loadPinState, pinStateDir, removePinState, savePinState } from './pin-state.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestProcess } from './types.ts';
@@ -61,29 +62,10 @@ function callerAllowed(root: string): number[] {
   return m ? parseCpulist(m[1]!) : [];
 }
 
-function virshArgs(g: GuestProcess, r: PinRequest, cpus: number[], persist: boolean): string[] {
-  const flags = ['--live', ...(persist ? ['--config'] : [])];
-  const list = formatCpulist(cpus);
-  if (r.role === 'vcpu') return ['vcpupin', g.name, String(r.vcpu ?? 0), list, ...flags];
-  if (r.role === 'iothread') return ['iothreadpin', g.name, r.iothread ?? '', list, ...flags];
-  return ['emulatorpin', g.name, list, ...flags];
-}
-
 /** Commands equivalent to the requests (taskset per thread, or virsh per vCPU/emulator). */
 export function describeCommands(guests: Map<number, GuestProcess>, reqs: PinRequest[], viaLibvirt: boolean, persist: boolean): string[] {
-  const out: string[] = [];
-  const seenEmu = new Set<number>();
-  for (const r of reqs) {
-    const g = guests.get(r.pid)!;
-    if (viaLibvirt) {
-      if (r.role === 'emulator') {
-        if (seenEmu.has(r.pid)) continue; // emulatorpin covers every emulator thread
-        seenEmu.add(r.pid);
-      }
-      out.push(['virsh', ...virshArgs(g, r, r.cpus, persist)].join(' '));
-    } else out.push(`${tasksetCommand(r.tid, r.cpus)}   # ${r.guest} ${r.label} (${r.comm})`);
-  }
-  return out;
+  if (viaLibvirt) return virshCommands(guests, reqs, persist).map((args) => ['virsh', ...args].join(' '));
+  return reqs.map((r) => `${tasksetCommand(r.tid, r.cpus)}   # ${r.guest} ${r.label} (${r.comm})`);
 }
 
 /**
@@ -136,8 +118,9 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   if (opts.dryRun) return { dryRun: true, method: viaLibvirt ? 'virsh' : edge.method, requests: reqs, commands, result: null, statePaths: [] };
 
   if (viaLibvirt) {
-    const result = await pinViaLibvirt(byPid, reqs, opts.persist ?? false, edge);
-    return { dryRun: false, method: 'virsh', requests: reqs, commands, result, statePaths: [] };
+    const { pins, ...result } = await pinViaLibvirt(byPid, reqs, opts.persist ?? false, edge);
+    const statePaths = saveStates(byPid, result, { cgroup: null, libvirt: pins }, opts.stateDir);
+    return { dryRun: false, method: 'virsh', requests: reqs, commands, result, statePaths };
   }
   let cg: CpusetManager | null = null;
   if (opts.cgroup) {
@@ -145,56 +128,33 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
     cg = new CpusetManager(mount, root);
   }
   const result = await applyPins(reqs, { edge, root, cgroup: cg });
-  const statePaths: string[] = [];
-  for (const g of byPid.values()) {
-    const mine = result.applied.filter((a) => a.pid === g.pid);
-    statePaths.push(
-      savePinState(
-        {
-          kind: 'kvcpu-pin-state',
-          pid: g.pid,
-          startTime: g.startTime,
-          guest: g.name,
-          savedAt: new Date().toISOString(),
-          threads: mine.map((a) => ({ tid: a.tid, comm: a.comm, label: a.label, before: a.before, after: a.after })),
-          cgroup: cg ? { mount: cg.mount, moves: cg.moves.filter((m) => m.pid === g.pid) } : null,
-        },
-        opts.stateDir ?? pinStateDir(),
-      ),
-    );
-  }
+  const statePaths = saveStates(byPid, result, { cgroup: cg, libvirt: [] }, opts.stateDir);
   return { dryRun: false, method: result.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : ''), requests: reqs, commands, result, statePaths };
 }
 
-/** libvirt path: virsh vcpupin/emulatorpin/iothreadpin; on failure re-pin what was done. */
-async function pinViaLibvirt(byPid: Map<number, GuestProcess>, reqs: PinRequest[], persist: boolean, edge: AffinityEdge): Promise<PinResult> {
-  const before = new Map<number, number[]>();
-  for (const r of reqs) before.set(r.tid, (await edge.get(r.pid, r.tid)) ?? []);
-  const done: PinRequest[] = [];
-  const seenEmu = new Set<number>();
-  try {
-    for (const r of reqs) {
-      if (r.role === 'emulator') {
-        if (seenEmu.has(r.pid)) continue;
-        seenEmu.add(r.pid);
-      }
-      await execFileP('virsh', virshArgs(byPid.get(r.pid)!, r, r.cpus, persist), { timeout: 30_000 });
-      done.push(r);
-    }
-  } catch (e) {
-    for (const r of done.reverse()) {
-      await execFileP('virsh', virshArgs(byPid.get(r.pid)!, r, before.get(r.tid)!, persist), { timeout: 30_000 }).catch(() => undefined);
-    }
-    throw new KvcpuError('E_PIN_FAILED', `virsh failed: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}; rolled back ${done.length} change(s)`, {
-      hint: 'check `virsh list` and the domain state',
-    });
-  }
-  const applied = [];
-  for (const r of reqs) {
-    const now = await edge.get(r.pid, r.tid);
-    applied.push({ guest: r.guest, pid: r.pid, tid: r.tid, comm: r.comm, label: r.label, before: formatCpulist(before.get(r.tid)!), after: now ? formatCpulist(now) : 'gone' });
-  }
-  return { method: 'virsh', applied };
+/** One state file per guest: each thread's affinity before and after, plus how to undo the rest. */
+function saveStates(
+  byPid: Map<number, GuestProcess>,
+  result: PinResult,
+  undo: { cgroup: CpusetManager | null; libvirt: LibvirtPin[] },
+  stateDir: string | undefined,
+): string[] {
+  return [...byPid.values()].map((g) => {
+    const libvirt = undo.libvirt.filter((p) => p.domain === g.name);
+    return savePinState(
+      {
+        kind: 'kvcpu-pin-state',
+        pid: g.pid,
+        startTime: g.startTime,
+        guest: g.name,
+        savedAt: new Date().toISOString(),
+        threads: result.applied.filter((a) => a.pid === g.pid).map((a) => ({ tid: a.tid, comm: a.comm, label: a.label, before: a.before, after: a.after })),
+        cgroup: undo.cgroup ? { mount: undo.cgroup.mount, moves: undo.cgroup.moves.filter((m) => m.pid === g.pid) } : null,
+        ...(libvirt.length ? { libvirt } : {}),
+      },
+      stateDir ?? pinStateDir(),
+    );
+  });
 }
 
 export interface UnpinOutcome {
@@ -219,6 +179,13 @@ export async function unpinGuest(ref: string, opts: { root?: string; host: HostS
   const edge = opts.edge ?? realAffinityEdge(root);
   const cgroupErrors = state.cgroup ? restoreCgroupMoves(root, state.cgroup.mount, state.cgroup.moves) : [];
   const restored: UnpinOutcome['restored'] = [];
+  if (state.libvirt?.length) {
+    // Pinned through libvirt: put it back through libvirt, so its view (and the XML) agrees.
+    const problems = await restoreLibvirtPins(state.libvirt);
+    if (problems.length) throw new KvcpuError('E_UNPIN_FAILED', `virsh could not restore: ${problems.join('; ')}`, { hint: 'restore by hand with virsh vcpupin/emulatorpin' });
+  }
+  // Then every thread to its own saved affinity (after virsh this only touches what libvirt does
+  // not manage, e.g. emulator helper threads that had their own mask).
   for (const t of state.threads) {
     const cpus = parseCpulist(t.before);
     let now: number[] | null = null;

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CgroupMove, CpusetMount } from './cgroup-cpuset.ts';
+import type { LibvirtPin } from './libvirt-pins.ts';
 
 /** What `kvcpu pin` saved so `kvcpu unpin` can put things back. */
 export interface PinState {
@@ -13,6 +14,8 @@ export interface PinState {
   savedAt: string;
   threads: { tid: number; comm: string; label: string; before: string; after: string }[];
   cgroup: { mount: CpusetMount; moves: CgroupMove[] } | null;
+  /** Pinned through libvirt (virsh): unpin restores through virsh too. */
+  libvirt?: LibvirtPin[];
 }
 
 /**
@@ -53,6 +56,7 @@ export function savePinState(state: PinState, dir = pinStateDir()): string {
       ...state,
       threads: [...merged.values()].sort((a, b) => a.tid - b.tid),
       cgroup: prev.cgroup && state.cgroup ? { mount: state.cgroup.mount, moves: [...prev.cgroup.moves, ...state.cgroup.moves] } : (state.cgroup ?? prev.cgroup),
+      libvirt: mergeLibvirtPins(prev.libvirt, state.libvirt),
     };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -61,6 +65,19 @@ export function savePinState(state: PinState, dir = pinStateDir()): string {
   writeFileSync(path + '.tmp', JSON.stringify(state, null, 2) + '\n');
   renameSync(path + '.tmp', path);
   return path;
+}
+
+/** Keep the first `before` (and stored config) of each libvirt target across repeated pins. */
+function mergeLibvirtPins(prev: LibvirtPin[] | undefined, next: LibvirtPin[] | undefined): LibvirtPin[] | undefined {
+  if (!prev?.length) return next;
+  if (!next?.length) return prev;
+  const key = (p: LibvirtPin) => `${p.domain}/${p.what}/${p.id}`;
+  const merged = new Map(prev.map((p) => [key(p), p]));
+  for (const p of next) {
+    const old = merged.get(key(p));
+    merged.set(key(p), old ? { ...p, before: old.before, beforeConfig: old.beforeConfig ?? p.beforeConfig } : p);
+  }
+  return [...merged.values()];
 }
 
 export function removePinState(pid: number, startTime: number, dir = pinStateDir()): void {

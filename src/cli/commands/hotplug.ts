@@ -12,7 +12,7 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
     .command('hotplug')
     .argument('<guest>', 'guest name or pid')
     .requiredOption('--to <n>', 'wanted number of vCPUs (up to maxcpus)', parsePositiveInt)
-    .description('change a running guest\'s vCPU count via QMP (query-hotpluggable-cpus -> device_add), verify the new CPU n/... threads, say what the guest must do')
+    .description("change a running guest's vCPU count via QMP (query-hotpluggable-cpus -> device_add; libvirt domains: virsh setvcpus --live), verify the new CPU n/... threads, say what the guest must do")
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string, opts: { to: number; json?: boolean }) => {
