@@ -13,6 +13,7 @@ import { parseCpuInput } from './parse-cpu-input.ts';
 import { readSnapshotCpuMap } from './read-cpu-map.ts';
 import { haveReference, readRef, REF_DIR, refToDef, refToHostXml, SKIP_REASON } from './reference.test-helpers.ts';
 import { indexCpuMap } from './x86-map.ts';
+import { readHypervisorContext } from './read-hypervisor-context.ts';
 
 const x = indexCpuMap(readSnapshotCpuMap());
 const dir = mkdtempSync(path.join(tmpdir(), 'kvcpu-baseline-'));
@@ -264,6 +265,23 @@ describe.skipIf(cpuinfos.length < 4)('cpuinfo inputs (reference hosts)', () => {
     }
     const text = await run(['pools', '--max-pools', '3', ...cpuinfos]);
     expect(text.out).toMatch(/Chosen: 3 pool\(s\)/);
+  });
+
+  it('pools --hypervisor tcg: each pool baseline is a model this QEMU has, with its TCG blockers disabled (hypervisor-cpu-baseline rules)', async () => {
+    const modern = cpuinfos.filter((p) => /\bavx2\b/.test(readFileSync(p, 'utf8')));
+    expect(modern.length).toBeGreaterThan(1);
+    const fitted = JSON.parse((await run(['pools', '--json', '--hypervisor', 'tcg', ...modern])).out);
+    expect(fitted.hypervisor).toMatch(/tcg/);
+    const ctx = await readHypervisorContext('tcg');
+    const known = new Set(ctx.features);
+    for (const p of fitted.pools) {
+      const blockers = ctx.models.get(p.baseline.model);
+      expect(blockers, `${p.baseline.model} is a QEMU model`).toBeDefined();
+      const listed = new Set([...p.baseline.disable, ...p.baseline.require]);
+      for (const b of blockers!) expect(listed.has(b), `${p.baseline.model}: blocker ${b} disabled`).toBe(true);
+      for (const h of p.hosts) for (const f of h.lostFeatures) expect(known.has(f), `${h.label} loses ${f}, a feature QEMU knows`).toBe(true);
+    }
+    expect((await run(['pools', '--hypervisor', 'tcg', ...modern])).out).toMatch(/fitted to QEMU .*tcg/);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   type FeatureVocabulary,
 } from './render-baseline.ts';
 import { indexCpuMap, type X86Map } from './x86-map.ts';
-import { readHypervisorContext } from './read-hypervisor-context.ts';
+import { readHypervisorContext, readHypervisorHostCpu } from './read-hypervisor-context.ts';
 import type { Accel } from '../cpu-models/types.ts';
 
 const cpuMapOption = () =>
@@ -150,17 +150,21 @@ function readHostArg(x: X86Map, host: string, root: string): CpuDef {
 function addCompare(cpu: Command, ctx: CliContext): void {
   cpu
     .command('compare')
-    .description('can this host run that guest CPU? identical / superset / incompatible with the missing features, like `virsh cpu-compare`')
+    .description('can this host run that guest CPU? identical / superset / incompatible with the missing features, like `virsh cpu-compare` (or `hypervisor-cpu-compare` with --hypervisor)')
     .argument('<guest>', 'guest CPU: libvirt <cpu> XML file (domain, baseline output), kvcpu JSON, or a libvirt model name')
     .option('--host <host>', 'host CPU: live (this host\'s /proc/cpuinfo), `kvcpu host --json` file, cpuinfo file, libvirt host <cpu>, `virsh capabilities` or `virsh domcapabilities` (host-model) XML', 'live')
     .option('--root <dir>', 'root prefix for --host live', '/')
+    .addOption(
+      new Option('--hypervisor <accel>', "compare with what this host's QEMU gives a guest under kvm or tcg, like `virsh hypervisor-cpu-compare` (instead of --host)").choices(['kvm', 'tcg']),
+    )
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--json', 'same as --format json')
     .addOption(cpuMapOption())
     .action(
-      act(ctx, (guestArg: string, opts: { host: string; root: string; format: string; json?: boolean; cpuMap: string }) => {
+      act(ctx, async (guestArg: string, opts: { host: string; root: string; format: string; json?: boolean; cpuMap: string; hypervisor?: Accel }) => {
         const x = x86(opts.cpuMap);
-        const host = readHostArg(x, opts.host, opts.root);
+        if (opts.hypervisor && opts.host !== 'live') throw new KvcpuError('E_USAGE', '--hypervisor and --host name two different host CPUs', { hint: 'give one of them' });
+        const host = opts.hypervisor ? await readHypervisorHostCpu(x, opts.hypervisor, opts.root) : readHostArg(x, opts.host, opts.root);
         const guest = readGuest(x, guestArg);
         const r = compareCpu(x, host, guest);
         const code = r.result === 'incompatible' ? 1 : 0;
@@ -202,19 +206,22 @@ function addPools(cpu: Command, ctx: CliContext): void {
     .option('--migratable', 'leave out non-migratable features (invtsc, xsaves)')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--json', 'same as --format json')
+    .addOption(new Option('--hypervisor <accel>', "fit every pool's baseline to this host's QEMU under kvm or tcg (its models and features)").choices(['kvm', 'tcg']))
     .addOption(cpuMapOption())
     .action(
-      act(ctx, async (inputs: string[], opts: { maxPools?: number; maxLoss?: number; migratable?: boolean; format: string; json?: boolean; cpuMap: string }) => {
+      act(ctx, async (inputs: string[], opts: { maxPools?: number; maxLoss?: number; migratable?: boolean; format: string; json?: boolean; cpuMap: string; hypervisor?: Accel }) => {
         const x = x86(opts.cpuMap);
         const defs = await readCpuInputs(x, inputs, ctx.io.stdin);
         if (defs.length === 0) throw new KvcpuError('E_CPU_NO_INPUT', 'no CPU definitions given');
+        const hyp = opts.hypervisor ? await readHypervisorContext(opts.hypervisor) : null;
         const plan = planPools(x, defs, {
+          ...(hyp ? { hypervisor: hyp } : {}),
           migratable: !!opts.migratable,
           ...(opts.maxPools !== undefined ? { maxPools: opts.maxPools } : {}),
           ...(opts.maxLoss !== undefined ? { maxLoss: opts.maxLoss } : {}),
         });
         if (opts.json || opts.format === 'json') {
-          writeJson(ctx.io, plan);
+          writeJson(ctx.io, hyp ? { ...plan, hypervisor: hyp.source } : plan);
           return 0;
         }
         const short = (l: string[]) => (l.length > 2 ? `${l.slice(0, 2).join(', ')} +${l.length - 2}` : l.join(', '));
@@ -226,7 +233,7 @@ function addPools(cpu: Command, ctx: CliContext): void {
             { right: [0, 1, 2] },
           ),
         );
-        ctx.io.out(`\nChosen: ${plan.chosen} pool(s): ${plan.rule}\n\n`);
+        ctx.io.out(`\nChosen: ${plan.chosen} pool(s): ${plan.rule}${hyp ? `; fitted to ${hyp.source}` : ''}\n\n`);
         ctx.io.out(
           renderTable(
             ['POOL', 'VENDOR', 'HOSTS', 'MODEL', 'LEVEL', 'FEATURES', 'WORST LOSS'],

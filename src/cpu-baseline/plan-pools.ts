@@ -63,7 +63,15 @@ const lost = (c: Cluster) => c.sizeSum - c.members.length * countBits(c.common);
 export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): PoolsPlan {
   // Features QEMU cannot give a guest anyway (osxsave, cmt...) are nobody's loss: leave them out.
   const ignore = opts.qemuFilter === false ? new Uint32Array(x.words) : namesToBits(x, QEMU_FILTERED_FEATURES.filter((f) => x.featureIndex.has(f)));
-  const bits = defs.map((d) => minusBits(cpuData(x, d, 'all'), ignore));
+  // Fitted to a hypervisor (`--hypervisor tcg|kvm`): what that QEMU cannot give a guest is lost on
+  // every host alike, so it neither counts as a loss nor steers the grouping.
+  const hyp = opts.hypervisor;
+  const nonMig = new Set(opts.migratable && hyp ? hyp.nonMigratable : []);
+  const hypMask = hyp ? namesToBits(x, hyp.features.filter((f) => x.featureIndex.has(f) && !nonMig.has(f))) : null;
+  const bits = defs.map((d) => {
+    const b = minusBits(cpuData(x, d, 'all'), ignore);
+    return hypMask ? andBits(b, hypMask) : b;
+  });
   const sizes = bits.map(countBits);
   const vendorOf = (d: CpuDef): string => d.vendor ?? (d.model ? x.modelByName.get(d.model)?.def.vendor : null) ?? '(none)';
   let clusters: Cluster[] = [];
