@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { KvcpuError } from '../core/errors.ts';
 import { QmpClient } from '../qmp/qmp-client.ts';
+import { errText, virsh } from './libvirt-pins.ts';
 import { readProcThreads } from './scan-proc.ts';
 import type { GuestProcess } from './types.ts';
-
-const execFileP = promisify(execFile);
 
 interface HotpluggableCpu {
   type: string;
@@ -79,9 +76,7 @@ function vcpuThreads(root: string, pid: number): Map<number, { tid: number; comm
  * new vCPU, or a clear refusal when the guest cannot eject vCPUs.
  */
 async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string): Promise<HotplugOutcome> {
-  const virsh = async (args: string[]) => (await execFileP('virsh', args, { timeout: 60_000 })).stdout;
-  const errText = (e: unknown) => String((e as { stderr?: string }).stderr || (e as Error).message).trim();
-  const counts = await virsh(['vcpucount', guest.name]).catch((e: unknown) => {
+  const counts = await virsh(['vcpucount', guest.name], 60_000).catch((e: unknown) => {
     throw new KvcpuError('E_HOTPLUG_NO_QMP', `virsh cannot reach libvirt domain ${guest.name}: ${errText(e)}`, { hint: 'check `virsh list` (kvcpu talks to libvirt through virsh)' });
   });
   const num = (label: string) => Number(new RegExp(`^${label}\\s+live\\s+(\\d+)`, 'm').exec(counts)?.[1] ?? NaN);
@@ -97,7 +92,7 @@ async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string):
   if (to === from) return { ...base, action: 'none', added: [], guestSteps: [] };
   const known = new Set(vcpuThreads(root, guest.pid).keys());
   try {
-    await virsh(['setvcpus', guest.name, String(to), '--live']);
+    await virsh(['setvcpus', guest.name, String(to), '--live'], 60_000);
   } catch (e) {
     const why = errText(e);
     if (to > from) throw new KvcpuError('E_HOTPLUG_VERIFY', `virsh setvcpus ${guest.name} ${to} --live failed: ${why}`, { hint: 'check the domain with `virsh vcpucount`' });

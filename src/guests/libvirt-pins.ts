@@ -33,6 +33,9 @@ function targetOf(r: PinRequest): Pick<LibvirtPin, 'what' | 'id'> {
   return { what: 'emulator', id: null };
 }
 
+/** One virsh call per target: vCPU n, IOThread n, or the domain's emulator. */
+const targetKey = (domain: string, t: Pick<LibvirtPin, 'what' | 'id'>) => `${domain}/${t.what}/${t.id}`;
+
 /** `virsh vcpupin DOM 0 2 --live [--config]` and friends. */
 export function virshPinArgs(domain: string, t: Pick<LibvirtPin, 'what' | 'id'>, cpus: string, flags: string[]): string[] {
   if (t.what === 'vcpu') return ['vcpupin', domain, t.id!, cpus, ...flags];
@@ -48,7 +51,7 @@ export function virshCommands(guests: Map<number, GuestProcess>, reqs: PinReques
   for (const r of reqs) {
     const domain = guests.get(r.pid)!.name;
     const t = targetOf(r);
-    const key = `${domain}/${t.what}/${t.id}`;
+    const key = targetKey(domain, t);
     if (seen.has(key)) continue; // emulatorpin covers every emulator thread
     seen.add(key);
     out.push(virshPinArgs(domain, t, formatCpulist(r.cpus), flags));
@@ -56,8 +59,9 @@ export function virshCommands(guests: Map<number, GuestProcess>, reqs: PinReques
   return out;
 }
 
-async function virsh(args: string[]): Promise<string> {
-  return (await execFileP('virsh', args, { timeout: 30_000 })).stdout;
+/** Run virsh (the default connection: qemu:///system for root) and return its stdout. */
+export async function virsh(args: string[], timeoutMs = 30_000): Promise<string> {
+  return (await execFileP('virsh', args, { timeout: timeoutMs })).stdout;
 }
 
 /**
@@ -78,7 +82,8 @@ export async function readConfigAffinity(domain: string, t: Pick<LibvirtPin, 'wh
   });
 }
 
-function errText(e: unknown): string {
+/** virsh's own error line (stderr), else the exec error. */
+export function errText(e: unknown): string {
   return String((e as { stderr?: string }).stderr || (e as Error).message).trim();
 }
 
@@ -100,7 +105,7 @@ export async function pinViaLibvirt(
   for (const r of reqs) {
     const domain = guests.get(r.pid)!.name;
     const t = targetOf(r);
-    const key = `${domain}/${t.what}/${t.id}`;
+    const key = targetKey(domain, t);
     // The main thread (tid = pid) speaks for the emulator: libvirt pins it first.
     if (pins.has(key) && !(t.what === 'emulator' && r.tid === r.pid)) continue;
     pins.set(key, { domain, ...t, before: formatCpulist(beforeTid.get(r.tid)!), beforeConfig: null, after: formatCpulist(r.cpus), req: r });
@@ -124,21 +129,9 @@ export async function pinViaLibvirt(
   }
 
   const done: (LibvirtPin & { req: PinRequest })[] = [];
-  const rollback = async (): Promise<string[]> => {
-    const problems: string[] = [];
-    for (const p of done.reverse()) {
-      try {
-        await virsh(virshPinArgs(p.domain, p, p.before, ['--live']));
-        if (p.beforeConfig !== null) await virsh(virshPinArgs(p.domain, p, p.beforeConfig, ['--config']));
-      } catch (e) {
-        problems.push(`${p.domain} ${p.what}${p.id ? ' ' + p.id : ''}: ${errText(e)}`);
-      }
-    }
-    return problems;
-  };
   const fail = async (why: string): Promise<never> => {
     const n = done.length;
-    const problems = await rollback();
+    const problems = await restoreLibvirtPins([...done].reverse());
     throw new KvcpuError('E_PIN_FAILED', `${why}; rolled back ${n} virsh change(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`, {
       hint: 'check `virsh list` and the domain state (--config needs a persistent domain: virsh define)',
       details: { rolledBack: n, rollbackProblems: problems },

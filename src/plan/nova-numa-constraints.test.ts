@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { getNovaNumaConstraints, parseNovaCpuSpec, parseNovaFlavorRequest, type NovaFlavorRequest } from './nova-numa-constraints.ts';
-import { PySet, stringToBytes } from './python-semantics.ts';
+import { PySet, stringToBytes } from '../core/python-semantics.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const file = path.resolve(repoRoot, '../shared/reference/nova/pinning-cases.jsonl');

@@ -1,6 +1,6 @@
 import { KvcpuError } from '../core/errors.ts';
 import type { NovaCpuPolicy, NovaInstance, NovaInstanceCell, NovaThreadPolicy } from './nova-case.ts';
-import { boolFromString, formatPySet, isIntLike, PySet, pythonInt, pythonRepr, pythonStr, pythonTruthy, stringToBytes } from './python-semantics.ts';
+import { boolFromString, formatPySet, isIntLike, PySet, pythonInt, pythonRepr, pythonStr, pythonTruthy, stringToBytes } from '../core/python-semantics.ts';
 
 /**
  * Nova 26.2.2's flavor + image → guest NUMA topology (`numa_get_constraints` in

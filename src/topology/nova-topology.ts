@@ -8,6 +8,8 @@
  * answer, not a kvcpu failure.
  */
 
+import { pythonInt } from '../core/python-semantics.ts';
+
 /** [sockets, cores, threads]. */
 export type Sct = [number, number, number];
 
@@ -64,15 +66,12 @@ class NovaRaise extends Error {
  * Python's ValueError, which Nova turns into InvalidRequest with this text.
  */
 function pyInt(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new NovaRaise('InvalidRequest', `Invalid flavor extra spec. Error: cannot convert float ${value} to integer`);
-    return Math.trunc(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new NovaRaise('InvalidRequest', `Invalid flavor extra spec. Error: cannot convert float ${value} to integer`);
   }
-  const s = value.trim();
-  if (!/^[+-]?\d+(?:_\d+)*$/.test(s)) {
-    throw new NovaRaise('InvalidRequest', `Invalid flavor extra spec. Error: invalid literal for int() with base 10: '${value}'`);
-  }
-  return Number(s.replace(/_/g, ''));
+  const n = pythonInt(value);
+  if (n === null) throw new NovaRaise('InvalidRequest', `Invalid flavor extra spec. Error: invalid literal for int() with base 10: '${value}'`);
+  return n;
 }
 
 /** ImageMeta's IntegerField coercion (int(value)); a bad value is not a Nova topology error. */
