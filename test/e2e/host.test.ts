@@ -11,17 +11,10 @@ import { parseCpulist } from '../../src/core/cpulist.ts';
 import { readHost } from '../../src/host/read-host.ts';
 import type { HostSnapshot } from '../../src/host/types.ts';
 import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
-import { buildBusyboxInitramfs, ensureLinuxGuest, linuxGuestCacheDir, LinuxGuestUnavailable } from '../support/linux-guest.ts';
+import { buildBusyboxInitramfs, ensureLinuxGuest, GUEST_INIT_PROLOGUE, linuxGuestCacheDir, LinuxGuestUnavailable } from '../support/linux-guest.ts';
 
 // Each file becomes `KVF <path>`, its lines `KVL <line>`, then `KVE`; symlinks `KVS <path> <target>`.
-const INIT = `#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-/bin/busybox --install -s /bin
-export PATH=/bin
-exec >/dev/console 2>&1
-dump() { [ -f "$1" ] || return 0; echo "KVF $1"; sed 's/^/KVL /' "$1"; echo KVE; }
+const INIT = `${GUEST_INIT_PROLOGUE}dump() { [ -f "$1" ] || return 0; echo "KVF $1"; sed 's/^/KVL /' "$1"; echo KVE; }
 C=/sys/devices/system/cpu
 for f in /proc/cpuinfo $C/online $C/possible $C/present $C/offline $C/kernel_max $C/isolated; do dump $f; done
 for d in $C/cpu[0-9]*; do
@@ -119,41 +112,48 @@ async function bootAndDump(args: string[], append = '', timeoutMs = 150_000): Pr
 const haveQemu = qemuAvailable();
 if (!haveQemu) console.warn('host e2e skipped: qemu-system-x86_64 not installed');
 
-describe.skipIf(!haveQemu)('readHost on a real guest kernel’s /proc and /sys (QEMU TCG)', () => {
+/**
+ * In a describe: boot the guest once (beforeAll), rebuild its dumped tree and read it with
+ * readHost; afterAll removes the tree and checks no QEMU child is left. `skip` is set when the
+ * Linux test guest cannot be had (no network for apt-get download).
+ */
+function guestTreeSnapshot(qemuArgs: string[], cmdline?: string): { snap: HostSnapshot | null; skip: string } {
   const root = mkdtempSync(join(tmpdir(), 'kvcpu-guest-tree-'));
-  let snap: HostSnapshot | null = null;
-  let skip = '';
-
+  const state: { snap: HostSnapshot | null; skip: string } = { snap: null, skip: '' };
   beforeAll(async () => {
     try {
-      // 2 sockets x 2 cores x 2 threads, two NUMA nodes (one per socket). An Intel vendor:
-      // Linux ignores SMT on AMD CPUs without topoext, which qemu64 lacks.
-      const serial = await bootAndDump([
-        '-cpu', 'qemu64,vendor=GenuineIntel',
-        '-smp', '8,sockets=2,cores=2,threads=2',
-        '-m', '256',
-        '-object', 'memory-backend-ram,id=m0,size=128M',
-        '-object', 'memory-backend-ram,id=m1,size=128M',
-        '-numa', 'node,nodeid=0,cpus=0-3,memdev=m0',
-        '-numa', 'node,nodeid=1,cpus=4-7,memdev=m1',
-      ]);
+      const serial = await bootAndDump(qemuArgs, cmdline);
       expect(rebuildTree(serial, root)).toBeGreaterThan(20);
-      snap = readHost({ root });
+      state.snap = readHost({ root });
     } catch (e) {
-      if (e instanceof LinuxGuestUnavailable) skip = e.message;
+      if (e instanceof LinuxGuestUnavailable) state.skip = e.message;
       else throw e;
     }
   }, 200_000);
-
   afterAll(() => {
     rmSync(root, { recursive: true, force: true });
     const r = spawnSync('pgrep', ['-P', String(process.pid), 'qemu-system'], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('');
   });
+  return state;
+}
+
+describe.skipIf(!haveQemu)('readHost on a real guest kernel’s /proc and /sys (QEMU TCG)', () => {
+  // 2 sockets x 2 cores x 2 threads, two NUMA nodes (one per socket). An Intel vendor:
+  // Linux ignores SMT on AMD CPUs without topoext, which qemu64 lacks.
+  const guest = guestTreeSnapshot([
+    '-cpu', 'qemu64,vendor=GenuineIntel',
+    '-smp', '8,sockets=2,cores=2,threads=2',
+    '-m', '256',
+    '-object', 'memory-backend-ram,id=m0,size=128M',
+    '-object', 'memory-backend-ram,id=m1,size=128M',
+    '-numa', 'node,nodeid=0,cpus=0-3,memdev=m0',
+    '-numa', 'node,nodeid=1,cpus=4-7,memdev=m1',
+  ]);
 
   it('finds the sockets, cores and threads QEMU was told to build', (ctx) => {
-    if (skip) ctx.skip();
-    const s = snap!;
+    if (guest.skip) ctx.skip();
+    const s = guest.snap!;
     expect(s.arch).toBe('x86_64');
     expect(s.cpus.online).toBe('0-7');
     expect(s.topology).toMatchObject({ sockets: 2, cores: 4, threadsPerCore: 2, threadsPerCoreMin: 2, coresPerSocket: 2, smt: true, dies: 2 });
@@ -180,31 +180,12 @@ describe.skipIf(!haveQemu)('readHost on a real guest kernel’s /proc and /sys (
 });
 
 describe.skipIf(!haveQemu)('readHost on a guest kernel with offline and isolated CPUs', () => {
-  const root = mkdtempSync(join(tmpdir(), 'kvcpu-guest-tree-'));
-  let snap: HostSnapshot | null = null;
-  let skip = '';
-
-  beforeAll(async () => {
-    try {
-      // maxcpus=3: CPU3 is present but never brought online (Documentation/admin-guide/kernel-parameters.txt).
-      const serial = await bootAndDump(['-cpu', 'qemu64', '-smp', '4,sockets=1,cores=4', '-m', '256'], 'maxcpus=3 isolcpus=1');
-      rebuildTree(serial, root);
-      snap = readHost({ root });
-    } catch (e) {
-      if (e instanceof LinuxGuestUnavailable) skip = e.message;
-      else throw e;
-    }
-  }, 200_000);
-
-  afterAll(() => {
-    rmSync(root, { recursive: true, force: true });
-    const r = spawnSync('pgrep', ['-P', String(process.pid), 'qemu-system'], { encoding: 'utf8' });
-    expect(r.stdout.trim()).toBe('');
-  });
+  // maxcpus=3: CPU3 is present but never brought online (Documentation/admin-guide/kernel-parameters.txt).
+  const guest = guestTreeSnapshot(['-cpu', 'qemu64', '-smp', '4,sockets=1,cores=4', '-m', '256'], 'maxcpus=3 isolcpus=1');
 
   it('counts the present-but-offline CPU as offline and keeps it out of the topology', (ctx) => {
-    if (skip) ctx.skip();
-    const s = snap!;
+    if (guest.skip) ctx.skip();
+    const s = guest.snap!;
     expect(s.cpus).toMatchObject({ online: '0-2', offline: '3', present: '0-3', isolated: '1' });
     expect(s.topology).toMatchObject({ sockets: 1, cores: 3, threadsPerCore: 1 });
     expect(s.perCpu.find((r) => r.cpu === 3)).toMatchObject({ online: false, core: null });

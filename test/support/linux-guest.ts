@@ -30,14 +30,17 @@ export class LinuxGuestUnavailable extends Error {
 // The guest's /init. Lines start with GUEST- so they can be told apart from kernel messages
 // that share the serial port. `poweroff -f` makes the kernel power off via ACPI, and QEMU
 // exits; panic=-1 + -no-reboot make QEMU exit too if /init ever dies.
-const INIT_SCRIPT = `#!/bin/busybox sh
+/** Start of every test guest's /init: mount /proc and /sys, busybox applets, output to the console. */
+export const GUEST_INIT_PROLOGUE = `#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox --install -s /bin
 export PATH=/bin
 exec >/dev/console 2>&1
-for d in /sys/devices/system/cpu/cpu[0-9]*; do
+`;
+
+const INIT_SCRIPT = `${GUEST_INIT_PROLOGUE}for d in /sys/devices/system/cpu/cpu[0-9]*; do
   t=$d/topology
   on=1
   [ -f $d/online ] && on=$(cat $d/online)
