@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { HostIdentitySchema, HostSnapshotSchema } from '../host/host-schema.ts';
+
+// The host parts live with the host capability (its readers validate --host files with them).
+export { HostCpuIdentitySchema, HostCpuSetsSchema, HostIdentitySchema, HostSnapshotSchema, HostTopologySchema, NumaNodeSchema, PerCpuRowSchema } from '../host/host-schema.ts';
 
 /**
  * `kvcpu/report/1`: the one contract for what kvcpu knows about a host. `kvcpu report --json`
@@ -15,85 +19,6 @@ const cpulist = z.string().describe('kernel cpulist, e.g. "0-3,8" ("" = none)');
 const int = z.number().int();
 
 // --- host -------------------------------------------------------------------------------------
-
-export const HostIdentitySchema = z.object({
-  hostname: z.string().nullable().describe('proc/sys/kernel/hostname under the root (live: os.hostname()), null when unknown'),
-  machineId: z.string().nullable().describe('etc/machine-id under the root (systemd machine-id(5)), null when absent'),
-});
-
-export const HostCpuSetsSchema = z.object({
-  possible: cpulist.nullable(),
-  present: cpulist.nullable(),
-  online: cpulist,
-  offline: cpulist,
-  isolated: cpulist.nullable(),
-  kernelMax: int.nullable(),
-  allowed: cpulist.nullable().optional(),
-});
-
-export const HostCpuIdentitySchema = z.object({
-  vendor: z.string().nullable(),
-  modelNames: z.array(z.string()),
-  family: int.nullable(),
-  model: int.nullable(),
-  stepping: int.nullable(),
-  flags: z.array(z.string()),
-  flagsNotOnAllCpus: z.array(z.string()),
-  vmxFlags: z.array(z.string()),
-  hwVirtualization: z.enum(['vmx', 'svm', 'sie']).nullable(),
-  hypervisorFlag: z.boolean(),
-  hybrid: z.boolean(),
-  coreKinds: z.array(z.object({ name: z.string(), cpus: cpulist })),
-});
-
-export const HostTopologySchema = z.object({
-  sockets: int,
-  dies: int.nullable(),
-  clusters: int.nullable(),
-  cores: int,
-  threadsPerCore: int,
-  threadsPerCoreMin: int,
-  coresPerSocket: z.union([int, z.array(int)]),
-  smt: z.boolean(),
-  packages: z.array(z.object({ id: int.nullable(), cpus: cpulist })),
-  coreGroups: z.array(cpulist),
-  l3Domains: z.array(cpulist),
-});
-
-export const NumaNodeSchema = z.object({
-  id: int,
-  cpus: cpulist,
-  memoryKb: z.number().nullable(),
-  distances: z.array(int).nullable(),
-});
-
-export const PerCpuRowSchema = z.object({
-  cpu: int,
-  online: z.boolean(),
-  socket: int.nullable(),
-  die: int.nullable(),
-  cluster: int.nullable(),
-  coreId: int.nullable(),
-  core: int.nullable(),
-  siblings: cpulist.nullable(),
-  node: int.nullable(),
-  l3: cpulist.nullable(),
-  maxMhz: z.number().nullable(),
-  book: int.nullable().optional(),
-  drawer: int.nullable().optional(),
-});
-
-/** `kvcpu host --json` (HostSnapshot): also what `--host FILE` options read back. */
-export const HostSnapshotSchema = z.object({
-  root: z.string(),
-  arch: z.string(),
-  cpus: HostCpuSetsSchema,
-  cpu: HostCpuIdentitySchema,
-  topology: HostTopologySchema,
-  numa: z.object({ nodes: z.array(NumaNodeSchema) }),
-  perCpu: z.array(PerCpuRowSchema),
-  warnings: z.array(z.string()),
-});
 
 /** The cpuinfo flags decoded into QEMU feature names (cpu-models/feature-names.ts). */
 export const DecodedFeaturesSchema = z.object({

@@ -1,4 +1,5 @@
 import { KvcpuError } from '../core/errors.ts';
+import { parseHostCpuJson } from '../host/host-json.ts';
 import { emptyCpuDef, type CpuDef, type FeaturePolicy } from './cpu-def.ts';
 import { cpuinfoFlagsToLibvirt, linuxToLibvirtName, qemuToLibvirtName } from './feature-names.ts';
 import { parseCpuXml } from './parse-cpu-xml.ts';
@@ -71,14 +72,14 @@ function fromJson(x: X86Map, v: unknown, label: string): CpuDef[] {
     }
     return [def];
   }
-  // `kvcpu host --json`: a HostSnapshot (maybe wrapped as {host: ...} or {snapshot: ...}).
-  const snap = (o.cpu ? o : ((o.host ?? o.snapshot ?? o.data) as Json | undefined)) as Json | undefined;
-  const cpu = snap?.cpu as Json | undefined;
-  if (cpu && Array.isArray(cpu.flags)) {
-    const arch = typeof snap!.arch === 'string' ? snap!.arch : 'x86_64';
+  // `kvcpu host --json` (also wrapped, or a whole kvcpu report): the one host-JSON reader.
+  const snap = parseHostCpuJson(o, label);
+  if (snap) {
+    const cpu = snap.cpu;
+    const arch = snap.arch ?? 'x86_64';
     if (!X86.has(arch)) throw notX86(label, arch);
-    const host = typeof o.hostname === 'string' ? o.hostname : typeof snap!.hostname === 'string' ? snap!.hostname : null;
-    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', (cpu.vendor as string | null) ?? null, cpu.flags.map(String));
+    const host = typeof o.hostname === 'string' ? o.hostname : (snap.hostname ?? snap.identity?.hostname ?? null);
+    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', cpu.vendor ?? null, cpu.flags);
     if (typeof cpu.family === 'number' && typeof cpu.model === 'number') {
       def.signature = { family: cpu.family, model: cpu.model, stepping: typeof cpu.stepping === 'number' ? cpu.stepping : null };
     }
