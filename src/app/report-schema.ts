@@ -208,5 +208,10 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** The JSON Schema (draft 2020-12) published as docs/report.schema.json. */
 export function reportJsonSchema(): Record<string, unknown> {
-  return { $id: `https://kvcpu.dev/schema/${REPORT_SCHEMA_ID}.json`, ...z.toJSONSchema(ReportSchema, { target: 'draft-2020-12' }) } as Record<string, unknown>;
+  return { $id: `urn:${REPORT_SCHEMA_ID.replaceAll('/', ':')}`, ...z.toJSONSchema(ReportSchema, { target: 'draft-2020-12' }) } as Record<string, unknown>;
+}
+
+/** docs/report.schema.json as written by `npm run gen:schema` (stable key order, trailing newline). */
+export function reportJsonSchemaText(): string {
+  return JSON.stringify(reportJsonSchema(), null, 2) + '\n';
 }
