@@ -1,5 +1,6 @@
 import { KvcpuError } from '../core/errors.ts';
 import { parseHostCpuJson } from '../host/host-json.ts';
+import { cpuinfoField, parseCpuinfo } from '../host/parse-cpuinfo.ts';
 import { emptyCpuDef, type CpuDef, type FeaturePolicy } from './cpu-def.ts';
 import { cpuinfoFlagsToLibvirt, linuxToLibvirtName, qemuToLibvirtName } from './feature-names.ts';
 import { parseCpuXml } from './parse-cpu-xml.ts';
@@ -35,8 +36,10 @@ function hostFromFlags(x: X86Map, label: string, kind: 'cpuinfo' | 'host-json', 
 
 /** Parse x86 /proc/cpuinfo text: the first processor's vendor_id, family/model/stepping and flags. */
 export function parseCpuinfoCpu(x: X86Map, text: string, label: string): CpuDef {
-  const first = text.split(/\n\s*\n/).find((b) => /^flags\s*:/m.test(b)) ?? text;
-  const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? null;
+  // The one cpuinfo reader (host/parse-cpuinfo.ts): the first record with a flags line.
+  const info = parseCpuinfo(text);
+  const rec = info.cpus.find((r) => r.fields.flags !== undefined) ?? info.cpus[0];
+  const field = (k: string): string | null => cpuinfoField(info, rec, k)?.trim() ?? null;
   if (!field('flags') && /^(Features|features|cpu model|platform)\s*:/m.test(text)) throw notX86(label, 'non-x86');
   const def = hostFromFlags(x, label, 'cpuinfo', field('vendor_id'), (field('flags') ?? '').split(/\s+/).filter(Boolean));
   const fam = field('cpu family');
