@@ -4,6 +4,7 @@ import { readHost } from '../../host/read-host.ts';
 import { parseAssignments, type GuestPinSpec } from '../../guests/build-pin-requests.ts';
 import { jobsFromPlan, pinGuests, unpinGuest, type PinJob, type PinOutcome } from '../../guests/pin-guests.ts';
 import { loadPinPlan } from '../../app/pin-plan.ts';
+import { pinOutcomeJson } from '../../app/pin-outcome-json.ts';
 import { parseCpulist } from '../../core/cpulist.ts';
 import { act, collect, type RegisterCommand } from '../command-kit.ts';
 import { renderTable, writeJson } from '../output.ts';
@@ -79,16 +80,7 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
           persist: opts.config ?? false,
         });
         if (opts.json) {
-          writeJson(ctx.io, {
-            ok: true,
-            dryRun: out.dryRun,
-            method: out.method,
-            commands: out.commands,
-            threads: out.dryRun
-              ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, label: r.label, comm: r.comm, cpus: r.cpus }))
-              : out.result?.applied,
-            statePaths: out.statePaths,
-          });
+          writeJson(ctx.io, pinOutcomeJson(out));
         } else ctx.io.out(renderPinOutcome(out));
         return 0;
       }),

@@ -14,6 +14,7 @@ import {
   type Sct,
 } from '../../topology/nova-topology.ts';
 import { novaBatchAnswer } from '../../app/nova-batch.ts';
+import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { numaQemuArgs } from '../../topology/numa-qemu-args.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parseJsonText, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
@@ -61,21 +62,6 @@ function describeTopology(s: TopologySuggestion): string {
   parts.push(`${t.cores} core${t.cores > 1 ? 's' : ''}`, `${t.threads} thread${t.threads > 1 ? 's' : ''}`);
   const hot = t.maxcpus > t.cpus ? ` (${t.cpus} present, ${t.maxcpus - t.cpus} hot-pluggable)` : '';
   return `${parts.join(' x ')} = ${t.maxcpus} vCPUs${hot}`;
-}
-
-function suggestionJson(s: TopologySuggestion, rendered?: { format: TopologyFormat; text: string }): Record<string, unknown> {
-  return {
-    ok: true,
-    topology: s.topology,
-    smp: s.smp,
-    machine: s.machine,
-    reasons: s.reasons,
-    warnings: s.warnings,
-    pin: s.pin,
-    numa: s.numa,
-    hotplug: s.hotplug,
-    ...(rendered ? { rendered } : {}),
-  };
 }
 
 function printSuggestion(io: CliIo, s: TopologySuggestion, rendered: string, format: TopologyFormat): void {
@@ -215,7 +201,7 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
         }
         const warnings = novaTopologyWarnings(req, r);
         if (o.json) {
-          writeJson(ctx.io, r.ok ? { ok: true, nova: '26.2.2', best: r.best, ranked: r.ranked, preferred: r.preferred, maximum: r.maximum, warnings } : { ok: true, nova: '26.2.2', error: r.error, message: r.message, ...(r.preferred ? { preferred: r.preferred, maximum: r.maximum } : {}), warnings });
+          writeJson(ctx.io, novaAnswerJson(r, warnings));
           return r.ok ? 0 : 1;
         }
         const p = paint(ctx.io);
