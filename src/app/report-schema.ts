@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECK_IDS } from '../check/check-ids.ts';
 import { HostIdentitySchema, HostSnapshotSchema } from '../host/host-schema.ts';
 
 // The host parts live with the host capability (its readers validate --host files with them).
@@ -33,31 +34,8 @@ export const HostSectionDataSchema = HostSnapshotSchema.extend({
 
 // --- checks -----------------------------------------------------------------------------------
 
-/** Every id `kvcpu check` can report (scripts match on them; a new check adds one here). */
-export const CHECK_IDS = [
-  'cpu.hwvirt',
-  'cpu.vmx.ept',
-  'cpu.vmx.vpid',
-  'cpu.vmx.unrestricted_guest',
-  'cpu.vmx.posted_interrupts',
-  'cpu.svm.npt',
-  'kvm.module',
-  'kvm.nested',
-  'kvm.device',
-  'kvm.permissions',
-  'kvm.usable',
-  'kvm.vcpu_limits',
-  'iommu.acpi',
-  'iommu.enabled',
-  'iommu.groups',
-  'iommu.cmdline',
-  'sriov',
-  'vmdq',
-  'smp.kernel',
-  'cpus.online',
-  'irqbalance',
-  'isolation.cmdline',
-] as const;
+// The ids live with the check capability (check/check-ids.ts), which types Check.id with them.
+export { CHECK_IDS } from '../check/check-ids.ts';
 export const CheckIdSchema = z.enum(CHECK_IDS);
 export const CheckStatusSchema = z.enum(['PASS', 'WARN', 'FAIL', 'SKIP']);
 
