@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_ERROR } from '../core/errors.ts';
+import { kvcpuVersion } from '../core/package-root.ts';
 import { loadCommands } from './commands/index.ts';
 import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
 
@@ -7,8 +8,6 @@ import { paint, processIo, reportError, writeJson, type CliContext, type CliIo }
 function wantsJson(argv: string[]): boolean {
   return argv.some((a, i) => a === '--json' || a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
 }
-
-const VERSION = '0.1.0';
 
 /**
  * Build the `kvcpu` program against `ctx`: every command, or only the one named `only` (the
@@ -18,7 +17,7 @@ export async function buildProgram(ctx: CliContext, only?: string): Promise<Comm
   const commands = await loadCommands(only);
   const program = new Command('kvcpu')
     .description('vCPU toolkit for KVM/QEMU hosts: readiness, -smp topology, CPU models, placement, pinning, overcommit')
-    .version(VERSION)
+    .version(kvcpuVersion())
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
