@@ -8,7 +8,7 @@ let cached: string | undefined;
 /**
  * The kvcpu package folder (where package.json, build/ and the data snapshots live), found by
  * walking up from this module: the same answer whether kvcpu runs from src/ through tsx or from
- * the compiled dist/src/.
+ * the compiled dist/lib/ and the bundled dist/cli/.
  */
 export function packageRoot(): string {
   if (cached) return cached;
