@@ -23,7 +23,10 @@ export interface NovaFlavorRequest {
 
 export type NovaConstraintsAnswer = { instance: NovaInstance | null } | { error: string; message: string };
 
-/** Nova's ImageMeta / hardware.py exception: the class name is the answer. */
+/**
+ * Nova's ImageMeta / hardware.py exception: the class name is the answer. Internal control flow,
+ * not exported: answerNovaConstraints turns it into its `{ error, message }` result.
+ */
 class NovaRaise extends Error {
   constructor(
     readonly cls: string,
