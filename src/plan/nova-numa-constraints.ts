@@ -438,7 +438,7 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
  */
 export function parseNovaFlavorRequest(v: unknown): NovaFlavorRequest {
   const bad = (field: string, why: string): never => {
-    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, { hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} (see ../shared/reference/nova/README.md, kind constraints)' });
+    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, { hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} as nova.virt.hardware.numa_get_constraints takes them)' });
   };
   if (!v || typeof v !== 'object' || Array.isArray(v)) bad('case', 'must be a JSON object');
   const o = v as Record<string, unknown>;
