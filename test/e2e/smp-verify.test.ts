@@ -12,7 +12,7 @@ import { main } from '../../src/cli/main.ts';
 import { isKvcpuError } from '../../src/core/errors.ts';
 import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
 import { renderTopology } from '../../src/render/render-topology.ts';
-import { generateSmpCases, mulberry32 } from '../../src/smp/generate-smp-cases.ts';
+import { generateSmpCases, mulberry32 } from '../../src/smp/generate-smp-cases.test-helpers.ts';
 import { parseSmp } from '../../src/smp/parse-smp.ts';
 import { askQemuSmp, compareWithQemu, qemuBinaryVersion } from '../../src/smp/verify-smp.ts';
 

@@ -146,7 +146,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx) => {
   plan
     .command('nova')
     .description(
-      "answer Nova-shaped cases (../shared/reference/nova/pinning-cases.jsonl: fit_host, fit_cell, usage, constraints) like nova.virt.hardware.numa_fit_instance_to_host / numa_usage_from_instance_numa / numa_get_constraints, without Nova's bugs; a fit_host case may give a flavor (+ image_properties) instead of an instance",
+      "answer Nova-shaped cases (JSON objects of kind fit_host, fit_cell, usage, constraints) like nova.virt.hardware.numa_fit_instance_to_host / numa_usage_from_instance_numa / numa_get_constraints, without Nova's bugs; a fit_host case may give a flavor (+ image_properties) instead of an instance",
     )
     .argument('[case]', 'case JSON file (- = stdin)')
     .option('--batch', 'read one case per line on stdin, write one answer per line')
