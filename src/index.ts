@@ -43,5 +43,6 @@ export { parseGuestSpec } from './plan/parse-guest-spec.ts';
 export type { GuestRequest, PlanHost, PlanResult } from './plan/plan-types.ts';
 
 // Everything at once (`kvcpu report`).
-export { collectReport } from './report/collect-report.ts';
-export type { Report } from './report/collect-report.ts';
+export { buildReport, reportSections } from './app/report.ts';
+export { ReportSchema, REPORT_SCHEMA_ID, reportJsonSchema } from './app/report-schema.ts';
+export type { Report } from './app/report-schema.ts';

@@ -3,6 +3,6 @@
  * (package.json `exports`; the names the main entry `kvcpu` does not carry).
  */
 export { collectReport } from './collect-report.ts';
-export type { Report, SectionCollector } from './collect-report.ts';
+export type { CollectedReport, SectionCollector } from './collect-report.ts';
 export type { ReportSection, ReportOptions } from './types.ts';
 
