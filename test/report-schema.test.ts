@@ -65,6 +65,9 @@ describe('kvcpu/report/1', () => {
     expect(doc.host.hostname).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
     const usable = doc.sections.checks?.data?.checks.find((c) => c.id === 'kvm.usable');
     expect(usable).toBeDefined();
+    // One guest scan serves guests and overcommit: the same processes in both.
+    const pids = (doc.sections.guests?.data?.guests ?? []).map((g) => g.pid);
+    expect((doc.sections.overcommit?.data?.guests ?? []).map((g) => g.pid)).toEqual(pids);
     const models = doc.sections.models!.data!;
     if (usable!.status === 'PASS') {
       expect(models.kvmUsable).toBe(true);
