@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'E_USAGE'
   | 'E_BAD_INPUT'
   | 'E_BAD_CPULIST'
+  | 'E_CPULIST_RANGE'
   | 'E_BAD_JSON'
   | 'E_BAD_XML'
   // host / environment
