@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'E_QEMU_MISSING'
   | 'E_QEMU_FAILED'
   | 'E_TIMEOUT'
+  | 'E_GUEST_STOPPED'
+  | 'E_QMP_BUSY'
+  | 'E_PIN_LOCKED'
+  | 'E_PIN_STATE_DIR'
   | (string & {}); // capability folders add their own E_* codes
 
 /** Exit status a code maps to: 2 for bad input and environment errors (see README). */
