@@ -94,3 +94,20 @@ export function escapeJsonControls(json: string): string {
   // eslint-disable-next-line no-control-regex
   return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * A value from an input file, for a message: strings as they are, anything else as JSON, cut
+ * to `max` characters. Never throws (`String({"toString": false})` does: found by the fuzz suite).
+ */
+export function shownValue(v: unknown, max = 60): string {
+  let t: string;
+  if (typeof v === 'string') t = v;
+  else {
+    try {
+      t = JSON.stringify(v) ?? typeof v;
+    } catch {
+      t = typeof v;
+    }
+  }
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}

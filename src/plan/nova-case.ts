@@ -1,5 +1,5 @@
 import { MAX_CPUS } from '../core/cpulist.ts';
-import { KvcpuError } from '../core/errors.ts';
+import { KvcpuError, shownValue } from '../core/errors.ts';
 
 /**
  * Nova-shaped planner inputs, as in ../shared/reference/nova/pinning-cases.jsonl (fields named
@@ -172,8 +172,8 @@ export function parseNovaInstanceCell(v: unknown, where: string): NovaInstanceCe
   const o = obj(v, where);
   const cpuPolicy = (o.cpu_policy ?? null) as NovaCpuPolicy;
   const threadPolicy = (o.cpu_thread_policy ?? null) as NovaThreadPolicy;
-  if (!CPU_POLICIES.includes(cpuPolicy)) bad(`${where}.cpu_policy`, `is "${String(cpuPolicy)}" (dedicated|mixed|shared|null)`);
-  if (!THREAD_POLICIES.includes(threadPolicy)) bad(`${where}.cpu_thread_policy`, `is "${String(threadPolicy)}" (prefer|isolate|require|null)`);
+  if (!CPU_POLICIES.includes(cpuPolicy)) bad(`${where}.cpu_policy`, `is "${shownValue(cpuPolicy)}" (dedicated|mixed|shared|null)`);
+  if (!THREAD_POLICIES.includes(threadPolicy)) bad(`${where}.cpu_thread_policy`, `is "${shownValue(threadPolicy)}" (prefer|isolate|require|null)`);
   const pagesize = o.pagesize === undefined || o.pagesize === null ? null : num(o.pagesize, `${where}.pagesize`);
   return {
     id: (o.id as number | null | undefined) ?? null,
@@ -216,7 +216,7 @@ export function parseNovaCase(v: unknown): NovaCase {
       cpuset_reserved: size(o.cpuset_reserved, 'cpuset_reserved', 0),
     };
   }
-  if (kind !== 'fit_host') bad('kind', `is "${String(kind)}": kvcpu plan nova answers fit_host, fit_cell and usage cases`);
+  if (kind !== 'fit_host') bad('kind', `is "${shownValue(kind)}": kvcpu plan nova answers fit_host, fit_cell and usage cases`);
   const host = obj(o.host, 'host');
   const inst = obj(o.instance, 'instance');
   if (!Array.isArray(host.cells)) bad('host.cells', 'must be a list');

@@ -128,7 +128,7 @@ export const numberText = fc.oneof(
 export const junk = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('\u0000', '\u001b[2J', '\ufeff', '\u202e', '\n', '\r\n', '\t', ' ', ',', '-', ':', '=', '"', "'", '<', '>', '&', ';', '$(touch /tmp/kvcpu-fuzz-pwned)', '../../x'),
+  fc.constantFrom('\u0000', '\u001b[2J', '\ufeff', '\u202e', '\n', '\r\n', '\t', ' ', ',', '-', ':', '=', '"', "'", '<', '>', '&', ';', '$(touch /tmp/kvcpu-fuzz-pwned)', '../../x', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'),
 );
 
 /** A cpulist-like string: grammar pieces (n, a-b, a-b:s) joined by commas, sometimes broken. */
