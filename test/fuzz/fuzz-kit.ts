@@ -149,3 +149,29 @@ export function mutatedText(base: string): fc.Arbitrary<string> {
     fc.nat(4).map((k) => base.repeat(k + 2)),
   );
 }
+
+/** Replace one leaf (or drop one key) of a JSON value: the classic structure-aware mutation. */
+export function mutateJson(base: unknown): fc.Arbitrary<unknown> {
+  const leaves: (string | number)[][] = [];
+  const walk = (v: unknown, p: (string | number)[]) => {
+    leaves.push(p);
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+  };
+  walk(base, []);
+  const replacement = fc.oneof(
+    fc.constantFrom(null, true, '', -1, 0, 1e308, -0.5, 2 ** 53, 99999999999999999999999, 8192, 4294967295, [], {}, [-1], [1e9], ['0']),
+    fc.jsonValue({ maxDepth: 2 }),
+    numberText,
+  );
+  return fc.tuple(fc.constantFrom(...leaves), replacement, fc.boolean()).map(([p, r, drop]) => {
+    const copy = structuredClone(base) as Record<string | number, unknown>;
+    if (p.length === 0) return r;
+    let cur: Record<string | number, unknown> = copy;
+    for (const k of p.slice(0, -1)) cur = cur[k] as Record<string | number, unknown>;
+    if (drop && !Array.isArray(cur)) delete cur[p.at(-1)!];
+    else cur[p.at(-1)!] = r;
+    return copy;
+  });
+}
+

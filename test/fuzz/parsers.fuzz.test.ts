@@ -28,7 +28,7 @@ import { parseNovaCase } from '../../src/plan/nova-case.ts';
 import { guestsFromJson, parseGuestSpec } from '../../src/plan/parse-guest-spec.ts';
 import { parseSmp } from '../../src/smp/parse-smp.ts';
 import { loadPinPlan } from '../../src/cli/commands/pin.ts';
-import { badNumber, cpulistText, DOCUMENTED_CODES, fuzz, junk, mutatedText, negativeCount, numberText, outcome } from './fuzz-kit.ts';
+import { badNumber, cpulistText, DOCUMENTED_CODES, fuzz, junk, mutatedText, mutateJson, negativeCount, numberText, outcome } from './fuzz-kit.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const FIXTURE = path.join(REPO, 'test/fixtures/hosts/this-machine-amd-epyc-2c');
@@ -36,31 +36,6 @@ const cpuinfoText = readFileSync(path.join(FIXTURE, 'proc/cpuinfo'), 'utf8');
 const statLine = '4242 (CPU 0/TCG) S 1 4242 4242 0 -1 4194368 3 0 0 0 120 35 0 0 20 0 5 0 987654 1234567 890 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 -1 1 0 0 0 0 0';
 const statusText = 'Name:\tqemu\nState:\tS (sleeping)\nCpus_allowed_list:\t0-1\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n';
 const novaCases = readFileSync(path.join(REPO, '../shared/reference/nova/pinning-cases.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 40).map((l) => JSON.parse(l) as unknown);
-
-/** Replace one leaf (or drop one key) of a JSON value: the classic structure-aware mutation. */
-function mutateJson(base: unknown): fc.Arbitrary<unknown> {
-  const leaves: (string | number)[][] = [];
-  const walk = (v: unknown, p: (string | number)[]) => {
-    leaves.push(p);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
-  };
-  walk(base, []);
-  const replacement = fc.oneof(
-    fc.constantFrom(null, true, '', -1, 0, 1e308, -0.5, 2 ** 53, 99999999999999999999999, 8192, 4294967295, [], {}, [-1], [1e9], ['0']),
-    fc.jsonValue({ maxDepth: 2 }),
-    numberText,
-  );
-  return fc.tuple(fc.constantFrom(...leaves), replacement, fc.boolean()).map(([p, r, drop]) => {
-    const copy = structuredClone(base) as Record<string | number, unknown>;
-    if (p.length === 0) return r;
-    let cur: Record<string | number, unknown> = copy;
-    for (const k of p.slice(0, -1)) cur = cur[k] as Record<string | number, unknown>;
-    if (drop && !Array.isArray(cur)) delete cur[p.at(-1)!];
-    else cur[p.at(-1)!] = r;
-    return copy;
-  });
-}
 
 function clean(v: unknown, counts = /^(cpu|cpus|pid|tid|ppid|psr|count|vcpus?|sockets|cores|threads|dies|clusters|maxcpus|memory\w*|startTime|utime|stime|runNs|waitNs|\w*Switches|migrations)$/i): void {
   expect(badNumber(v)).toBeNull();

@@ -87,3 +87,37 @@ describe('fuzz regressions', () => {
     else expect(r.cpus.online).toBeTruthy();
   });
 });
+
+describe('fuzz regressions: QMP framing', () => {
+  it('a QMP line `null` (or an error whose class is an object) is skipped/coded, not a TypeError in the data handler', async () => {
+    const { createServer } = await import('node:net');
+    const { QmpClient } = await import('../../src/qmp/qmp-client.ts');
+    const sock = path.join(tmp, 'qmp-null.sock');
+    let n = 0;
+    const server = createServer((c) => {
+      c.on('data', (d) => {
+        for (const l of d.toString().split('\n').filter(Boolean)) {
+          const id = (JSON.parse(l) as { id: string }).id;
+          if (n++ === 0) c.write(`{"return": {}, "id": "${id}"}\r\n`);
+          else if (n === 2) c.write(`null\r\n[1]\r\n{"return": {"running": true}, "id": "${id}"}\r\n`);
+          else c.write(`{"error": {"class": {"toString": false}, "desc": 5}, "id": "${id}"}\r\n`);
+        }
+      });
+      c.write('{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}}\r\n');
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const uncaught: unknown[] = [];
+    const on = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', on);
+    try {
+      const q = await QmpClient.connect(sock, { timeoutMs: 2000 });
+      await expect(q.execute('query-status')).resolves.toEqual({ running: true });
+      await expect(q.execute('query-status')).rejects.toThrow(coded('E_QMP_ERROR'));
+      q.close();
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', on);
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
