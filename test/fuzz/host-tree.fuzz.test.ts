@@ -6,7 +6,7 @@
  * warning, a skipped section with a documented code — never hang, never crash (E_INTERNAL),
  * never NaN. Two of 60 such trees hung kvcpu before the cpulist bound.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -122,6 +122,8 @@ describe('fuzz: mutated host trees', () => {
             /* the file was already removed/replaced by an earlier mutation */
           }
         }
+        // KVCPU_FUZZ_LOG=FILE records each tree before it is read: a hang leaves its last line there.
+        if (process.env.KVCPU_FUZZ_LOG) appendFileSync(process.env.KVCPU_FUZZ_LOG, `${path.basename(FIXTURES[fi]!)}: ${done.join('; ')}\n`);
         const t0 = performance.now();
         const snap = outcome(() => readHost({ root }));
         if (snap.value) {
