@@ -98,7 +98,7 @@ describe.skipIf(!qemuPresent || online.length < 2)('faults with real QEMU guests
 
   it('ps while guests start and die: every sample succeeds with valid JSON', async () => {
     const churn = (async () => {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 2; i++) {
         const g = await startTestGuest({ prefix: 'flt-churn', smp: '2' });
         await new Promise((r) => setTimeout(r, 50 + 50 * i));
         process.kill(g.pid, 'SIGKILL');

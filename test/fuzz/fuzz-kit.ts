@@ -34,7 +34,7 @@ export interface FuzzOptions {
 
 function params(name: string, o: FuzzOptions): fc.Parameters<unknown> {
   const numRuns = runsEnv > 0 ? runsEnv : o.runs;
-  const interruptAfterTimeLimit = timeEnv > 0 ? timeEnv : runsEnv > 0 ? 600_000 : (o.timeMs ?? 4000);
+  const interruptAfterTimeLimit = timeEnv > 0 ? timeEnv : runsEnv > 0 ? 600_000 : (o.timeMs ?? 2500);
   void name;
   return { seed: FUZZ_SEED, numRuns, interruptAfterTimeLimit, markInterruptAsFailure: false };
 }

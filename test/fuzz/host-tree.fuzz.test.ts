@@ -158,6 +158,6 @@ describe('fuzz: mutated host trees', () => {
       } finally {
         rmSync(root, { recursive: true, force: true });
       }
-    }, { runs: 120, timeMs: 12_000 });
+    }, { runs: 120, timeMs: 8000 });
   }, 120_000);
 });

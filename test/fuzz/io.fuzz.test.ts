@@ -108,7 +108,7 @@ describe('fuzz: QMP framing against a fake QMP server', () => {
         await new Promise((r) => setImmediate(r));
         expect(Date.now() - t0).toBeLessThan(2000);
         expect(uncaught.splice(0).map((e) => (e instanceof Error ? e.stack : String(e)))).toEqual([]);
-      }, { runs: 150, timeMs: 5000 });
+      }, { runs: 150, timeMs: 3000 });
     } finally {
       process.off('uncaughtException', onUncaught);
     }
@@ -126,12 +126,12 @@ describe('fuzz: CLI JSON line modes and host-JSON readers', () => {
       const r = await cli(['smp', '--batch'], lines.join('\n') + '\n');
       expectCliContract(r, 'smp --batch');
       for (const l of r.out.split('\n').filter(Boolean)) JSON.parse(l);
-    }, { runs: 300, timeMs: 4000 });
+    }, { runs: 300, timeMs: 3000 });
     const novaCases = readFileSync(path.join(REPO, '../shared/reference/nova/topology-cases.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 20).map((l) => JSON.parse(l) as Record<string, unknown>);
     await fuzzAsync('topology nova --batch', fc.array(fc.oneof(fc.constantFrom(...novaCases).chain((c) => mutateJson({ vcpus: c.vcpus, flavor_extra_specs: c.flavor_extra_specs, image_properties: c.image_properties, allow_threads: c.allow_threads })).map((v) => JSON.stringify(v)), junk), { minLength: 1, maxLength: 4 }), async (lines) => {
       const r = await cli(['topology', 'nova', '--batch'], lines.join('\n') + '\n');
       expectCliContract(r, 'topology nova --batch');
-    }, { runs: 300, timeMs: 5000 });
+    }, { runs: 300, timeMs: 3000 });
   }, 60_000);
 
   it('topology suggest --host and plan --host on mutated `kvcpu host --json` snapshots', async () => {
@@ -141,6 +141,6 @@ describe('fuzz: CLI JSON line modes and host-JSON readers', () => {
       writeFileSync(file, text);
       expectCliContract(await cli(['topology', 'suggest', '--host', file, '--vcpus', '4', '--json']), 'topology suggest --host');
       expectCliContract(await cli(['plan', '--host', file, '--guest', 'name=g1,vcpus=2,policy=dedicated', '--guest', 'name=g2,vcpus=2,policy=shared', '--json']), 'plan --host');
-    }, { runs: 400, timeMs: 8000 });
+    }, { runs: 400, timeMs: 4000 });
   }, 60_000);
 });

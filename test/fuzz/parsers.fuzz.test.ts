@@ -104,7 +104,7 @@ describe('fuzz: -smp and -cpu', () => {
       if (p.error) return;
       const r = outcome(() => explainCpu(s, { supported, catalog }));
       if (r.value) clean(r.value, /^(count|level|family|stepping)$/);
-    }, { runs: 800, timeMs: 5000 });
+    }, { runs: 800, timeMs: 3000 });
   });
 });
 
@@ -130,7 +130,7 @@ describe('fuzz: XML and CPU inputs', () => {
     fuzz('parseCpuInput', fc.oneof(xml, mutatedText(cpuinfoText.slice(0, 1500)), mutatedText('{"cpu":{"vendor":"AuthenticAMD","flags":["sse2","avx2"]}}')), (text) => {
       const r = outcome(() => parseCpuInput(x86, text, 'fuzz'));
       if (r.value) clean(r.value);
-    }, { runs: 800, timeMs: 5000 });
+    }, { runs: 800, timeMs: 3000 });
   });
 });
 
@@ -216,6 +216,6 @@ describe('fuzz: plan, pin plan and Nova inputs', () => {
       if (!c.value) return;
       const a = outcome(() => answerNovaCase(c.value!));
       if (a.value) expect(badNumber(a.value)).toBeNull();
-    }, { runs: 1200, timeMs: 6000 });
+    }, { runs: 1200, timeMs: 3000 });
   });
 });
