@@ -9,7 +9,7 @@
 // Core: the one error type (stable codes, exit statuses) and kernel cpulist/cpumask helpers.
 export { KvcpuError, isKvcpuError, EXIT_OK, EXIT_FINDINGS, EXIT_ERROR } from './core/errors.ts';
 export type { ErrorCode, KvcpuErrorOptions } from './core/errors.ts';
-export { parseCpulist, formatCpulist, parseCpumask } from './core/cpulist.ts';
+export { parseCpulist, formatCpulist, parseCpumask, hostCpuLimit, MAX_CPUS } from './core/cpulist.ts';
 export { kvcpuVersion } from './core/package-root.ts';
 
 // What does this host have, and can it virtualize well?

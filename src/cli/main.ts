@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_ERROR } from '../core/errors.ts';
+import { EXIT_ERROR, quoteControls } from '../core/errors.ts';
 import { kvcpuVersion } from '../core/package-root.ts';
 import { loadCommands } from './commands/index.ts';
 import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
@@ -23,7 +23,7 @@ export async function buildProgram(ctx: CliContext, only?: string | null): Promi
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
       writeErr: (s) => ctx.io.err(s),
-      outputError: (s, write) => write(paint(ctx.io).red(s.replace(/^error: /, 'error E_USAGE: '))),
+      outputError: (s, write) => write(paint(ctx.io).red(quoteControls(s.replace(/^error: /, 'error E_USAGE: ')))),
     })
     .exitOverride();
   for (const register of commands) register(program, ctx);
@@ -33,7 +33,7 @@ export async function buildProgram(ctx: CliContext, only?: string | null): Promi
       sub.exitOverride().configureOutput({
         writeOut: (s) => ctx.io.out(s),
         writeErr: (s) => ctx.io.err(s),
-        outputError: (s, write) => write(paint(ctx.io).red(s.replace(/^error: /, 'error E_USAGE: '))),
+        outputError: (s, write) => write(paint(ctx.io).red(quoteControls(s.replace(/^error: /, 'error E_USAGE: ')))),
       });
       sub.showSuggestionAfterError(true);
       propagate(sub);

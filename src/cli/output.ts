@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { EXIT_ERROR, isKvcpuError, KvcpuError } from '../core/errors.ts';
+import { escapeJsonControls, EXIT_ERROR, isKvcpuError, KvcpuError, quoteControls } from '../core/errors.ts';
 import { paint, type ColorOption } from '../core/format.ts';
 
 // Formatting lives below the capabilities (core/format.ts); re-exported for the commands.
@@ -36,7 +36,7 @@ export function processIo(): CliIo {
 }
 
 export function writeJson(io: CliIo, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2) + '\n');
+  io.out(escapeJsonControls(JSON.stringify(value, null, 2)) + '\n');
 }
 
 /** Print an error the way the user asked for output (JSON envelope or one human line + hint). */
@@ -51,8 +51,10 @@ export function reportError(io: CliIo, e: unknown, json: boolean): number {
     writeJson(io, { ok: false, error: err.toJSON() });
   } else {
     const p = paint({ ...io, color: io.color });
-    io.err(`${p.red('error')} ${err.code}: ${err.message}\n`);
-    if (err.hint) io.err(`${p.dim('hint:')} ${err.hint}\n`);
+    // Messages quote input (feature names, guest names, file content): controls are escaped
+    // here, once, so no command can forget it.
+    io.err(`${p.red('error')} ${quoteControls(err.code)}: ${quoteControls(err.message)}\n`);
+    if (err.hint) io.err(`${p.dim('hint:')} ${quoteControls(err.hint)}\n`);
     if (!isKvcpuError(e) && e instanceof Error && e.stack && process.env.KVCPU_DEBUG) io.err(e.stack + '\n');
   }
   return EXIT_ERROR;

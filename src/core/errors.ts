@@ -48,3 +48,48 @@ export class KvcpuError extends Error {
 export function isKvcpuError(e: unknown): e is KvcpuError {
   return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name === 'KvcpuError';
 }
+
+// C0 controls except tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on many
+// terminals), and the bidi overrides/isolates that reorder what a terminal shows (CVE-2021-42574).
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Make text from input safe to print: every control character becomes a visible escape
+ * (`\x00`, `\x1b`, `\u202e`), so a NUL or an escape sequence in a feature name, guest name or
+ * file never reaches the terminal raw. Tab and newline stay (messages may be multi-line).
+ * @example quoteControls('a\u0000b') // 'a\\x00b'
+ */
+export function quoteControls(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * JSON text with the characters JSON.stringify leaves raw but terminals act on (DEL, C1,
+ * bidi controls) written as \uXXXX escapes: the same value once parsed, harmless when printed.
+ * They can only occur inside JSON strings, so a textual replace is exact.
+ */
+export function escapeJsonControls(json: string): string {
+  // eslint-disable-next-line no-control-regex
+  return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A value from an input file, for a message: strings as they are, anything else as JSON, cut
+ * to `max` characters. Never throws (`String({"toString": false})` does: found by the fuzz suite).
+ */
+export function shownValue(v: unknown, max = 60): string {
+  let t: string;
+  if (typeof v === 'string') t = v;
+  else {
+    try {
+      t = JSON.stringify(v) ?? typeof v;
+    } catch {
+      t = typeof v;
+    }
+  }
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}

@@ -14,11 +14,21 @@ const END = /<\/([A-Za-z_][\w.:-]*)\s*>/y;
 const ENTITY = /&(?:(lt|gt|amp|apos|quot)|#(\d+)|#x([0-9a-fA-F]+));/g;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
-function decode(s: string): string {
+/** XML 1.0 Char production: a character reference outside it is not well-formed (xmllint refuses it too). */
+function legalXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+function decode(s: string, fail: (msg: string) => never): string {
   if (!s.includes('&')) return s;
-  return s.replace(ENTITY, (_m, name: string | undefined, dec: string | undefined, hex: string | undefined) =>
-    name ? NAMED[name]! : String.fromCodePoint(dec ? Number(dec) : parseInt(hex!, 16)),
-  );
+  return s.replace(ENTITY, (m, name: string | undefined, dec: string | undefined, hex: string | undefined) => {
+    if (name) return NAMED[name]!;
+    // Digits checked before Number(): `&#1623947803;` made String.fromCodePoint throw a RangeError.
+    const digits = dec ?? hex!;
+    const cp = digits.length > 8 ? -1 : dec ? Number(dec) : parseInt(hex!, 16);
+    if (!legalXmlChar(cp)) fail(`character reference ${m.length > 20 ? `${m.slice(0, 16)}...;` : m} is not a legal XML character`);
+    return String.fromCodePoint(cp);
+  });
 }
 
 /**
@@ -43,7 +53,7 @@ export function scanXml(xml: string, label: string): XmlElement[] {
     if (textEnd > i) {
       const t = xml.slice(i, textEnd);
       const top = stack[stack.length - 1]!;
-      if (stack.length > 1) top.text += decode(t);
+      if (stack.length > 1) top.text += decode(t, (msg) => fail(i, msg));
       else if (t.trim()) fail(i, 'text outside any element');
     }
     if (lt < 0) break;
@@ -82,7 +92,7 @@ export function scanXml(xml: string, label: string): XmlElement[] {
       if (m![2]) {
         for (const a of m![2].matchAll(ATTR)) {
           if (a[1]! in attrs) fail(i, `duplicate attribute ${a[1]}`);
-          attrs[a[1]!] = decode(a[2] ?? a[3] ?? '');
+          attrs[a[1]!] = decode(a[2] ?? a[3] ?? '', (msg) => fail(i, msg));
         }
       }
       const el: XmlElement = { name: m![1]!, attrs, children: [], text: '' };

@@ -138,7 +138,8 @@ export function explainCpu(
   const feats = new Set(base);
   const known = new Set(catalog.features);
   const knobSet = new Set(catalog.knobs);
-  const canon = (n: string): string | null => (known.has(n) ? n : (catalog.aliases[n] ?? null));
+  // Own keys only: `+toString` found Object.prototype.toString and crashed (fuzz, issue 15).
+  const canon = (n: string): string | null => (known.has(n) ? n : Object.hasOwn(catalog.aliases, n) ? catalog.aliases[n]! : null);
   const unknownError = (n: string, how: string): KvcpuError => {
     const s = suggestFeature(n, catalog);
     return new KvcpuError('E_CPU_FEATURE_UNKNOWN', `'${how}': QEMU ${catalog.qemu.version} has no CPU property '${n}' (QEMU would exit: Property '${model.requested}-x86_64-cpu.${n}' not found)`, {

@@ -1,4 +1,4 @@
-import { parseCpulist } from '../core/cpulist.ts';
+import { MAX_CPUS, parseCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
 import type { GuestProcess } from './types.ts';
 
@@ -39,7 +39,14 @@ export function parseAssignments(values: string[], what: string): Map<string, nu
     if (what === 'vcpu' && !/^\d+$/.test(key)) {
       throw new KvcpuError('E_BAD_INPUT', `--vcpu ${v}: vCPU index "${key}" is not a number`, { hint: 'e.g. --vcpu 0=2' });
     }
-    const cpus = parseCpulist(v.slice(eq + 1));
+    // A vCPU index is a CPU number of the guest: the same documented bound as host CPUs.
+    if (what === 'vcpu' && !(key.length <= 5 && Number(key) < MAX_CPUS)) {
+      throw new KvcpuError('E_CPULIST_RANGE', `--vcpu ${key.length > 24 ? `${key.slice(0, 20)}...` : key}=...: vCPU index out of range (0-${MAX_CPUS - 1})`, {
+        hint: 'see `kvcpu ps` for the guest\'s vCPUs',
+        details: { limit: MAX_CPUS },
+      });
+    }
+    const cpus = parseCpulist(v.slice(eq + 1), { what: `--${what} ${key}` });
     if (cpus.length === 0) throw new KvcpuError('E_BAD_CPULIST', `--${what} ${v}: empty CPU list`, { hint: 'give at least one CPU' });
     m.set(key, cpus);
   }

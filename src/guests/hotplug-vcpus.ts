@@ -1,5 +1,6 @@
 import { KvcpuError } from '../core/errors.ts';
 import { QmpClient } from '../qmp/qmp-client.ts';
+import { explainMonitorFailure } from './explain-monitor-failure.ts';
 import { errText, virsh } from './libvirt-pins.ts';
 import { readProcThreads } from './scan-proc.ts';
 import type { GuestProcess } from './types.ts';
@@ -139,10 +140,8 @@ export async function hotplugVcpus(guest: GuestProcess, to: number, opts: { root
   try {
     qmp = await QmpClient.connect(sock, { timeoutMs: opts.timeoutMs ?? 3000 });
   } catch (e) {
-    throw new KvcpuError('E_HOTPLUG_NO_QMP', `cannot talk to ${guest.name}'s QMP socket ${sock}: ${(e as Error).message}`, {
-      hint: 'another client may hold the monitor (QMP serves one client per socket)',
-      cause: e,
-    });
+    // A stopped QEMU and a monitor held by another client look alike from the socket: tell them apart.
+    throw explainMonitorFailure(guest, sock, e, 'E_HOTPLUG_NO_QMP', root);
   }
   try {
     const slots = await qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus');

@@ -24,17 +24,17 @@ export function parseProcStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const rest = text.slice(close + 2).trim().split(/\s+/);
-  // rest[0] is field 3 (state), so field n is rest[n - 3].
-  const f = (n: number): number => Number(rest[n - 3]);
-  const psr = rest[39 - 3];
+  // rest[0] is field 3 (state), so field n is rest[n - 3]. A truncated or garbled line (the
+  // task exited mid-read, a fuzzed file) is "unreadable" (null), never NaN fields.
+  const f = (n: number): number => (/^\d{1,19}$/.test(rest[n - 3] ?? '') ? Number(rest[n - 3]) : NaN);
+  const fields = { ppid: f(4), utime: f(14), stime: f(15), startTime: f(22) };
+  if (!/^[A-Za-z]$/.test(rest[0] ?? '') || Object.values(fields).some((v) => Number.isNaN(v))) return null;
+  const psr = f(39);
   return {
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: f(4),
-    utime: f(14),
-    stime: f(15),
-    startTime: f(22),
-    psr: psr === undefined ? null : Number(psr),
+    state: rest[0]!,
+    ...fields,
+    psr: Number.isNaN(psr) ? null : psr,
   };
 }
 
@@ -52,19 +52,25 @@ export function parseProcStatus(text: string): ProcStatus {
     if (tab < 0) continue;
     const key = line.slice(0, tab);
     if (key === 'Cpus_allowed_list') out.cpusAllowedList = line.slice(tab + 1).trim();
-    else if (key === 'voluntary_ctxt_switches') out.voluntarySwitches = Number(line.slice(tab + 1));
-    else if (key === 'nonvoluntary_ctxt_switches') out.involuntarySwitches = Number(line.slice(tab + 1));
+    else if (key === 'voluntary_ctxt_switches') out.voluntarySwitches = count(line.slice(tab + 1));
+    else if (key === 'nonvoluntary_ctxt_switches') out.involuntarySwitches = count(line.slice(tab + 1));
   }
   return out;
+}
+
+/** A kernel counter (unsigned decimal), null when the text is anything else. */
+function count(text: string): number | null {
+  const t = text.trim();
+  return /^\d{1,20}$/.test(t) ? Number(t) : null;
 }
 
 /** /proc/.../schedstat: "run_ns wait_ns timeslices" (Documentation/scheduler/sched-stats.rst). */
 export function parseSchedstat(text: string): { runNs: number; waitNs: number } | null {
   const p = text.trim().split(/\s+/);
   if (p.length < 2) return null;
-  const runNs = Number(p[0]);
-  const waitNs = Number(p[1]);
-  return Number.isFinite(runNs) && Number.isFinite(waitNs) ? { runNs, waitNs } : null;
+  const runNs = count(p[0]!);
+  const waitNs = count(p[1]!);
+  return runNs !== null && waitNs !== null ? { runNs, waitNs } : null;
 }
 
 /** se.nr_migrations from /proc/.../sched (only with CONFIG_SCHED_DEBUG). */

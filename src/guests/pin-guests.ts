@@ -12,6 +12,7 @@ import { buildPinRequests, validatePinRequests, type GuestPinSpec, type PinReque
 import { CpusetManager, detectCpusetMount, readThreadCpuset, restoreCgroupMoves } from './cgroup-cpuset.ts';
 import { findGuest } from './find-guest.ts';
 import { pinViaLibvirt, restoreLibvirtPins, virshCommands, type LibvirtPin } from './libvirt-pins.ts';
+import { acquirePinLocks, stateDirError } from './pin-lock.ts';
 import { loadPinState, pinStateDir, removePinState, savePinState } from './pin-state.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestProcess } from './types.ts';
@@ -117,19 +118,60 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   const edge = opts.edge ?? realAffinityEdge(root);
   if (opts.dryRun) return { dryRun: true, method: viaLibvirt ? 'virsh' : edge.method, requests: reqs, commands, result: null, statePaths: [] };
 
-  if (viaLibvirt) {
-    const { pins, ...result } = await pinViaLibvirt(byPid, reqs, opts.persist ?? false, edge);
-    const statePaths = saveStates(byPid, result, { cgroup: null, libvirt: pins }, opts.stateDir);
-    return { dryRun: false, method: 'virsh', requests: reqs, commands, result, statePaths };
+  // One pin/unpin per guest at a time, from reading "before" to saving it (pin-lock.ts); taking
+  // the lock also proves the state directory is writable before anything changes.
+  const stateDir = opts.stateDir ?? pinStateDir();
+  const lock = await acquirePinLocks(stateDir, [...byPid.values()]);
+  try {
+    if (viaLibvirt) {
+      const { pins, ...result } = await pinViaLibvirt(byPid, reqs, opts.persist ?? false, edge);
+      const statePaths = await saveStatesOrRollBack(byPid, result, { cgroup: null, libvirt: pins }, stateDir, edge);
+      return { dryRun: false, method: 'virsh', requests: reqs, commands, result, statePaths };
+    }
+    let cg: CpusetManager | null = null;
+    if (opts.cgroup) {
+      if (!mount) throw new KvcpuError('E_CGROUP', 'no cpuset cgroup controller is mounted', { hint: 'pin without --cgroup' });
+      cg = new CpusetManager(mount, root);
+    }
+    const result = await applyPins(reqs, { edge, root, cgroup: cg });
+    const statePaths = await saveStatesOrRollBack(byPid, result, { cgroup: cg, libvirt: [] }, stateDir, edge);
+    return { dryRun: false, method: result.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : ''), requests: reqs, commands, result, statePaths };
+  } finally {
+    lock.release();
   }
-  let cg: CpusetManager | null = null;
-  if (opts.cgroup) {
-    if (!mount) throw new KvcpuError('E_CGROUP', 'no cpuset cgroup controller is mounted', { hint: 'pin without --cgroup' });
-    cg = new CpusetManager(mount, root);
+}
+
+/**
+ * Save the state, or undo the pin: a pin unpin cannot undo (state lost to ENOSPC/EACCES) is
+ * worse than no pin, so the all-or-nothing promise covers the state file too.
+ */
+async function saveStatesOrRollBack(
+  byPid: Map<number, GuestProcess>,
+  result: PinResult,
+  undo: { cgroup: CpusetManager | null; libvirt: LibvirtPin[] },
+  stateDir: string,
+  edge: AffinityEdge,
+): Promise<string[]> {
+  try {
+    return saveStates(byPid, result, undo, stateDir);
+  } catch (e) {
+    const problems: string[] = [];
+    if (undo.libvirt.length) problems.push(...(await restoreLibvirtPins(undo.libvirt)));
+    if (undo.cgroup) problems.push(...undo.cgroup.undo());
+    for (const a of [...result.applied].reverse()) {
+      try {
+        await edge.set(a.tid, parseCpulist(a.before));
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ESRCH') problems.push(`tid ${a.tid}: ${(err as Error).message}`);
+      }
+    }
+    const base = stateDirError(stateDir, e, 'save the pin state');
+    throw new KvcpuError('E_PIN_STATE_DIR', `${base.message}; rolled back ${result.applied.length} thread(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`, {
+      hint: base.hint,
+      details: { ...base.details, rolledBack: result.applied.length, rollbackErrors: problems },
+      cause: e,
+    });
   }
-  const result = await applyPins(reqs, { edge, root, cgroup: cg });
-  const statePaths = saveStates(byPid, result, { cgroup: cg, libvirt: [] }, opts.stateDir);
-  return { dryRun: false, method: result.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : ''), requests: reqs, commands, result, statePaths };
 }
 
 /** One state file per guest: each thread's affinity before and after, plus how to undo the rest. */
@@ -170,6 +212,15 @@ export async function unpinGuest(ref: string, opts: { root?: string; host: HostS
   const dir = opts.stateDir ?? pinStateDir();
   const snap = await snapshotGuests({ root, host: opts.host, full: false, qmp: false });
   const g = findGuest(snap, ref);
+  const lock = await acquirePinLocks(dir, [g]);
+  try {
+    return await unpinLocked(g, dir, root, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function unpinLocked(g: GuestProcess, dir: string, root: string, opts: { host: HostSnapshot; edge?: AffinityEdge }): Promise<UnpinOutcome> {
   const state = loadPinState(g.pid, g.startTime, dir);
   if (!state) {
     throw new KvcpuError('E_UNPIN_NO_STATE', `kvcpu has no saved pin state for ${g.name} (pid ${g.pid})`, {

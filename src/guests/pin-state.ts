@@ -62,8 +62,16 @@ export function savePinState(state: PinState, dir = pinStateDir()): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   prunePinStates(dir);
   const path = statePath(dir, state.pid, state.startTime);
-  writeFileSync(path + '.tmp', JSON.stringify(state, null, 2) + '\n');
-  renameSync(path + '.tmp', path);
+  // A per-writer temp name then rename(2): a reader sees the old file or the new one, never a torn
+  // one, and a failed write (ENOSPC) leaves the old state in place.
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
   return path;
 }
 

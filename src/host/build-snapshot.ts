@@ -1,4 +1,4 @@
-import { formatCpulist, parseCpulist, parseCpumask } from '../core/cpulist.ts';
+import { formatCpulist, hostCpuLimit, parseCpulist, parseCpumask } from '../core/cpulist.ts';
 import { identifyCpu, inferArch } from './cpu-identity.ts';
 import type { RawCpu, RawHostTree } from './host-tree.ts';
 import { parseCpuinfo, type Cpuinfo } from './parse-cpuinfo.ts';
@@ -62,12 +62,12 @@ function int(v: string | null | undefined): number | null {
 }
 
 /** A cpulist file, or its hex mask sibling on kernels without `*_list` files. */
-function listOrMask(t: Record<string, string>, ...names: string[]): number[] | null {
+function listOrMask(t: Record<string, string>, limit: number, ...names: string[]): number[] | null {
   for (const n of names) {
     const list = t[`${n}_list`];
     if (list !== undefined) {
       try {
-        return parseCpulist(list);
+        return parseCpulist(list, { limit });
       } catch {
         /* fall through to the mask */
       }
@@ -75,7 +75,7 @@ function listOrMask(t: Record<string, string>, ...names: string[]): number[] | n
     const mask = t[n];
     if (mask !== undefined) {
       try {
-        return parseCpumask(mask);
+        return parseCpumask(mask, { limit });
       } catch {
         /* unusable */
       }
@@ -84,17 +84,22 @@ function listOrMask(t: Record<string, string>, ...names: string[]): number[] | n
   return null;
 }
 
-function parseList(text: string | null, warnings: string[], what: string): number[] | null {
+function parseList(text: string | null, warnings: string[], what: string, limit: number): number[] | null {
   if (text === null) return null;
   try {
-    return parseCpulist(text);
-  } catch {
-    warnings.push(`${what}: unparsable cpulist "${text}"`);
+    return parseCpulist(text, { limit });
+  } catch (e) {
+    const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    warnings.push(
+      (e as { code?: string }).code === 'E_CPULIST_RANGE'
+        ? `${what}: CPU number out of range (limit ${limit}, kernel_max + 1) in "${shown}"`
+        : `${what}: unparsable cpulist "${shown}"`,
+    );
     return null;
   }
 }
 
-function topoOf(raw: RawCpu): CpuTopo | null {
+function topoOf(raw: RawCpu, limit: number): CpuTopo | null {
   const t = raw.topology;
   if (t === null) return null;
   // -1 means "unknown" (s390, POWER LPARs, early RISC-V, sparc): never a real id.
@@ -104,13 +109,13 @@ function topoOf(raw: RawCpu): CpuTopo | null {
   };
   return {
     pkg: id('physical_package_id'),
-    pkgCpus: listOrMask(t, 'package_cpus', 'core_siblings'),
+    pkgCpus: listOrMask(t, limit, 'package_cpus', 'core_siblings'),
     die: id('die_id'),
-    dieCpus: listOrMask(t, 'die_cpus'),
+    dieCpus: listOrMask(t, limit, 'die_cpus'),
     cluster: id('cluster_id'),
-    clusterCpus: listOrMask(t, 'cluster_cpus'),
+    clusterCpus: listOrMask(t, limit, 'cluster_cpus'),
     coreId: id('core_id'),
-    siblings: listOrMask(t, 'thread_siblings', 'core_cpus'),
+    siblings: listOrMask(t, limit, 'thread_siblings', 'core_cpus'),
     book: id('book_id'),
     drawer: id('drawer_id'),
   };
@@ -142,23 +147,30 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   const warnings: string[] = [];
   const info = parseCpuinfo(tree.cpuinfo ?? '');
   const arch = inferArch(info, tree.cpuByteorder);
+  // Every CPU number in this tree must be below NR_CPUS (kernel_max + 1): a garbage value in
+  // one file is a warning, never a loop or an array sized by the file.
+  const limit = hostCpuLimit(tree.kernelMax);
 
   // --- CPU sets -------------------------------------------------------------------------
   // Present CPUs = cpuN directories (README pitfall 3: the `offline` file also lists
   // possible-but-absent CPUs). Without sysfs, fall back to what cpuinfo lists.
-  let present: number[] = tree.cpus.map((c) => c.cpu);
-  const rawByCpu = new Map(tree.cpus.map((c) => [c.cpu, c]));
+  const beyond = tree.cpus.filter((c) => !(c.cpu < limit));
+  if (beyond.length > 0) warnings.push(`sys/devices/system/cpu: ${beyond.length} cpuN director${beyond.length === 1 ? 'y' : 'ies'} past kernel_max ignored`);
+  const rawCpus = tree.cpus.filter((c) => c.cpu < limit);
+  let present: number[] = rawCpus.map((c) => c.cpu);
+  const rawByCpu = new Map(rawCpus.map((c) => [c.cpu, c]));
   if (present.length === 0) {
-    const fromInfo = info.cpus.map((r) => r.cpu!).filter((c) => c !== null);
-    present = fromInfo.length > 0 ? [...new Set(fromInfo)].sort((a, b) => a - b) : info.listedCpus;
+    const fromInfo = info.cpus.map((r) => r.cpu!).filter((c) => c !== null && c >= 0 && c < limit);
+    present = fromInfo.length > 0 ? [...new Set(fromInfo)].sort((a, b) => a - b) : info.listedCpus.filter((c) => c >= 0 && c < limit);
     if (present.length === 0) {
       const n = int(info.global['# processors'] ?? info.global['ncpus active']);
-      if (n !== null) present = Array.from({ length: n }, (_, i) => i);
+      if (n !== null && n > 0 && n <= limit) present = Array.from({ length: n }, (_, i) => i);
+      else if (n !== null) warnings.push(`/proc/cpuinfo: processor count ${n} out of range (1-${limit})`);
     }
     if (tree.cpuDir) warnings.push('sys/devices/system/cpu has no cpuN directories: CPUs taken from /proc/cpuinfo');
   }
   let onlineSet: Set<number>;
-  const onlineFile = parseList(tree.online, warnings, 'cpu/online');
+  const onlineFile = parseList(tree.online, warnings, 'cpu/online', limit);
   if (onlineFile !== null) {
     onlineSet = new Set(onlineFile);
   } else {
@@ -174,7 +186,7 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   let usedCpuinfoTopology = false;
   for (const c of present) {
     const raw = rawByCpu.get(c);
-    let t = raw ? topoOf(raw) : null;
+    let t = raw ? topoOf(raw, limit) : null;
     if (t === null && onlineSet.has(c)) {
       t = topoFromCpuinfo(info, c);
       if (t !== null) usedCpuinfoTopology = true;
@@ -256,7 +268,7 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     if (!l3) continue;
     let set: number[] | null = null;
     try {
-      set = l3.sharedCpuList !== null ? parseCpulist(l3.sharedCpuList) : l3.sharedCpuMap !== null ? parseCpumask(l3.sharedCpuMap) : null;
+      set = l3.sharedCpuList !== null ? parseCpulist(l3.sharedCpuList, { limit }) : l3.sharedCpuMap !== null ? parseCpumask(l3.sharedCpuMap, { limit }) : null;
     } catch {
       warnings.push(`cpu${c}: unparsable L3 shared_cpu_list/map`);
     }
@@ -284,16 +296,16 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   // --- NUMA -------------------------------------------------------------------------------
   const nodeCpus = new Map<number, number[]>();
   const nodes: NumaNode[] = tree.nodes.map((n) => {
-    let cpus: number[] | null = parseList(n.cpulist, warnings, `node${n.id}/cpulist`);
+    let cpus: number[] | null = parseList(n.cpulist, warnings, `node${n.id}/cpulist`, limit);
     if (cpus === null && n.cpumap !== null) {
       // Old kernels and util-linux dumps have only the hex `cpumap` (README pitfall 5).
       try {
-        cpus = parseCpumask(n.cpumap);
+        cpus = parseCpumask(n.cpumap, { limit });
       } catch {
         warnings.push(`node${n.id}/cpumap: unparsable mask`);
       }
     }
-    if (cpus === null) cpus = n.cpuLinks;
+    if (cpus === null) cpus = n.cpuLinks.filter((c) => c < limit);
     nodeCpus.set(n.id, cpus);
     const mem = n.meminfo === null ? null : /MemTotal:\s+(\d+)\s*kB/.exec(n.meminfo);
     const dist = n.distance === null ? null : n.distance.split(/\s+/).filter(Boolean).map(Number);
@@ -374,23 +386,26 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
 
   // cgroup cpuset / affinity of the reading process (README pitfall 10: sysfs shows the whole host).
   const allowedText = tree.selfStatus === null ? null : /^Cpus_allowed_list:\s*(\S*)/m.exec(tree.selfStatus)?.[1] ?? null;
-  const allowedList = parseList(allowedText, warnings, 'Cpus_allowed_list');
+  const allowedList = parseList(allowedText, warnings, 'Cpus_allowed_list', limit);
   const allowed = allowedList === null ? null : formatCpulist(allowedList);
   if (allowedList !== null && onlineList.some((c) => !allowedList.includes(c))) {
     warnings.push(`this process may only use CPUs ${allowed} of the online ${formatCpulist(onlineList)} (cgroup cpuset or affinity)`);
   }
 
   const kernelMax = int(tree.kernelMax);
+  // Lists passed through as the kernel wrote them: only when they parse within the limit, so
+  // every consumer of the snapshot can parse them again without its own guard.
+  const kept = (text: string | null, what: string): string | null => (parseList(text, warnings, what, limit) === null ? null : text);
   return {
     root: tree.root,
     arch,
     cpus: {
-      possible: tree.possible,
-      present: tree.present,
+      possible: kept(tree.possible, 'cpu/possible'),
+      present: kept(tree.present, 'cpu/present'),
       online: formatCpulist(onlineList),
       offline: formatCpulist(offlineList),
-      isolated: tree.isolated,
-      kernelMax,
+      isolated: kept(tree.isolated, 'cpu/isolated'),
+      kernelMax: kernelMax !== null && kernelMax >= 0 ? kernelMax : null,
       allowed,
     },
     cpu,

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -88,7 +88,7 @@ export class TreeAccess {
 
   read(rel: string): string | null {
     try {
-      const text = readFileSync(this.abs(rel), 'utf8');
+      const text = readBounded(this.abs(rel), rel === 'proc/cpuinfo' ? MAX_CPUINFO_BYTES : MAX_FILE_BYTES);
       this.files.add(rel);
       return text;
     } catch (e) {
@@ -156,6 +156,40 @@ export class TreeAccess {
     } catch {
       /* vanished */
     }
+  }
+}
+
+/**
+ * Size bounds for files of a host tree: sysfs attributes are at most a page (PAGE_SIZE, 4 KiB;
+ * a cpulist of 8,192 CPUs fits), /proc/cpuinfo ~1.5 KiB per CPU (12 MiB for 8,192 CPUs).
+ * Past these, a tree is not a real host: the file counts as unreadable instead of filling memory.
+ */
+const MAX_FILE_BYTES = 1 << 20;
+const MAX_CPUINFO_BYTES = 64 << 20;
+
+/**
+ * Read a regular file of at most `max` bytes. Anything else (a FIFO that would block open(2)
+ * forever, /dev/zero that never ends, a directory) or a larger file throws: a captured tree
+ * is untrusted input. The O_NONBLOCK open keeps a FIFO from blocking before fstat sees it.
+ */
+function readBounded(file: string, max: number): string {
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${file}: not a regular file`), { code: 'EINVAL' });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(65536, max + 1 - total));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > max) throw Object.assign(new Error(`${file}: larger than ${max} bytes`), { code: 'EFBIG' });
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
-import { KvcpuError } from '../core/errors.ts';
+import { MAX_CPUS } from '../core/cpulist.ts';
+import { KvcpuError, shownValue } from '../core/errors.ts';
 
 /**
  * Nova-shaped planner inputs, as in ../shared/reference/nova/pinning-cases.jsonl (fields named
@@ -98,7 +99,32 @@ function ints(v: unknown, where: string, optional = false): number[] {
     bad(where, 'is missing');
   }
   if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) bad(where, 'must be a list of non-negative integers');
+  // Nova's own CPU sets are host CPU numbers: the documented bound, checked before any set math.
+  const over = (v as number[]).find((x) => x >= MAX_CPUS);
+  if (over !== undefined) {
+    throw new KvcpuError('E_CPULIST_RANGE', `Nova case: ${where} has CPU ${over}, out of range (0-${MAX_CPUS - 1})`, { hint: 'CPU numbers go up to 8191', details: { limit: MAX_CPUS } });
+  }
+  if ((v as number[]).length > MAX_CPUS) bad(where, `lists more than ${MAX_CPUS} CPUs`);
   return v as number[];
+}
+
+/** Optional CPU list where null means "not given" (kept apart from the empty list). */
+function intsOrNull(v: unknown, where: string): number[] | null {
+  return v === undefined || v === null ? null : ints(v, where);
+}
+
+/** Nova's vCPU -> pCPU pinning map, as [vcpu, pcpu] pairs. */
+function pairs(v: unknown, where: string): [number, number][] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || !v.every((p) => Array.isArray(p) && p.length === 2)) bad(where, 'must be a list of [vcpu, pcpu] pairs');
+  return (v as unknown[][]).map((p, i) => ints(p, `${where}[${i}]`) as [number, number]);
+}
+
+/** A count or size: finite and not negative (a negative memory or usage is never real). */
+function size(v: unknown, where: string, dflt?: number): number {
+  const n = num(v, where, dflt);
+  if (n < 0) bad(where, 'must not be negative');
+  return n;
 }
 
 function num(v: unknown, where: string, dflt?: number): number {
@@ -125,13 +151,14 @@ export function parseNovaHostCell(v: unknown, where: string): NovaHostCell {
     cpuset: ints(o.cpuset, `${where}.cpuset`, true),
     pcpuset,
     siblings: (sib as unknown[]).map((g, i) => ints(g, `${where}.siblings[${i}]`)),
-    memory: num(o.memory, `${where}.memory`, 0),
-    memory_usage: num(o.memory_usage, `${where}.memory_usage`, 0),
-    cpu_usage: num(o.cpu_usage, `${where}.cpu_usage`, 0),
+    memory: size(o.memory, `${where}.memory`, 0),
+    memory_usage: size(o.memory_usage, `${where}.memory_usage`, 0),
+    cpu_usage: size(o.cpu_usage, `${where}.cpu_usage`, 0),
     pinned_cpus: ints(o.pinned_cpus, `${where}.pinned_cpus`, true),
     mempages: (mp as unknown[]).map((p, i) => {
       const q = obj(p, `${where}.mempages[${i}]`);
-      return { size_kb: num(q.size_kb, 'size_kb'), total: num(q.total, 'total'), used: num(q.used, 'used', 0), reserved: num(q.reserved, 'reserved', 0) };
+      const at = `${where}.mempages[${i}]`;
+      return { size_kb: size(q.size_kb, `${at}.size_kb`), total: size(q.total, `${at}.total`), used: size(q.used, `${at}.used`, 0), reserved: size(q.reserved, `${at}.reserved`, 0) };
     }),
     network_metadata: nm ? { physnets: [...(nm.physnets ?? [])], tunneled: Boolean(nm.tunneled) } : null,
     socket: (o.socket as number | null | undefined) ?? null,
@@ -145,19 +172,19 @@ export function parseNovaInstanceCell(v: unknown, where: string): NovaInstanceCe
   const o = obj(v, where);
   const cpuPolicy = (o.cpu_policy ?? null) as NovaCpuPolicy;
   const threadPolicy = (o.cpu_thread_policy ?? null) as NovaThreadPolicy;
-  if (!CPU_POLICIES.includes(cpuPolicy)) bad(`${where}.cpu_policy`, `is "${String(cpuPolicy)}" (dedicated|mixed|shared|null)`);
-  if (!THREAD_POLICIES.includes(threadPolicy)) bad(`${where}.cpu_thread_policy`, `is "${String(threadPolicy)}" (prefer|isolate|require|null)`);
+  if (!CPU_POLICIES.includes(cpuPolicy)) bad(`${where}.cpu_policy`, `is "${shownValue(cpuPolicy)}" (dedicated|mixed|shared|null)`);
+  if (!THREAD_POLICIES.includes(threadPolicy)) bad(`${where}.cpu_thread_policy`, `is "${shownValue(threadPolicy)}" (prefer|isolate|require|null)`);
   const pagesize = o.pagesize === undefined || o.pagesize === null ? null : num(o.pagesize, `${where}.pagesize`);
   return {
     id: (o.id as number | null | undefined) ?? null,
     cpuset: ints(o.cpuset, `${where}.cpuset`, true),
     pcpuset: ints(o.pcpuset, `${where}.pcpuset`, true),
-    memory: num(o.memory, `${where}.memory`, 0),
+    memory: size(o.memory, `${where}.memory`, 0),
     pagesize,
     cpu_policy: cpuPolicy,
     cpu_thread_policy: threadPolicy,
-    pinning: (o.pinning as [number, number][] | null | undefined) ?? null,
-    cpuset_reserved: (o.cpuset_reserved as number[] | null | undefined) ?? null,
+    pinning: pairs(o.pinning, `${where}.pinning`),
+    cpuset_reserved: intsOrNull(o.cpuset_reserved, `${where}.cpuset_reserved`),
   };
 }
 
@@ -166,8 +193,8 @@ function parseLimits(v: unknown): NovaLimits | null {
   const o = obj(v, 'limits');
   const nm = o.network_metadata as { physnets?: string[]; tunneled?: boolean } | null | undefined;
   return {
-    cpu_allocation_ratio: num(o.cpu_allocation_ratio, 'limits.cpu_allocation_ratio', 16),
-    ram_allocation_ratio: num(o.ram_allocation_ratio, 'limits.ram_allocation_ratio', 1.5),
+    cpu_allocation_ratio: size(o.cpu_allocation_ratio, 'limits.cpu_allocation_ratio', 16),
+    ram_allocation_ratio: size(o.ram_allocation_ratio, 'limits.ram_allocation_ratio', 1.5),
     network_metadata: nm ? { physnets: [...(nm.physnets ?? [])], tunneled: Boolean(nm.tunneled) } : null,
   };
 }
@@ -186,10 +213,10 @@ export function parseNovaCase(v: unknown): NovaCase {
       host_cell: parseNovaHostCell(o.host_cell, 'host_cell'),
       instance_cell: parseNovaInstanceCell(o.instance_cell, 'instance_cell'),
       limits: parseLimits(o.limits),
-      cpuset_reserved: num(o.cpuset_reserved, 'cpuset_reserved', 0),
+      cpuset_reserved: size(o.cpuset_reserved, 'cpuset_reserved', 0),
     };
   }
-  if (kind !== 'fit_host') bad('kind', `is "${String(kind)}": kvcpu plan nova answers fit_host, fit_cell and usage cases`);
+  if (kind !== 'fit_host') bad('kind', `is "${shownValue(kind)}": kvcpu plan nova answers fit_host, fit_cell and usage cases`);
   const host = obj(o.host, 'host');
   const inst = obj(o.instance, 'instance');
   if (!Array.isArray(host.cells)) bad('host.cells', 'must be a list');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CPUS } from '../core/cpulist.ts';
 
 /**
  * The pin plan file: what `kvcpu plan` writes and `kvcpu pin --plan FILE` / `kvcpu launch --pin`
@@ -8,7 +9,7 @@ export const PinPlanGuestSchema = z.object({
   /** Guest name (QEMU -name guest=X) or pid as a string. */
   name: z.string().min(1),
   /** vCPU index -> host CPU list (usually one CPU for dedicated, a set for shared vCPUs). */
-  vcpus: z.record(z.string().regex(/^\d+$/), z.string().min(1)),
+  vcpus: z.record(z.string().regex(/^\d{1,5}$/).refine((k) => Number(k) < MAX_CPUS, `vCPU index past ${MAX_CPUS - 1}`), z.string().min(1)),
   /** Emulator (main/worker) threads' CPUs, null = leave alone. */
   emulator: z.string().min(1).nullable().default(null),
   /** IOThread id -> CPUs. */

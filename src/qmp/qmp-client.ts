@@ -160,12 +160,16 @@ export class QmpClient extends EventEmitter {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
       if (!line) continue;
-      let msg: Record<string, unknown>;
+      let parsed: unknown;
       try {
-        msg = JSON.parse(line) as Record<string, unknown>;
+        parsed = JSON.parse(line);
       } catch {
         continue; // QMP speaks JSON lines; ignore anything else
       }
+      // Every QMP message is a JSON object (qmp-spec 2.x); `null` or `[1]` used to throw a
+      // TypeError out of the socket's data handler (fuzz, issue 15).
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) continue;
+      const msg = parsed as Record<string, unknown>;
       if (typeof msg.event === 'string') {
         this.emit('event', msg as unknown as QmpEvent);
         continue;
@@ -176,9 +180,10 @@ export class QmpClient extends EventEmitter {
       this.pending.delete(id);
       clearTimeout(p.timer);
       if ('error' in msg) {
-        const err = (msg.error ?? {}) as { class?: string; desc?: string };
-        const cls = err.class ?? 'GenericError';
-        p.reject(new KvcpuError(mapQmpErrorClass(cls), `QMP ${p.command}: ${err.desc ?? cls}`, { details: { class: cls, desc: err.desc ?? '' } }));
+        const err = (msg.error !== null && typeof msg.error === 'object' ? msg.error : {}) as { class?: unknown; desc?: unknown };
+        const cls = typeof err.class === 'string' ? err.class : 'GenericError';
+        const desc = typeof err.desc === 'string' ? err.desc : '';
+        p.reject(new KvcpuError(mapQmpErrorClass(cls), `QMP ${p.command}: ${desc || cls}`, { details: { class: cls, desc } }));
       } else {
         p.resolve(msg.return);
       }

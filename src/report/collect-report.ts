@@ -1,5 +1,5 @@
 import type { ReportOptions, ReportSection } from './types.ts';
-import { isKvcpuError } from '../core/errors.ts';
+import { isKvcpuError, quoteControls } from '../core/errors.ts';
 
 /** A capability's contribution to `kvcpu report`. */
 export type SectionCollector = (opts: ReportOptions) => Promise<ReportSection>;
@@ -23,7 +23,7 @@ export async function collectReport(collectors: { id: string; title: string; col
       sections.push(await c.collect(opts));
     } catch (e) {
       const error = isKvcpuError(e) ? e.toJSON() : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
-      sections.push({ id: c.id, title: c.title, data: null, error, text: `(not available: ${error.code}: ${error.message})\n`, status: 'skipped' });
+      sections.push({ id: c.id, title: c.title, data: null, error, text: `(not available: ${error.code}: ${quoteControls(error.message)})\n`, status: 'skipped' });
     }
   }
   return { kvcpuVersion: version, generatedAt: new Date().toISOString(), root: opts.root, sections };

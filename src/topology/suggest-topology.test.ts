@@ -184,7 +184,7 @@ describe.skipIf(!haveCases)(`topology suggest over reference hosts (${casesDir})
       let cpus: number[] | undefined;
       if (mode === 0) {
         // whole cores
-        const groups = h.topology.coreGroups.map(parseCpulist).filter((g) => g.every((c) => online.includes(c)));
+        const groups = h.topology.coreGroups.map((g) => parseCpulist(g)).filter((g) => g.every((c) => online.includes(c)));
         const n = 1 + Math.floor(r() * Math.min(8, groups.length));
         const start = Math.floor(r() * (groups.length - n + 1));
         cpus = groups.slice(start, start + n).flat();
