@@ -23,7 +23,16 @@ export interface OvercommitReport {
   guestVcpus: number;
   ratio: number;
   limit: number;
-  guests: { pid: number; name: string; vcpus: number; maxCpus: number; pinnedCpus: string | null; oversized: boolean }[];
+  guests: {
+    pid: number;
+    name: string;
+    vcpus: number;
+    /** threads: vCPU threads identified; cmdline: counted from -smp (threads not told apart). */
+    vcpusFrom: 'threads' | 'cmdline';
+    maxCpus: number;
+    pinnedCpus: string | null;
+    oversized: boolean;
+  }[];
   /** pCPUs that two or more guests pinned a vCPU to exclusively (affinity = that one CPU). */
   doublyClaimed: { cpu: number; guests: string[] }[];
   /** vCPU threads whose last CPU (psr) is each online pCPU, and how many of them are runnable. */
@@ -66,6 +75,7 @@ export function assessOvercommit(snap: GuestSnapshot, onlineCpus: number[], limi
       pid: g.pid,
       name: g.name,
       vcpus: g.vcpuCount,
+      vcpusFrom: g.vcpuCountFrom,
       maxCpus: g.config.maxCpus,
       pinnedCpus: pinned.size ? [...pinned].sort((a, b) => a - b).join(',') : null,
       oversized,
@@ -82,6 +92,17 @@ export function assessOvercommit(snap: GuestSnapshot, onlineCpus: number[], limi
     checks.push({ id: 'dedicated-pins', status: 'FAIL', message: `CPU ${d.cpu} is the only CPU of vCPUs of ${d.guests.length} guests: ${d.guests.join(', ')}` });
   }
   if (doublyClaimed.length === 0) checks.push({ id: 'dedicated-pins', status: 'PASS', message: 'no pCPU is pinned exclusively by two guests' });
+  // Counted all the same, but what is known of them is less: say so rather than count 0.
+  const unnamed = guests.filter((g) => g.vcpusFrom === 'cmdline');
+  if (unnamed.length) {
+    checks.push({
+      id: 'vcpu-threads',
+      status: 'WARN',
+      message:
+        `${unnamed.map((g) => `${g.name} (pid ${g.pid}): ${g.vcpus} vCPU${g.vcpus === 1 ? '' : 's'}`).join(', ')} counted from -smp; ` +
+        'which threads are vCPUs cannot be told (no debug-threads=on, QMP socket or libvirt status), so their pins and per-CPU threads are not counted',
+    });
+  }
   const guestVcpus = guests.reduce((s, g) => s + g.vcpus, 0);
   const ratio = hostCpus > 0 ? guestVcpus / hostCpus : Infinity;
   const r = Math.round(ratio * 100) / 100;
