@@ -7,9 +7,18 @@ import { KvcpuError } from './errors.ts';
  * @example parseCpulist('0-2,7') // [0, 1, 2, 7]
  */
 export function parseCpulist(text: string): number[] {
+  return [...new Set(expandCpulist(text))].sort((x, y) => x - y);
+}
+
+/**
+ * The CPUs of a cpulist in the order written, duplicates kept (`1,0,0-1` → [1, 0, 0, 1]): for
+ * options that must tell the user what their order or repetition meant. Same syntax and errors
+ * as parseCpulist.
+ */
+export function expandCpulist(text: string): number[] {
   const s = text.trim();
   if (s === '') return [];
-  const out = new Set<number>();
+  const out: number[] = [];
   for (const part of s.split(',')) {
     const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim());
     if (!m) {
@@ -28,9 +37,9 @@ export function parseCpulist(text: string): number[] {
     if (b - a > 1 << 20) {
       throw new KvcpuError('E_BAD_CPULIST', `invalid cpulist "${text}": range "${part}" is too large`);
     }
-    for (let i = a; i <= b; i += step) out.add(i);
+    for (let i = a; i <= b; i += step) out.push(i);
   }
-  return [...out].sort((x, y) => x - y);
+  return out;
 }
 
 /**
