@@ -82,7 +82,7 @@ function addBaseline(cpu: Command, ctx: CliContext): void {
           ...(hyp ? { hypervisor: hyp } : {}),
         };
         const r = baselineCpus(x, defs, bopts);
-        const explain = explainBaseline(x, defs, r);
+        const explain = explainBaseline(x, defs, r, hyp ? { hypervisor: hyp.source } : {});
         if (hyp) explain.notes.push(`fitted to ${hyp.source}`, ...hyp.notes);
         if (format === 'json') {
           const vocab = opts.names ?? inputVocabulary(defs);
