@@ -179,10 +179,11 @@ export function renderExplanation(e: BaselineExplanation, model: string): string
       f.heldBy === 'hosts'
         ? `${f.feature} (missing on ${f.lackedBy.join(', ')})`
         : f.heldBy === 'hypervisor'
-          ? `${f.feature} (every host has it; the hypervisor, ${e.level.hypervisor}, does not give it to guests)`
-          : `${f.feature} (every host has it; libvirt's CPU map has no such feature)`,
+          ? `${f.feature} (every host has it, but the hypervisor does not give it to guests)`
+          : `${f.feature} (every host has it, but libvirt's CPU map has no such feature)`,
     );
-    lines.push(`# held below x86-64-v${e.level.level + 1} (best host: v${e.level.bestHostLevel}) by ${n.join('; ')}`);
+    const hyp = e.level.nextNeeds.some((f) => f.heldBy === 'hypervisor') && e.level.hypervisor ? ` — hypervisor: ${e.level.hypervisor}` : '';
+    lines.push(`# held below x86-64-v${e.level.level + 1} (best host: v${e.level.bestHostLevel}) by ${n.join('; ')}${hyp}`);
   }
   if (e.level.wontBoot.length) lines.push(`# too low for: ${e.level.wontBoot.join(', ')}`);
   for (const h of e.heldBack) {
