@@ -80,7 +80,7 @@ export function captureHost(opts: CaptureOptions): CaptureInfo {
 
   // 2. What `kvcpu check` reads (src/check): kernel identity and cmdline, KVM modules,
   //    IOMMU presence, SR-IOV functions, NIC queues.
-  for (const f of ['proc/cmdline', 'proc/version', 'proc/sys/kernel/osrelease', 'proc/sys/kernel/hostname', 'proc/misc']) c.file(f);
+  for (const f of ['proc/cmdline', 'proc/version', 'proc/sys/kernel/osrelease', 'proc/sys/kernel/hostname', 'proc/misc', 'proc/self/mountinfo']) c.file(f);
   // Arguments after `--` go to init, not the kernel (Documentation/admin-guide/kernel-parameters.rst);
   // they can carry service addresses or tokens and no check needs them: keep kernel parameters only.
   const cmdline = readOpt(abs('proc/cmdline'));
