@@ -28,8 +28,9 @@ function tree(files: Record<string, string>, dirsToMake: string[] = []): string 
 }
 
 async function checksOf(root: string): Promise<Map<string, Check>> {
+  // ids as plain strings for lookups
   const f = await gatherCheckFacts({ root, live: false });
-  return new Map(runChecks(f).map((c) => [c.id, c]));
+  return new Map(runChecks(f).map((c) => [c.id as string, c]));
 }
 
 const V1 = [
@@ -91,7 +92,7 @@ describe('check on the live host vs virt-host-validate qemu', () => {
   const vhv = virtHostValidate();
   it.skipIf(vhv === null)('agrees on /dev/vhost-net, /dev/net/tun and the cgroup cpu/cpuset controllers', async () => {
     const f = await gatherCheckFacts({ probe: false });
-    const c = new Map(runChecks(f).map((x) => [x.id, x]));
+    const c = new Map(runChecks(f).map((x) => [x.id as string, x]));
     const verdict = (re: RegExp) => /:\s+(PASS|WARN|FAIL)/.exec(vhv!.split('\n').find((l) => re.test(l)) ?? '')?.[1];
     const pairs: [string, RegExp][] = [
       ['net.vhost', /device \/dev\/vhost-net exists/],
@@ -112,7 +113,7 @@ describe('check on the live host vs virt-host-validate qemu', () => {
     } catch {
       reachable = false;
     }
-    const c = runChecks(await gatherCheckFacts({ probe: false })).find((x) => x.id === 'libvirt.reachable')!;
+    const c = runChecks(await gatherCheckFacts({ probe: false })).find((x) => (x.id as string) === 'libvirt.reachable')!;
     expect(c.status).toBe(reachable ? 'PASS' : 'WARN');
   });
 });

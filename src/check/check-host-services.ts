@@ -5,6 +5,7 @@
  * controllers kvcpu and libvirt pin with (cpu for shares/quota, cpuset for pinning), for the
  * manager in use, and whether libvirtd answers. Pure verdicts over CheckFacts.
  */
+import type { CheckId } from './check-ids.ts';
 import type { Check, CheckFacts, DeviceNodeFacts } from './types.ts';
 
 /** Misc device minors (Documentation/admin-guide/devices.txt, 10 char): tun 200, vhost-net 238. */
@@ -18,7 +19,7 @@ function describe(d: DeviceNodeFacts): string {
 
 function deviceCheck(
   f: CheckFacts,
-  o: { id: string; node: DeviceNodeFacts | null | undefined; misc: string; minor: number; missing: 'WARN' | 'FAIL'; why: string; module: string; mknod: string },
+  o: { id: CheckId; node: DeviceNodeFacts | null | undefined; misc: string; minor: number; missing: 'WARN' | 'FAIL'; why: string; module: string; mknod: string },
 ): Check {
   const registered = f.miscDevices?.[o.misc];
   const miscEv = f.miscDevices ? [`/proc/misc: ${registered === undefined ? `no ${o.misc}` : `${registered} ${o.misc}`}`] : [];
@@ -71,7 +72,7 @@ export function checkTun(f: CheckFacts): Check {
 
 /** cgroup.cpu / cgroup.cpuset: the controller is mounted (v1) or enabled (v2) where the manager puts guests. */
 export function checkCgroupController(f: CheckFacts, controller: 'cpu' | 'cpuset'): Check {
-  const id = `cgroup.${controller}`;
+  const id: CheckId = `cgroup.${controller}`;
   const c = f.cgroups;
   if (!c) return { id, status: 'SKIP', summary: 'no proc/self/mountinfo under this root: cgroups not captured', evidence: [], fix: null };
   const use = controller === 'cpu' ? 'CPU shares and quota (vcpu_quota, <cputune><shares>)' : 'pinning (vcpupin/emulatorpin, kvcpu pin --cgroup)';

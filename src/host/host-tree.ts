@@ -1,7 +1,6 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadNative } from '../io/native.ts';
-import type { VirtHints } from './lscpu-fields.ts';
 
 /**
  * The raw /proc + /sys files kvcpu's host reader uses, as plain strings (I/O edge).
@@ -35,6 +34,19 @@ export interface RawHostTree {
   vulnerabilities?: Record<string, string> | null;
   /** What lscpu uses to name the hypervisor (lscpu-fields.ts). */
   virtHints?: VirtHints;
+}
+
+/** What lscpu uses to name the hypervisor besides flags (lscpu-fields.ts reads it). */
+export interface VirtHints {
+  /** CPUID 0x40000000 vendor signature (live x86 only), null otherwise. */
+  cpuidSignature: string | null;
+  /** proc/xen exists / proc/xen/capabilities text. */
+  xenDir: boolean;
+  xenCapabilities: string | null;
+  /** proc/sysinfo (s390). */
+  sysinfo: string | null;
+  /** proc/bus/pci/devices. */
+  pciDevices: string | null;
 }
 
 export interface RawCpu {

@@ -4,7 +4,7 @@
  * and the `Vulnerability …` lines. Pure: takes the raw files read by host-tree.ts.
  */
 import { parseCpulist, parseCpumask } from '../core/cpulist.ts';
-import type { RawCpu } from './host-tree.ts';
+import type { RawCpu, VirtHints } from './host-tree.ts';
 
 export interface CacheSummary {
   /** lscpu's name: L1d, L1i, L2, L3, L4. */
@@ -30,17 +30,6 @@ export interface LscpuFields {
   vulnerabilities: { name: string; text: string }[];
 }
 
-export interface VirtHints {
-  /** CPUID 0x40000000 vendor signature (live x86 only), null otherwise. */
-  cpuidSignature: string | null;
-  /** proc/xen exists / proc/xen/capabilities text. */
-  xenDir: boolean;
-  xenCapabilities: string | null;
-  /** proc/sysinfo (s390). */
-  sysinfo: string | null;
-  /** proc/bus/pci/devices. */
-  pciDevices: string | null;
-}
 
 /** CPUID hypervisor signatures → lscpu's vendor names (lscpu-virt.c hv_vendors / read_hypervisor_cpuid). */
 const SIGNATURES: Record<string, string> = {
