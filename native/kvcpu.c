@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 // Large enough for any real host; CPU_ALLOC avoids the fixed 1024-CPU cpu_set_t.
 #define KVCPU_MAX_CPUS 8192
@@ -156,11 +159,33 @@ static napi_value kvm_probe(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// cpuidHypervisor() -> the 12-byte vendor signature of CPUID leaf 0x40000000 ("KVMKVMKVM",
+// "Microsoft Hv", "VMwareVMware", ...) when CPUID.1:ECX bit 31 (hypervisor) is set, else null.
+// What util-linux lscpu reads for "Hypervisor vendor" (lscpu-virt.c read_hypervisor_cpuid).
+static napi_value cpuid_hypervisor(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_get_null(env, &out);
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned int a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31))) return out;
+  __cpuid(0x40000000, a, b, c, d);
+  char sig[13];
+  memcpy(sig, &b, 4);
+  memcpy(sig + 4, &c, 4);
+  memcpy(sig + 8, &d, 4);
+  sig[12] = 0;
+  napi_create_string_latin1(env, sig, strnlen(sig, 12), &out);
+#endif
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"affinityGet", NULL, affinity_get, NULL, NULL, NULL, napi_default, NULL},
       {"affinitySet", NULL, affinity_set, NULL, NULL, NULL, napi_default, NULL},
       {"kvmProbe", NULL, kvm_probe, NULL, NULL, NULL, napi_default, NULL},
+      {"cpuidHypervisor", NULL, cpuid_hypervisor, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

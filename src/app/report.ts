@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { didYouMean } from '../core/suggest-names.ts';
 import { join, resolve } from 'node:path';
 import { collectCheckSection } from '../check/report-section.ts';
 import { KvcpuError } from '../core/errors.ts';
@@ -51,7 +52,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
   const unknown = only?.filter((id) => !reportSections.some((s) => s.id === id)) ?? [];
   if (unknown.length) {
     throw new KvcpuError('E_USAGE', `unknown report section(s): ${unknown.join(', ')}`, {
-      hint: `choose from ${reportSections.map((s) => s.id).join(', ')}`,
+      hint: `${(didYouMean(unknown[0]!, reportSections.map((s) => s.id)) ?? '') + ' '}sections: ${reportSections.map((s) => s.id).join(', ')}`.trim(),
     });
   }
   // A root with neither /proc/cpuinfo nor /sys/devices/system/cpu is a wrong path, not a host

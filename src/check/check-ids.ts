@@ -22,6 +22,11 @@ export const CHECK_IDS = [
   'cpus.online',
   'irqbalance',
   'isolation.cmdline',
+  'net.vhost',
+  'net.tun',
+  'cgroup.cpu',
+  'cgroup.cpuset',
+  'libvirt.reachable',
 ] as const;
 
 /** A check id: `Check.id` is typed with it, so a new check must be listed (and so reach the report schema). */

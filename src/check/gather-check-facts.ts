@@ -8,7 +8,8 @@ import type { HostSnapshot } from '../host/types.ts';
 import { probeKvm, probeKvmCached, type ProbeKvmOptions } from './probe-kvm.ts';
 import { readKernelLog } from './read-kernel-log.ts';
 import { hostFactsFrom } from './run-checks.ts';
-import type { CheckFacts, DeviceNodeFacts, IommuFacts, ModuleFacts, NetInterfaceFacts, PciFunctionFacts, UserFacts } from './types.ts';
+import type { CgroupFacts, CheckFacts, DeviceNodeFacts, IommuFacts, LibvirtFacts, ModuleFacts, NetInterfaceFacts, PciFunctionFacts, UserFacts } from './types.ts';
+import { createConnection } from 'node:net';
 
 export interface GatherCheckFactsOptions {
   /** Root prefix for /proc and /sys (default "/"). */
@@ -274,6 +275,7 @@ export async function gatherCheckFacts(opts: GatherCheckFactsOptions = {}): Prom
   const host = opts.host ?? readHost({ root });
   const a = opts.access ?? new TreeAccess(root);
   const kvmDevice = live ? statDeviceNode('/dev/kvm') : null;
+  const libvirt = live ? await probeLibvirt() : null;
   const probe = live && (opts.probe ?? true) ? await (opts.probeOptions ? probeKvm(opts.probeOptions) : probeKvmCached()) : null;
   return {
     root,
@@ -285,11 +287,92 @@ export async function gatherCheckFacts(opts: GatherCheckFactsOptions = {}): Prom
     user: live ? currentUser(kvmDevice) : null,
     probe,
     irqbalancePids: readIrqbalancePids(a),
+    vhostNetDevice: live ? statDeviceNode('/dev/vhost-net') : null,
+    tunDevice: live ? statDeviceNode('/dev/net/tun') : null,
+    libvirt,
   };
 }
 
+/** libvirtd's sockets (monolithic daemon, then the modular virtqemud); connect() tells it answers. */
+async function probeLibvirt(): Promise<LibvirtFacts> {
+  const paths = ['/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-sock'];
+  const sockets = await Promise.all(
+    paths.map(
+      (p) =>
+        new Promise<LibvirtFacts['sockets'][number]>((resolve) => {
+          if (!existsSync(p)) return resolve({ path: p, exists: false, connects: null });
+          const s = createConnection(p);
+          const done = (connects: boolean, error?: string) => {
+            s.destroy();
+            resolve({ path: p, exists: true, connects, ...(error ? { error } : {}) });
+          };
+          s.setTimeout(2000, () => done(false, 'timeout'));
+          s.once('connect', () => done(true));
+          s.once('error', (e) => done(false, (e as NodeJS.ErrnoException).code ?? e.message));
+        }),
+    ),
+  );
+  return { sockets };
+}
+
+/** /proc/misc: `minor name` per line. */
+function readMiscDevices(a: TreeAccess): Record<string, number> | null {
+  const t = a.read('proc/misc');
+  if (t === null) return null;
+  const out: Record<string, number> = {};
+  for (const line of t.split('\n')) {
+    const m = /^\s*(\d+)\s+(\S+)/.exec(line);
+    if (m) out[m[2]!] = Number(m[1]);
+  }
+  return out;
+}
+
+/**
+ * cgroup controllers from proc/self/mountinfo (proc(5): field 5 mount point, after " - " the fs
+ * type and super options; v1 options name the controllers), cgroup2's cgroup.controllers, and
+ * the partition the VM manager uses: libvirt's default /machine (machine.slice under systemd,
+ * where systemd-machined owns it).
+ */
+function readCgroups(a: TreeAccess): CgroupFacts | null {
+  const mi = a.read('proc/self/mountinfo');
+  if (mi === null) return null;
+  const v1: Record<string, string> = {};
+  let v2Mount: string | null = null;
+  for (const line of mi.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post) continue;
+    const mountPoint = pre.split(' ')[4];
+    const [fstype, , superOpts] = post.split(' ');
+    if (!mountPoint) continue;
+    if (fstype === 'cgroup2') v2Mount ??= mountPoint;
+    else if (fstype === 'cgroup') for (const o of (superOpts ?? '').split(',')) if (['cpu', 'cpuset', 'cpuacct', 'memory'].includes(o)) v1[o] ??= mountPoint;
+  }
+  const rel = (p: string) => p.replace(/^\/+/, '');
+  const controllersAt = (dir: string) => a.readTrim(`${rel(dir)}/cgroup.controllers`)?.split(/\s+/).filter(Boolean) ?? null;
+  const v2Controllers = v2Mount ? controllersAt(v2Mount) : null;
+  const systemd = a.list('run/systemd/system') !== null;
+  const manager: CgroupFacts['manager'] = a.list('run/libvirt') !== null ? 'libvirt' : systemd ? 'systemd' : 'none';
+  const partitions: CgroupFacts['partitions'] = {};
+  if (manager !== 'none') {
+    const name = systemd ? 'machine.slice' : 'machine';
+    // v1: under each controller's own mount; v2: under the unified tree.
+    for (const controller of ['cpu', 'cpuset']) {
+      const base = v1[controller] ?? v2Mount;
+      if (!base) continue;
+      const path = `${base}/${name}`;
+      partitions[controller] = {
+        path,
+        exists: a.list(rel(path)) !== null,
+        v2Controllers: base === v2Mount ? controllersAt(path) : null,
+        parentSubtreeControl: `${base}/cgroup.subtree_control`,
+      };
+    }
+  }
+  return { v1, v2Mount, v2Controllers, manager, partitions };
+}
+
 /** The facts that live in /proc and /sys files (capturable), as opposed to live probes. */
-export type CheckTreeFacts = Pick<CheckFacts, 'cmdline' | 'procVersion' | 'modules' | 'miscKvm' | 'iommu' | 'sriov' | 'net' | 'nohzFull'>;
+export type CheckTreeFacts = Pick<CheckFacts, 'cmdline' | 'procVersion' | 'modules' | 'miscKvm' | 'iommu' | 'sriov' | 'net' | 'nohzFull' | 'miscDevices' | 'cgroups'>;
 
 /**
  * Read the capturable check facts through `access`. `kvcpu capture` can call this with its own
@@ -305,5 +388,7 @@ export function readCheckTree(a: TreeAccess): CheckTreeFacts {
     sriov: readSriov(a),
     net: readNet(a),
     nohzFull: a.readTrim('sys/devices/system/cpu/nohz_full'),
+    miscDevices: readMiscDevices(a),
+    cgroups: readCgroups(a),
   };
 }

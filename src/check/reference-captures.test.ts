@@ -22,6 +22,7 @@ const STABLE_IDS = [
   'kvm.module', 'kvm.nested', 'kvm.device', 'kvm.permissions', 'kvm.usable', 'kvm.vcpu_limits',
   'iommu.acpi', 'iommu.enabled', 'iommu.groups', 'iommu.cmdline', 'sriov', 'vmdq',
   'smp.kernel', 'cpus.online', 'irqbalance', 'isolation.cmdline',
+  'net.vhost', 'net.tun', 'cgroup.cpu', 'cgroup.cpuset', 'libvirt.reachable',
 ];
 
 describe.skipIf(!haveRef)('kvcpu check on the shared reference captures', () => {

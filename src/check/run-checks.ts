@@ -1,4 +1,5 @@
 import type { HostSnapshot } from '../host/types.ts';
+import { checkHostServices } from './check-host-services.ts';
 import { checkHwVirt, checkSvmNpt, checkVmxFeatures } from './check-cpu.ts';
 import { checkIommuAcpi, checkIommuCmdline, checkIommuEnabled, checkIommuGroups } from './check-iommu.ts';
 import { checkKvmDevice, checkKvmModule, checkKvmNested, checkKvmPermissions, checkKvmUsable, checkKvmVcpuLimits } from './check-kvm.ts';
@@ -48,6 +49,7 @@ export function runChecks(f: CheckFacts): Check[] {
     checkCpusOnline(f),
     checkIrqbalance(f),
     checkIsolationCmdline(f),
+    ...checkHostServices(f),
   ];
 }
 

@@ -155,4 +155,29 @@ export interface CheckFacts {
   irqbalancePids: number[] | null;
   /** /sys/devices/system/cpu/nohz_full, null when absent. */
   nohzFull: string | null;
+  /** /proc/misc as name → minor (tun 200, vhost-net 238, kvm 232); null when absent. Optional
+   * fields below: facts made by hand (tests) may leave them out, their checks then SKIP. */
+  miscDevices?: Record<string, number> | null;
+  /** /dev/vhost-net and /dev/net/tun (live only). */
+  vhostNetDevice?: DeviceNodeFacts | null;
+  tunDevice?: DeviceNodeFacts | null;
+  cgroups?: CgroupFacts | null;
+  libvirt?: LibvirtFacts | null;
+}
+
+/** cgroup controllers as the reading process sees them (proc/self/mountinfo) and where the VM manager puts guests. */
+export interface CgroupFacts {
+  /** cgroup v1 controller → mount point. */
+  v1: Record<string, string>;
+  /** cgroup2 mount point and its root cgroup.controllers (null when unreadable). */
+  v2Mount: string | null;
+  v2Controllers: string[] | null;
+  /** libvirt (run/libvirt present), systemd (run/systemd/system), or none. */
+  manager: 'libvirt' | 'systemd' | 'none';
+  /** Per controller, the manager's guest partition (libvirt: /machine, or machine.slice under systemd). */
+  partitions: Record<string, { path: string; exists: boolean; v2Controllers: string[] | null; parentSubtreeControl: string }>;
+}
+
+export interface LibvirtFacts {
+  sockets: { path: string; exists: boolean; connects: boolean | null; error?: string }[];
 }

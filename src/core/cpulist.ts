@@ -91,6 +91,24 @@ export function parseCpulist(text: string, opts: CpulistOptions = {}): number[] 
 }
 
 /**
+ * The CPUs of a cpulist in the order written, duplicates kept (`1,0,0-1` → [1, 0, 0, 1]): for
+ * options that must tell the user what their order or repetition meant. Same syntax, limits and
+ * errors as parseCpulist (each element is parsed by it, so the work stays bounded).
+ */
+export function expandCpulist(text: string, opts: CpulistOptions = {}): number[] {
+  const s = text.trim();
+  if (s === '') return [];
+  const out: number[] = [];
+  for (const part of s.split(',')) {
+    if (part.trim() === '') {
+      throw new KvcpuError('E_BAD_CPULIST', `${opts.what ? `${opts.what}: ` : ''}invalid cpulist "${clip(text)}": empty element`, { hint: 'use the kernel list format, e.g. 0-3,8,10-11' });
+    }
+    for (const c of parseCpulist(part, opts)) out.push(c);
+  }
+  return out;
+}
+
+/**
  * Format CPU numbers as the kernel does (`0-3,8`): sorted, duplicates dropped, runs of
  * two or more consecutive CPUs collapsed (the kernel writes `0-1`, not `0,1`).
  * @example formatCpulist([3, 0, 1, 2, 8]) // '0-3,8'

@@ -32,8 +32,11 @@ export interface BaselineLevel {
   level: number;
   name: string | null;
   bestHostLevel: number;
-  /** Features the next level needs (QEMU names) with the hosts lacking each. */
-  nextNeeds: { feature: string; lackedBy: string[] }[];
+  /** Features the next level needs (QEMU names) with the hosts lacking each, and what holds
+   * each back: hosts lacking it, the hypervisor (--hypervisor), or libvirt's CPU map. */
+  nextNeeds: { feature: string; lackedBy: string[]; heldBy: 'hosts' | 'hypervisor' | 'cpu-map' }[];
+  /** The hypervisor named by --hypervisor, for the text. */
+  hypervisor?: string;
   /** Guest OSes that need a higher level than the baseline gives. */
   wontBoot: string[];
 }
@@ -61,7 +64,16 @@ const short = (labels: string[], max = 3) => (labels.length <= max ? labels : [.
  * hold the pool back and what removing them would win, and which newer models individual hosts
  * could run, with the features (and the hosts lacking them) that rule those models out.
  */
-export function explainBaseline(x: X86Map, defs: CpuDef[], result: BaselineResult, opts: { ignore?: Iterable<string> } = {}): BaselineExplanation {
+export function explainBaseline(
+  x: X86Map,
+  defs: CpuDef[],
+  result: BaselineResult,
+  opts: {
+    ignore?: Iterable<string>;
+    /** `--hypervisor`: who else decides what guests get (e.g. "QEMU 7.2.22 (snapshot), kvm"). */
+    hypervisor?: string;
+  } = {},
+): BaselineExplanation {
   // Features QEMU cannot give a guest anyway (osxsave, cmt...) are not "lost" by choosing this baseline.
   const ignore = namesToBits(x, [...(opts.ignore ?? QEMU_FILTERED_FEATURES)].filter((f) => x.featureIndex.has(f)));
   const eff = orBits(effectiveBits(x, result.cpu), ignore);
@@ -136,9 +148,13 @@ export function explainBaseline(x: X86Map, defs: CpuDef[], result: BaselineResul
         ? lv.missingForNext.map((q) => {
             const f = x.featureIndex.get(qemuToLibvirtName(q));
             const lackedBy = f === undefined ? [] : gs.filter((g) => !hasBit(g.bits, f)).flatMap((g) => g.defs.map((d) => d.label));
-            return { feature: q, lackedBy: short(lackedBy) };
+            // Every host has it and the baseline still lacks it: the hypervisor does not give it
+            // (hypervisor-cpu-baseline), or libvirt's CPU map cannot express it.
+            const heldBy = lackedBy.length ? ('hosts' as const) : opts.hypervisor ? ('hypervisor' as const) : ('cpu-map' as const);
+            return { feature: q, lackedBy: short(lackedBy), heldBy };
           })
         : [],
+    ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}),
     wontBoot: guestOsSupport(lv.level)
       .filter((o) => !o.ok)
       .map((o) => `${o.os} (needs v${o.needs})`),
@@ -159,8 +175,15 @@ export function renderExplanation(e: BaselineExplanation, model: string): string
   const lines: string[] = [];
   lines.push(`# ${e.hosts} host(s), ${e.distinctFeatureSets} distinct feature set(s) → ${model}, ${e.level.name ?? '32-bit only'}`);
   if (e.level.nextNeeds.length) {
-    const n = e.level.nextNeeds.filter((f) => f.lackedBy.length).map((f) => `${f.feature} (missing on ${f.lackedBy.join(', ')})`);
-    lines.push(`# held below x86-64-v${e.level.level + 1} (best host: v${e.level.bestHostLevel}) by ${n.join('; ')}`);
+    const n = e.level.nextNeeds.map((f) =>
+      f.heldBy === 'hosts'
+        ? `${f.feature} (missing on ${f.lackedBy.join(', ')})`
+        : f.heldBy === 'hypervisor'
+          ? `${f.feature} (every host has it, but the hypervisor does not give it to guests)`
+          : `${f.feature} (every host has it, but libvirt's CPU map has no such feature)`,
+    );
+    const hyp = e.level.nextNeeds.some((f) => f.heldBy === 'hypervisor') && e.level.hypervisor ? ` — hypervisor: ${e.level.hypervisor}` : '';
+    lines.push(`# held below x86-64-v${e.level.level + 1} (best host: v${e.level.bestHostLevel}) by ${n.join('; ')}${hyp}`);
   }
   if (e.level.wontBoot.length) lines.push(`# too low for: ${e.level.wontBoot.join(', ')}`);
   for (const h of e.heldBack) {

@@ -1,4 +1,5 @@
 import { KvcpuError } from '../core/errors.ts';
+import { didYouMean } from '../core/suggest-names.ts';
 import type { CpuMapModel, LibvirtCpuMap } from './cpu-map-types.ts';
 import type { CpuDef, FeaturePolicy } from './cpu-def.ts';
 
@@ -137,14 +138,15 @@ export function namesToBits(x: X86Map, names: Iterable<string>): FeatureBits {
 export function findModel(x: X86Map, name: string): X86Model {
   const m = x.modelByName.get(name);
   if (!m) {
-    throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `unknown CPU model ${name}`, {
-      hint: `libvirt knows ${x.models.length} x86 models (${x.models
-        .slice(-4)
-        .map((mm) => mm.def.name)
-        .join(', ')}, ...): see \`kvcpu models\``,
-    });
+    throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `unknown CPU model ${name}`, { hint: unknownModelHint(x, name) });
   }
   return m;
+}
+
+/** The hint for a name that is not a libvirt x86 model: the nearest names (shared ranking). */
+export function unknownModelHint(x: X86Map, name: string): string {
+  const s = didYouMean(name, x.models.map((m) => m.def.name));
+  return `${s ? `${s} ` : ''}(libvirt's CPU map has ${x.models.length} x86 models: \`virsh cpu-models x86_64\`)`;
 }
 
 function unknownFeature(name: string): KvcpuError {

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { didYouMean, suggestNames } from '../core/suggest-names.ts';
 import { dataPath } from '../core/package-root.ts';
 import { knownMachines, ver } from '../smp/qemu-machines.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -87,10 +88,6 @@ export function machineCpuVersionKind(machine: string | undefined): 'legacy' | '
   return major < 4 || (major === 4 && minor <= 0) ? 'legacy' : 'v1';
 }
 
-function suggestModel(cat: QemuCatalog, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return cat.models.find((m) => m.name.toLowerCase() === lower)?.name ?? cat.models.find((m) => m.name.toLowerCase().startsWith(lower))?.name;
-}
 
 /**
  * Resolve a model name (`Skylake-Client`, `Skylake-Client-v3`, `EPYC-IBPB`, `max`) for a machine
@@ -99,9 +96,10 @@ function suggestModel(cat: QemuCatalog, name: string): string | undefined {
 export function resolveModel(name: string, machine?: string, catalog: QemuCatalog = loadCatalog()): ResolvedModel {
   const entry = catalog.models.find((m) => m.name === name);
   if (!entry) {
-    const s = suggestModel(catalog, name);
+    const s = didYouMean(name, catalog.models.map((m) => m.name));
     throw new KvcpuError('E_CPU_MODEL_UNKNOWN', `unknown CPU model '${name}' (QEMU ${catalog.qemu.version})`, {
-      hint: s ? `did you mean '${s}'? (\`kvcpu models\` lists them)` : '`kvcpu models` lists the models this QEMU knows',
+      hint: s ? `${s} (\`kvcpu models\` lists them)` : '`kvcpu models` lists the models this QEMU knows',
+      details: { suggestions: suggestNames(name, catalog.models.map((m) => m.name)) },
     });
   }
   const kind = machineCpuVersionKind(machine);

@@ -1,4 +1,5 @@
 import { KvcpuError } from '../core/errors.ts';
+import { suggestNames } from '../core/suggest-names.ts';
 import { loadCatalog, resolveModel, type ResolvedModel } from './catalog.ts';
 import { toQemuName } from './feature-names.ts';
 import { modelFeaturesFor, unavailableFeatures, type AccelFeatures } from './runnability.ts';
@@ -66,28 +67,12 @@ function dependencyParent(f: string): string | null {
   return null;
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
-
 /** The QEMU spelling a user probably meant (Linux/libvirt name, or the closest QEMU name). */
 export function suggestFeature(name: string, catalog: QemuCatalog = loadCatalog()): string | null {
   const viaOther = toQemuName(name, 'linux') ?? toQemuName(name, 'libvirt');
   if (viaOther) return viaOther;
-  const dashed = name.replace(/_/g, '-');
-  if (catalog.features.includes(dashed)) return dashed;
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const f of catalog.features) {
-    const dd = editDistance(name, f);
-    if (dd < bestD) [best, bestD] = [f, dd];
-  }
-  return bestD <= 2 ? best : null;
+  // QEMU's own property aliases (`sse4_1` → `sse4.1`), then the shared nearest-name ranking.
+  return suggestNames(name, catalog.features, { aliases: catalog.aliases, max: 1 })[0] ?? null;
 }
 
 export interface CpuExplanation {

@@ -3,7 +3,7 @@ import { reportHost } from '../report/report-host.ts';
 import type { ReportOptions, ReportSection } from '../report/types.ts';
 import { cpuinfoFlagsToQemu } from './feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from './live-catalog.ts';
-import { modelRunnability } from './runnability.ts';
+import { isNamedModel, modelRunnability, runnableSentence, summarizeRunnable } from './runnability.ts';
 import { x86Level } from './x86-levels.ts';
 
 /**
@@ -24,8 +24,9 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
   const supported = await accelFeatures(accel, { catalog, root: opts.root, host });
   const rows = modelRunnability(supported, catalog);
   // Named models only (the unversioned aliases users type); versions and specials are in `kvcpu models`.
-  const named = rows.filter((r) => !/-v\d+$/.test(r.name) && !['base', 'host', 'max'].includes(r.name));
-  const runnable = named.filter((r) => r.runnable).map((r) => r.name).sort((a, b) => a.localeCompare(b));
+  const named = rows.filter((r) => isNamedModel(r.name));
+  const summary = summarizeRunnable(rows, accel);
+  const runnable = summary.named.runnable;
   const hostLevel = x86Level(cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu);
   const data = {
     accel,
@@ -34,6 +35,8 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
     qemu: { catalog: catalog.qemu.version, installed, source },
     hostLevel: { level: hostLevel.level, missingForNext: hostLevel.missingForNext },
     runnable,
+    runnableCount: { all: summary.all, named: { runnable: runnable.length, total: summary.named.total } },
+    runnableDefinition: summary.definition,
     notRunnable: named.filter((r) => !r.runnable).map((r) => ({ name: r.name, missing: r.unavailable })),
     notes: supported.notes,
   };
@@ -41,7 +44,8 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
     `Accelerator:        ${accel}${supported.exact ? '' : ' (estimate from /proc/cpuinfo)'}${opts.live && accel === 'tcg' ? ' (KVM not usable here: see kvm.usable)' : ''}`,
     `QEMU catalog:       ${catalog.qemu.version}${installed ? ` (installed ${installed})` : ' (QEMU not installed: shipped snapshot)'}`,
     `Host x86-64 level:  ${hostLevel.level ? `v${hostLevel.level}` : 'below v1'}${hostLevel.missingForNext.length ? ` (next level needs: ${hostLevel.missingForNext.join(' ')})` : ''}`,
-    `Runnable models:    ${runnable.length} of ${named.length} named models${runnable.length ? `: ${runnable.join(' ')}` : ''}`,
+    `Runnable models:    ${runnableSentence(summary)}`,
+    `                    (${summary.definition})`,
     ...supported.notes.map((n) => `note: ${n}`),
     'Details: kvcpu models --runnable; kvcpu cpu explain MODEL; kvcpu cpu baseline for a pool.',
   ];

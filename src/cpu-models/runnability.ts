@@ -118,3 +118,41 @@ export function modelRunnability(supported: AccelFeatures, catalog: QemuCatalog 
     };
   });
 }
+
+/** What "runnable" means, stated wherever a count of runnable models is printed. */
+export const RUNNABLE_DEFINITION =
+  'runnable = QEMU reports no unavailable-features for the model under that accelerator (x86_cpu_filter_features), so `-cpu MODEL,enforce` starts';
+
+/**
+ * A named model is what users type: an unversioned name (an alias such as `Skylake-Server`, or
+ * a model without versions such as `486`), not a `-vN` version and not base/host/max.
+ */
+export function isNamedModel(name: string): boolean {
+  return !/-v\d+$/.test(name) && !['base', 'host', 'max'].includes(name);
+}
+
+export interface RunnableSummary {
+  accel: Accel;
+  /** Every catalog entry (`-cpu help` names: aliases, versions, base/host/max). */
+  all: { runnable: number; total: number };
+  /** Named models only (isNamedModel), sorted runnable names. */
+  named: { runnable: string[]; total: number };
+  definition: string;
+}
+
+/** The one count of runnable models, for `kvcpu models` and `kvcpu report` alike. */
+export function summarizeRunnable(rows: ModelRunnability[], accel: Accel): RunnableSummary {
+  const named = rows.filter((r) => isNamedModel(r.name));
+  return {
+    accel,
+    all: { runnable: rows.filter((r) => r.runnable).length, total: rows.length },
+    named: { runnable: named.filter((r) => r.runnable).map((r) => r.name).sort((a, b) => a.localeCompare(b)), total: named.length },
+    definition: RUNNABLE_DEFINITION,
+  };
+}
+
+/** `N of M CPU model names runnable under ACCEL (n of m named models: ...)`. */
+export function runnableSentence(s: RunnableSummary, listNamed = true): string {
+  const names = listNamed && s.named.runnable.length ? `: ${s.named.runnable.join(' ')}` : '';
+  return `${s.all.runnable} of ${s.all.total} CPU model names runnable under ${s.accel} (${s.named.runnable.length} of ${s.named.total} named models${names})`;
+}

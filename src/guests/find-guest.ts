@@ -1,4 +1,5 @@
 import { KvcpuError } from '../core/errors.ts';
+import { didYouMean } from '../core/suggest-names.ts';
 import type { GuestProcess, GuestSnapshot } from './types.ts';
 
 /** GUEST on the command line: a pid, or a name (-name guest=X). */
@@ -15,7 +16,10 @@ export function findGuest(snap: GuestSnapshot, ref: string): GuestProcess {
     });
   }
   const names = snap.guests.map((g) => `${g.name} (${g.pid})`);
+  const near = didYouMean(ref, snap.guests.map((g) => g.name));
   throw new KvcpuError('E_GUEST_NOT_FOUND', `no running QEMU guest "${ref}"`, {
-    hint: names.length ? `running: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}` : 'no QEMU processes are running (see `kvcpu ps`)',
+    hint: names.length
+      ? `${near ? `${near} ` : ''}running: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`
+      : 'no QEMU processes are running (see `kvcpu ps`)',
   });
 }

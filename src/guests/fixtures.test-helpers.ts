@@ -21,7 +21,7 @@ export function guest(pid: number, name: string, n: number, opts: { affinity?: (
   return {
     pid, name, startTime: 1000 + pid, binary: 'qemu-system-x86_64',
     config: parseQemuCmdline(['qemu-system-x86_64', '-name', `guest=${name},debug-threads=on`, '-smp', String(n)]),
-    vcpuSource: 'thread-names', libvirt: false, vcpuCount: n, threads,
+    vcpuSource: 'thread-names', libvirt: false, vcpuCount: n, vcpuCountFrom: 'threads', threads,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isQemuBinary, parseMemoryMiB, parseQemuCmdline, parseQemuOpts, parseSmpCounts } from './parse-qemu-cmdline.ts';
+import { isQemuBinary, parseMemoryMiB, parseQemuCmdline, parseQemuOpts, parseSmpCounts, smpCountsFor } from './parse-qemu-cmdline.ts';
 
 describe('parseQemuOpts', () => {
   it('reads the implied key, flags and escaped commas', () => {
@@ -22,6 +22,25 @@ describe('parseSmpCounts (QEMU 7.2 machine-smp.c)', () => {
     ['cpus=2,sockets=2,cores=2,threads=1', 2, 4],
   ])('%s -> %i cpus, max %i', (text, cpus, max) => {
     expect(parseSmpCounts(text)).toEqual({ cpus, maxCpus: max });
+  });
+});
+
+describe('smpCountsFor: kvcpu\'s -smp model for the guest\'s machine type', () => {
+  it.each([
+    // Repeated -smp options merge key by key (the last one alone would say 3 of 3).
+    [['1', 'maxcpus=3'], null, 1, 3],
+    // modules exist from QEMU 9.1 on x86: a pc-q35-9.1 guest is modelled as 9.1.
+    [['modules=2,cores=2'], 'pc-q35-9.1', 4, 4],
+    // books and drawers on s390x from 8.2.
+    [['drawers=2,books=2,sockets=1'], 's390-ccw-virtio-8.2', 4, 4],
+    [['2,sockets=1,cores=4,threads=1'], 'pc-i440fx-7.2', 2, 4],
+    [[], null, 1, 1],
+  ])('%j on %s -> %i of max %i', (specs, machine, cpus, max) => {
+    expect(smpCountsFor(specs, machine)).toEqual({ cpus, maxCpus: max });
+  });
+  it('reads the machine type and every -smp from the command line', () => {
+    const c = parseQemuCmdline(['qemu-system-x86_64', '-machine', 'pc-q35-9.1,usb=off', '-smp', '1', '-smp', 'maxcpus=4,modules=2,cores=2']);
+    expect(c).toMatchObject({ machine: 'pc-q35-9.1', smp: '1 -smp maxcpus=4,modules=2,cores=2', smpCpus: 1, maxCpus: 4 });
   });
 });
 

@@ -1,4 +1,6 @@
 import { basename } from 'node:path';
+import { parseSmp } from '../smp/parse-smp.ts';
+import { DEFAULT_QEMU_VERSION, MODELLED_QEMU_VERSIONS, cmpVersion, parseQemuVersion } from '../smp/qemu-machines.ts';
 import type { QemuConfig } from './types.ts';
 
 /**
@@ -79,6 +81,27 @@ export function parseSmpCounts(text: string | null): { cpus: number; maxCpus: nu
   return { cpus, maxCpus: maxcpus ?? (allTopo ? product : cpus) };
 }
 
+/**
+ * vCPU counts of a running guest's `-smp` options, by kvcpu's own model of QEMU's rules
+ * (src/smp: keyval merge of repeated -smp options, machine_parse_smp_config for the guest's
+ * machine type; QEMU's default machine is `pc`). The machine type's version is a lower bound of
+ * the binary's version, so a `pc-q35-9.0` guest is modelled as QEMU 9.0. A spec the model
+ * refuses (the process is running, so QEMU took it: a version kvcpu does not model) falls back
+ * to the machine-independent reading of parseSmpCounts.
+ */
+export function smpCountsFor(specs: string[], machine: string | null): { cpus: number; maxCpus: number } {
+  if (specs.length === 0) return { cpus: 1, maxCpus: 1 };
+  const mv = machine ? /-(\d+\.\d+)(?:\.\d+)?$/.exec(machine)?.[1] : undefined;
+  const lowest = parseQemuVersion(DEFAULT_QEMU_VERSION)!;
+  const highest = parseQemuVersion(MODELLED_QEMU_VERSIONS.max)!;
+  const fromMachine = mv ? parseQemuVersion(mv) : null;
+  const version =
+    fromMachine && cmpVersion(fromMachine, lowest) > 0 ? (cmpVersion(fromMachine, highest) > 0 ? MODELLED_QEMU_VERSIONS.max : mv!) : DEFAULT_QEMU_VERSION;
+  const r = parseSmp(specs, { machine: machine ?? 'pc', qemuVersion: version });
+  if (r.ok) return { cpus: r.topology.cpus, maxCpus: r.topology.maxcpus };
+  return parseSmpCounts(specs[specs.length - 1]!);
+}
+
 // QEMU options that take an argument and are not interesting here: skipping their value keeps
 // the parser from reading e.g. `-append "-name x"` as an option.
 const TAKES_VALUE = new Set([
@@ -98,6 +121,7 @@ export function parseQemuCmdline(argv: string[]): QemuConfig {
     smpCpus: 1,
     maxCpus: 1,
     smp: null,
+    machine: null,
     cpuModel: null,
     accel: '',
     tcgThread: null,
@@ -110,6 +134,7 @@ export function parseQemuCmdline(argv: string[]): QemuConfig {
   const chardevSockets = new Map<string, string>();
   const controlMonitors: string[] = [];
   let accels: string[] = [];
+  const smpSpecs: string[] = [];
   let enableKvm = false;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
@@ -137,7 +162,7 @@ export function parseQemuCmdline(argv: string[]): QemuConfig {
         break;
       }
       case 'smp':
-        cfg.smp = v;
+        smpSpecs.push(v);
         break;
       case 'cpu':
         cfg.cpuModel = v.split(',')[0] ?? null;
@@ -155,8 +180,10 @@ export function parseQemuCmdline(argv: string[]): QemuConfig {
       case 'machine':
       case 'M': {
         // Legacy `-machine accel=kvm:tcg` (first that works wins).
-        const acc = parseQemuOpts(v, 'type').get('accel');
+        const mo = parseQemuOpts(v, 'type');
+        const acc = mo.get('accel');
         if (acc) accels = [...accels, ...acc.split(':')];
+        if (mo.get('type')) cfg.machine = mo.get('type')!;
         break;
       }
       case 'qmp':
@@ -191,7 +218,9 @@ export function parseQemuCmdline(argv: string[]): QemuConfig {
     const p = chardevSockets.get(id);
     if (p) cfg.qmpSockets.push(p);
   }
-  const counts = parseSmpCounts(cfg.smp);
+  // Repeated -smp options merge key by key (later wins), shown as given.
+  cfg.smp = smpSpecs.length ? smpSpecs.join(' -smp ') : null;
+  const counts = smpCountsFor(smpSpecs, cfg.machine);
   cfg.smpCpus = counts.cpus;
   cfg.maxCpus = counts.maxCpus;
   if (enableKvm) cfg.accel = 'kvm';

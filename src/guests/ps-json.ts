@@ -12,6 +12,7 @@ export function psJson(snap: GuestSnapshot): unknown {
       cpuModel: g.config.cpuModel,
       smp: g.config.smp,
       vcpus: g.vcpuCount,
+      vcpuCountFrom: g.vcpuCountFrom,
       maxCpus: g.config.maxCpus,
       memoryMiB: g.config.memoryMiB,
       vcpuSource: g.vcpuSource,

@@ -37,7 +37,8 @@ export function renderPsTable(snap: GuestSnapshot): string {
   });
   const summary = snap.guests.map(
     (g) =>
-      `${g.name} (pid ${g.pid}): ${g.vcpuCount} vCPU${g.vcpuCount === 1 ? '' : 's'}${g.config.maxCpus > g.vcpuCount ? ` of max ${g.config.maxCpus}` : ''}, accel ${g.config.accel}${g.config.tcgThread ? ` thread=${g.config.tcgThread}` : ''}, cpu ${g.config.cpuModel ?? 'default'}` +
+      `${g.name} (pid ${g.pid}): ${g.vcpuCount} vCPU${g.vcpuCount === 1 ? '' : 's'}${g.config.maxCpus > g.vcpuCount ? ` of max ${g.config.maxCpus}` : ''}` +
+      `${g.vcpuCountFrom === 'cmdline' ? ` (counted from -smp: its threads cannot be told apart, no debug-threads=on, QMP socket or libvirt status)` : ''}, accel ${g.config.accel}${g.config.tcgThread ? ` thread=${g.config.tcgThread}` : ''}, cpu ${g.config.cpuModel ?? 'default'}` +
       `${g.config.memoryMiB ? `, ${g.config.memoryMiB} MiB` : ''}, vCPUs by ${g.vcpuSource}${g.libvirt ? ', libvirt' : ''}`,
   );
   return (

@@ -151,7 +151,10 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
       return th;
     });
     const vcpuThreads = threads.filter((t) => t.role === 'vcpu');
-    const vcpuCount = vcpuThreads.some((t) => t.vcpus) ? config.smpCpus : vcpuThreads.length;
+    // No vCPU thread identified (no debug-threads, no QMP, no libvirt status): the command line
+    // still says how many vCPUs the guest started with; 0 would hide it from overcommit.
+    const vcpuCountFrom = vcpuThreads.length === 0 && vcpuSource === 'none' ? 'cmdline' : 'threads';
+    const vcpuCount = vcpuThreads.some((t) => t.vcpus) || vcpuCountFrom === 'cmdline' ? config.smpCpus : vcpuThreads.length;
     guests.push({
       pid,
       name: config.name ?? `pid-${pid}`,
@@ -161,6 +164,7 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
       vcpuSource,
       libvirt,
       vcpuCount,
+      vcpuCountFrom,
       threads,
     });
   }

@@ -54,6 +54,8 @@ export interface QemuConfig {
   smpCpus: number;
   maxCpus: number;
   smp: string | null;
+  /** -machine type as given (`pc-q35-7.2`, `q35`); null = QEMU's default (`pc`). */
+  machine: string | null;
   cpuModel: string | null;
   /** kvm | tcg | hvf | ... (QEMU's default is tcg unless the binary name ends in "kvm"). */
   accel: string;
@@ -79,8 +81,13 @@ export interface GuestProcess {
   vcpuSource: VcpuSource;
   /** Started by libvirt (has /run/libvirt/qemu/NAME.pid with this pid). */
   libvirt: boolean;
-  /** Running vCPUs: vCPU threads seen (or the -smp count under thread=single). */
+  /** Running vCPUs: vCPU threads seen (or the -smp count under thread=single, or when the
+   * threads cannot be told apart: see vcpuCountFrom). Never 0 for a guest that has vCPUs. */
   vcpuCount: number;
+  /** threads: counted from identified vCPU threads (hot-plugged ones included); cmdline: from
+   * -smp, because no thread names, QMP or libvirt status told which threads are vCPUs (vCPUs
+   * hot-plugged since start are then not counted, and per-vCPU figures are unknown). */
+  vcpuCountFrom: 'threads' | 'cmdline';
   threads: GuestThread[];
 }
 

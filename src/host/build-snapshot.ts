@@ -1,3 +1,4 @@
+import { buildLscpuFields } from './lscpu-fields.ts';
 import { formatCpulist, hostCpuLimit, parseCpulist, parseCpumask } from '../core/cpulist.ts';
 import { identifyCpu, inferArch } from './cpu-identity.ts';
 import type { RawCpu, RawHostTree } from './host-tree.ts';
@@ -413,6 +414,14 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     numa: { nodes },
     perCpu,
     warnings,
+    lscpu: buildLscpuFields({
+      firstCpuinfoRecord: info.cpus[0] ? new Map(Object.entries(info.cpus[0].fields)) : null,
+      flags: cpu.flags,
+      cpus: tree.cpus,
+      online: new Set(onlineList),
+      hints: tree.virtHints ?? { cpuidSignature: null, xenDir: false, xenCapabilities: null, sysinfo: null, pciDevices: null },
+      vulnerabilities: tree.vulnerabilities ?? null,
+    }),
   };
 }
 

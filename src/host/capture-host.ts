@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadNative } from '../io/native.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { KvcpuError } from '../core/errors.ts';
@@ -28,6 +29,8 @@ export interface CaptureInfo {
   kvcpuVersion: string;
   root: string;
   files: number;
+  /** CPUID 0x40000000 vendor signature of the captured host (live captures of a guest), else null. */
+  cpuidHypervisor?: string | null;
   links: number;
   markers: number;
   skipped: string[];
@@ -77,7 +80,7 @@ export function captureHost(opts: CaptureOptions): CaptureInfo {
 
   // 2. What `kvcpu check` reads (src/check): kernel identity and cmdline, KVM modules,
   //    IOMMU presence, SR-IOV functions, NIC queues.
-  for (const f of ['proc/cmdline', 'proc/version', 'proc/sys/kernel/osrelease', 'proc/sys/kernel/hostname', 'proc/misc']) c.file(f);
+  for (const f of ['proc/cmdline', 'proc/version', 'proc/sys/kernel/osrelease', 'proc/sys/kernel/hostname', 'proc/misc', 'proc/self/mountinfo']) c.file(f);
   // Arguments after `--` go to init, not the kernel (Documentation/admin-guide/kernel-parameters.rst);
   // they can carry service addresses or tokens and no check needs them: keep kernel parameters only.
   const cmdline = readOpt(abs('proc/cmdline'));
@@ -128,6 +131,8 @@ export function captureHost(opts: CaptureOptions): CaptureInfo {
     links: c.links,
     markers: c.markers,
     skipped: c.skipped,
+    // CPUID is no file: keep its hypervisor answer so the capture reads back like the host.
+    cpuidHypervisor: live && snapshot.cpu.hypervisorFlag ? (loadNative()?.cpuidHypervisor?.() ?? null) : null,
   };
   writeFileSync(path.join(dir, 'capture.json'), JSON.stringify(info, null, 2) + '\n');
   return info;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LscpuFields } from './lscpu-fields.ts';
 import type { HostIdentity } from './read-identity.ts';
 import type { HostSnapshot } from './types.ts';
 
@@ -78,6 +79,17 @@ export const PerCpuRowSchema = z.object({
   drawer: int.nullable().optional(),
 });
 
+/** lscpu's other summary fields (lscpu-fields.ts). */
+export const LscpuFieldsSchema = z.object({
+  addressSizes: z.string().nullable(),
+  virtualization: z.string().nullable(),
+  hypervisorVendor: z.string().nullable(),
+  virtualizationType: z.string().nullable(),
+  hypervisorFrom: z.enum(['cpuid', 'xen', 'sysinfo', 'pci']).nullable(),
+  caches: z.array(z.object({ name: z.string(), bytes: z.number(), instances: z.number().int() })),
+  vulnerabilities: z.array(z.object({ name: z.string(), text: z.string() })),
+});
+
 /** `kvcpu host --json` (HostSnapshot): also what `--host FILE` options read back. */
 export const HostSnapshotSchema = z.object({
   root: z.string(),
@@ -88,11 +100,14 @@ export const HostSnapshotSchema = z.object({
   numa: z.object({ nodes: z.array(NumaNodeSchema) }),
   perCpu: z.array(PerCpuRowSchema),
   warnings: z.array(z.string()),
+  lscpu: LscpuFieldsSchema.optional(),
 });
 
 // Both directions: a schema field the interface lacks, or the reverse, fails `tsc`.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const snapshotMatches: Same<z.infer<typeof HostSnapshotSchema>, HostSnapshot> = true;
 const identityMatches: Same<z.infer<typeof HostIdentitySchema>, HostIdentity> = true;
+const lscpuMatches: Same<z.infer<typeof LscpuFieldsSchema>, LscpuFields> = true;
+void lscpuMatches;
 void snapshotMatches;
 void identityMatches;

@@ -1,5 +1,6 @@
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
+import { loadNative } from '../io/native.ts';
 
 /**
  * The raw /proc + /sys files kvcpu's host reader uses, as plain strings (I/O edge).
@@ -28,6 +29,24 @@ export interface RawHostTree {
   nodeDir: boolean;
   /** One entry per nodeN directory, sorted by N. */
   nodes: RawNode[];
+  /** sys/devices/system/cpu/vulnerabilities/<file> contents; null when the directory is absent.
+   * Optional: trees built by hand (tests) may leave it out. */
+  vulnerabilities?: Record<string, string> | null;
+  /** What lscpu uses to name the hypervisor (lscpu-fields.ts). */
+  virtHints?: VirtHints;
+}
+
+/** What lscpu uses to name the hypervisor besides flags (lscpu-fields.ts reads it). */
+export interface VirtHints {
+  /** CPUID 0x40000000 vendor signature (live x86 only), null otherwise. */
+  cpuidSignature: string | null;
+  /** proc/xen exists / proc/xen/capabilities text. */
+  xenDir: boolean;
+  xenCapabilities: string | null;
+  /** proc/sysinfo (s390). */
+  sysinfo: string | null;
+  /** proc/bus/pci/devices. */
+  pciDevices: string | null;
 }
 
 export interface RawCpu {
@@ -206,6 +225,18 @@ function numbered(entries: string[] | null, prefix: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/** The CPUID hypervisor signature `kvcpu capture` kept in capture.json, null when absent. */
+function capturedCpuid(a: TreeAccess): string | null {
+  const text = a.read('capture.json');
+  if (text === null) return null;
+  try {
+    const v = (JSON.parse(text) as { cpuidHypervisor?: unknown }).cpuidHypervisor;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Read every /proc and /sys file the host reader uses, under `access.root`. */
 export function readHostTree(access: TreeAccess): RawHostTree {
   const a = access;
@@ -233,9 +264,34 @@ export function readHostTree(access: TreeAccess): RawHostTree {
       cpuLinks,
     };
   });
+  const cpuinfo = a.read('proc/cpuinfo');
+  const vulnDir = `${CPU_DIR}/vulnerabilities`;
+  const vulnFiles = a.list(vulnDir);
+  let vulnerabilities: Record<string, string> | null = null;
+  if (vulnFiles) {
+    vulnerabilities = {};
+    for (const f of vulnFiles.sort()) {
+      const t = a.readTrim(`${vulnDir}/${f}`);
+      if (t !== null) vulnerabilities[f] = t;
+    }
+  }
+  // The live CPU answers CPUID; a captured tree cannot (lscpu --sysroot cannot either), so its
+  // hypervisor comes from /proc/xen, s390 sysinfo or PCI ids like lscpu's.
+  const live = path.resolve(a.root) === '/';
+  const hypervisorFlag = cpuinfo !== null && /^flags\s*:.*\bhypervisor\b/m.test(cpuinfo);
+  const xenEntries = a.list('proc/xen');
+  const virtHints: VirtHints = {
+    cpuidSignature: !hypervisorFlag ? null : live ? (loadNative()?.cpuidHypervisor?.() ?? null) : capturedCpuid(a),
+    xenDir: xenEntries !== null,
+    xenCapabilities: xenEntries?.includes('capabilities') ? a.read('proc/xen/capabilities') : null,
+    sysinfo: a.read('proc/sysinfo'),
+    pciDevices: a.read('proc/bus/pci/devices'),
+  };
   return {
     root: a.root,
-    cpuinfo: a.read('proc/cpuinfo'),
+    vulnerabilities,
+    virtHints,
+    cpuinfo,
     selfStatus: a.read('proc/self/status'),
     cpuDir: cpuEntries !== null,
     cpuByteorder: a.readTrim('sys/kernel/cpu_byteorder'),

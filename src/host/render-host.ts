@@ -1,5 +1,6 @@
 import { renderKeyValues, renderTable } from '../core/format.ts';
 import { parseCpulist } from '../core/cpulist.ts';
+import { humanSize } from './lscpu-fields.ts';
 import type { HostSnapshot } from './types.ts';
 
 /** lscpu's `Virtualization:` wording (util-linux lscpu.c: VT-x, AMD-V; s390 SIE). */
@@ -12,7 +13,9 @@ export function virtualizationLabel(s: HostSnapshot): string {
     case 'sie':
       return 'SIE';
     default:
-      return s.arch === 'x86_64' || s.arch === 'i686' ? 'none (no vmx/svm flag)' : '-';
+      return s.arch === 'x86_64' || s.arch === 'i686'
+        ? `none (no vmx/svm flag${s.cpu.hypervisorFlag ? '; a guest itself: nested KVM may still work, see `kvcpu check`' : ''})`
+        : '-';
   }
 }
 
@@ -56,11 +59,19 @@ export function renderHostSummary(s: HostSnapshot): string {
   pairs.push(['NUMA node(s)', s.numa.nodes.length || '0 (kernel without NUMA: every CPU counts as node 0)']);
   for (const n of s.numa.nodes) pairs.push([`NUMA node${n.id} CPU(s)`, n.cpus || '(none: memory-only node)']);
   pairs.push(['L3 domain(s)', t.l3Domains.length ? `${t.l3Domains.length}: ${t.l3Domains.join(' | ')}` : '-']);
+  const l = s.lscpu;
+  if (l?.addressSizes) pairs.push(['Address sizes', l.addressSizes]);
+  // lscpu prints `Virtualization:` only for VT-x/AMD-V; kvcpu also says when there is none,
+  // and that `kvcpu check` decides whether KVM works (nested PVM has no flag and works).
   pairs.push(['Virtualization', virtualizationLabel(s)]);
   if (s.cpu.vmxFlags.length) pairs.push(['VMX flags', s.cpu.vmxFlags.join(' ')]);
-  if (s.cpu.hypervisorFlag) pairs.push(['Hypervisor flag', 'yes (this host is itself a guest)']);
+  if (l?.hypervisorVendor) pairs.push(['Hypervisor vendor', l.hypervisorVendor]);
+  if (l?.virtualizationType) pairs.push(['Virtualization type', l.virtualizationType]);
+  if (s.cpu.hypervisorFlag && !l?.hypervisorVendor) pairs.push(['Hypervisor flag', 'yes (this host is itself a guest; vendor unknown)']);
+  for (const c of l?.caches ?? []) pairs.push([`${c.name} cache`, `${humanSize(c.bytes)} (${c.instances} instance${c.instances === 1 ? '' : 's'})`]);
   pairs.push(['Flags', s.cpu.flags.join(' ') || '-']);
   if (s.cpu.flagsNotOnAllCpus.length) pairs.push(['Flags not on all CPUs', s.cpu.flagsNotOnAllCpus.join(' ')]);
+  for (const v of l?.vulnerabilities ?? []) pairs.push([`Vulnerability ${v.name}`, v.text]);
   let out = renderKeyValues(pairs);
   if (count(s.cpus.offline) > 0) out += `note: counts are over online CPUs; offline CPUs have no topology\n`;
   for (const w of s.warnings) out += `warning: ${w}\n`;

@@ -1,3 +1,4 @@
+import type { LscpuFields } from './lscpu-fields.ts';
 /**
  * What kvcpu knows about a host's CPUs, read from /proc and /sys under a root prefix
  * (see read-host.ts). Plain data: every other capability (check, topology suggest, CPU
@@ -17,6 +18,9 @@ export interface HostSnapshot {
   perCpu: PerCpuRow[];
   /** Things the reader noticed but tolerated (missing files, broken kernel topology). */
   warnings: string[];
+  /** lscpu's other summary fields: address sizes, virtualization, hypervisor, caches,
+   * vulnerabilities (optional: snapshots written by older kvcpu lack it). */
+  lscpu?: LscpuFields;
 }
 
 export interface HostCpuSets {

@@ -20,6 +20,9 @@ export interface NativeAddon {
   affinityGet(tid: number): number[];
   affinitySet(tid: number, cpus: number[]): void;
   kvmProbe(path?: string): KvmProbeResult;
+  /** CPUID 0x40000000 vendor signature when the hypervisor bit is set, else null (x86 only).
+   * Optional: an addon built before it was added lacks it. */
+  cpuidHypervisor?(): string | null;
 }
 
 let cached: NativeAddon | null | undefined;

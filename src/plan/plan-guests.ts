@@ -412,9 +412,17 @@ export function planOrder(guests: GuestRequest[]): number[] {
 }
 
 /** Plan guests one after another on one host (each sees the claims of the ones before it). */
-export function planGuests(host: PlanHost, guests: GuestRequest[], opts: Partial<PlanOptions> = {}, pinned: Iterable<number> = []): PlanResult {
+export function planGuests(
+  host: PlanHost,
+  guests: GuestRequest[],
+  opts: Partial<PlanOptions> = {},
+  pinned: Iterable<number> = [],
+  /** Floating vCPUs already on each node (running guests, see running-usage.ts). */
+  sharedVcpus: Map<number, number> = new Map(),
+): PlanResult {
   const o = { ...DEFAULT_PLAN_OPTIONS, ...opts };
   const state = newPlanState(pinned);
+  for (const [n, k] of sharedVcpus) state.sharedVcpus.set(n, k);
   const order = planOrder(guests);
   const plans: GuestPlan[] = new Array(guests.length);
   for (const i of order) plans[i] = planGuest(host, state, guests[i]!, o);

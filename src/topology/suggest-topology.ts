@@ -22,6 +22,7 @@ import type { HostSnapshot, PerCpuRow } from '../host/types.ts';
 import { parseSmp } from '../smp/parse-smp.ts';
 import { DEFAULT_MACHINE, DEFAULT_QEMU_VERSION, parseQemuVersion, resolveMachine } from '../smp/qemu-machines.ts';
 import type { GuestTopology } from '../smp/types.ts';
+import { checkVcpusFitHost } from '../guests/assess-overcommit.ts';
 
 export const GUEST_OSES = ['linux', 'windows-10', 'windows-11', 'windows-server'] as const;
 export type GuestOs = (typeof GUEST_OSES)[number];
@@ -29,7 +30,11 @@ export type GuestOs = (typeof GUEST_OSES)[number];
 export interface SuggestTopologyRequest {
   vcpus: number;
   host: HostSnapshot;
-  /** Host CPUs the guest will be pinned to (one per vCPU). */
+  /**
+   * Host CPUs the guest will be pinned to, one per vCPU: a set. kvcpu maps vCPUs to them in
+   * topology order (see `pin`); give them as written (expandCpulist) so that a repeated CPU is
+   * refused and a different order is pointed out.
+   */
   cpus?: number[];
   os?: GuestOs;
   /** maxcpus (hot-pluggable headroom); default = vcpus. */
@@ -143,10 +148,13 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
         hint: 'give exactly one host CPU per vCPU (dedicated pinning), or drop --cpus',
       });
     }
-  } else if (vcpus > online.length) {
-    throw new KvcpuError('E_VCPUS_EXCEED_HOST', `--vcpus ${vcpus} exceeds the host's ${online.length} online CPUs`, {
-      hint: `a guest with more vCPUs than host CPUs time-slices its own vCPUs (lock-holder preemption): use --vcpus <= ${online.length}`,
-    });
+  }
+  // One rule with `overcommit` and `hotplug` (checkVcpusFitHost): more present vCPUs than host
+  // CPUs is refused here (overcommit would FAIL the running guest), a maxcpus above the host is
+  // the same warning overcommit gives.
+  for (const f of checkVcpusFitHost({ vcpus, maxVcpus: maxcpus, hostCpus: online.length })) {
+    if (f.status === 'FAIL') throw new KvcpuError('E_VCPUS_EXCEED_HOST', `--vcpus ${vcpus}: ${f.message}`, { hint: `use --vcpus <= ${online.length}` });
+    warnings.push(`--max ${maxcpus}: ${f.message}`);
   }
 
   // ---- threads -------------------------------------------------------------------------
@@ -336,6 +344,21 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     if (os === 'windows-10' || os === 'windows-11') warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
   }
 
+  // The reasons above speak of the present vCPUs; where hot-plug slots grew a level, say the
+  // level's final value (what the topology and -smp show) and how it splits.
+  const grown = [
+    ['sockets', sockets, maxSockets2],
+    ['dies', dies, maxDies],
+    ['cores', cores, maxCores],
+  ] as const;
+  for (const [level, present, total] of grown) {
+    if (total === present) continue;
+    const i = reasons.findIndex((r) => r.startsWith(`${level}=${present}:`));
+    const text = `${level}=${total} (${present} with the present vCPUs + ${total - present} hot-pluggable)`;
+    if (i >= 0) reasons[i] = text + reasons[i]!.slice(`${level}=${present}`.length);
+    else reasons.push(`${text}: see maxcpus`);
+  }
+
   const topology: GuestTopology = {
     drawers: 1,
     books: 1,
@@ -378,6 +401,16 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
       }
     }
     pin = order.map((hostCpu, vcpu) => ({ vcpu, hostCpu }));
+    // --cpus is a set (a cpulist, as for cpuset and `taskset -c`): which vCPU goes where follows
+    // from the topology (vCPU index order is socket, die, core, thread), so that guest cores,
+    // dies and sockets are host ones. The written order cannot carry that (`4-7,68-71` with
+    // 4/68 siblings must become 4,68,5,69,...): say so when the user wrote another order.
+    const written = req.cpus!;
+    if (written.some((c, i) => c !== order[i])) {
+      warnings.push(
+        `--cpus is a set of host CPUs, not a vCPU order: vCPUs are pinned in topology order (${pin.map((x) => `${x.vcpu}:${x.hostCpu}`).join(' ')}), not in the order written (${written.join(',')})`,
+      );
+    }
   }
 
   return { topology, smp: check.canonical, machine: check.machine, pin, numa, hotplug, reasons, warnings };

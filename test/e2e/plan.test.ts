@@ -40,7 +40,7 @@ describe.skipIf(!available)('plan -> launch -> pin --plan -> ps (real QEMU, TCG)
   beforeAll(async () => {
     // CPU 1 for pinned vCPUs, CPU 0 for floating ones: a gets CPU 1 and its emulator threads go to
     // the shared set (like Nova with cpu_shared_set); b floats on CPU 0.
-    const r = await runCli(['plan', '--dedicated-set', String(online[1]), '--shared-set', String(online[0]), '--guest', `name=${A},vcpus=1,policy=dedicated,memory=16`, '--guest', `name=${B},vcpus=1,policy=shared,memory=16`, '--json']);
+    const r = await runCli(['plan', '--no-running', '--dedicated-set', String(online[1]), '--shared-set', String(online[0]), '--guest', `name=${A},vcpus=1,policy=dedicated,memory=16`, '--guest', `name=${B},vcpus=1,policy=shared,memory=16`, '--json']);
     expect(r.code, r.err + r.out).toBe(0);
     writeFileSync(planFile, r.out);
     plan = PinPlanSchema.parse(JSON.parse(r.out));

@@ -120,3 +120,28 @@ process.on('exit', () => {
 export const qemuPresent = qemuAvailable();
 export const kvmPresent = qemuPresent && (await kvmUsable());
 export const KVM_SKIP_REASON = '/dev/kvm is absent or unusable on this machine (KVM_CREATE_VM probe failed): KVM cases skipped, TCG cases cover the same code';
+
+/**
+ * A plain QEMU guest as an admin might start one by hand: no `debug-threads=on`, no QMP socket
+ * (every thread is called `qemu-system-x86`), qboot, halted vCPUs. Tracked like the others.
+ */
+export async function startBareGuest(o: { prefix?: string; args: string[] }): Promise<TestGuest> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const name = uniqueGuestName(o.prefix ?? 'kvt-bare');
+  const dir = mkdtempSync(join(scratchDir(), `${name}-`));
+  const pidfile = join(dir, 'qemu.pid');
+  const args = ['-name', name, '-nodefaults', '-display', 'none', '-m', '16', '-bios', '/usr/share/qemu/qboot.rom', '-daemonize', '-pidfile', pidfile, ...o.args];
+  await promisify(execFile)('qemu-system-x86_64', args, { timeout: 30_000 });
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  const startTime = startTimeOf(pid);
+  const tg: TestGuest = {
+    pid, name, dir, qmpSocket: '', pidfile, serialLog: '', args: ['qemu-system-x86_64', ...args], startTime,
+    async stop() {
+      await stopGuest(pid, { startTime, graceMs: 1000 });
+      started.delete(pid);
+    },
+  };
+  started.set(pid, tg);
+  return tg;
+}

@@ -21,7 +21,7 @@ import {
   type BaselineFormat,
   type FeatureVocabulary,
 } from '../../cpu-baseline/render-baseline.ts';
-import { indexCpuMap, type X86Map } from '../../cpu-baseline/x86-map.ts';
+import { indexCpuMap, unknownModelHint, type X86Map } from '../../cpu-baseline/x86-map.ts';
 import { readHypervisorContext, readHypervisorHostCpu } from '../../cpu-baseline/read-hypervisor-context.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 
@@ -82,7 +82,7 @@ function addBaseline(cpu: Command, ctx: CliContext): void {
           ...(hyp ? { hypervisor: hyp } : {}),
         };
         const r = baselineCpus(x, defs, bopts);
-        const explain = explainBaseline(x, defs, r);
+        const explain = explainBaseline(x, defs, r, hyp ? { hypervisor: hyp.source } : {});
         if (hyp) explain.notes.push(`fitted to ${hyp.source}`, ...hyp.notes);
         if (format === 'json') {
           const vocab = opts.names ?? inputVocabulary(defs);
@@ -124,9 +124,7 @@ function readGuest(x: X86Map, arg: string): CpuDef {
   if (text === null) {
     if (!/^[A-Za-z0-9][\w.+-]*$/.test(arg)) throw new KvcpuError('E_NOT_FOUND', `${arg}: no such file`, { hint: 'give a CPU XML file or a model name' });
     if (!x.modelByName.has(arg)) {
-      throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `${arg} is neither a file nor a libvirt CPU model`, {
-        hint: `models: ${x.models.map((m) => m.def.name).join(', ')}`,
-      });
+      throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `${arg} is neither a file nor a libvirt CPU model`, { hint: unknownModelHint(x, arg) });
     }
     const g = emptyCpuDef(arg, 'model-name', 'guest');
     g.model = arg;

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { readHost } from '../../host/read-host.ts';
 import { kvmUsable } from '../../check/probe-kvm.ts';
+import { chooseDefaultCpu } from '../../cpu-models/default-cpu.ts';
+import { accelFeatures } from '../../cpu-models/live-catalog.ts';
 import { findGuest } from '../../guests/find-guest.ts';
 import { launchGuest } from '../../guests/launch-guest.ts';
 import { jobsFromPlan, pinGuests, type PinOutcome } from '../../guests/pin-guests.ts';
@@ -17,7 +19,7 @@ import { renderPinOutcome } from './pin.ts';
 interface LaunchOpts {
   name: string;
   smp: string;
-  cpu: string;
+  cpu?: string;
   accel?: string;
   pin?: string;
   kernel?: string;
@@ -35,7 +37,7 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
     .description('start a daemonized QEMU guest with named threads (debug-threads=on), a QMP socket, the given -smp and -cpu, apply a pin plan, and show where every thread runs')
     .requiredOption('--name <name>', 'guest name (-name guest=NAME)')
     .requiredOption('--smp <spec>', 'QEMU -smp, e.g. 4,sockets=1,cores=2,threads=2 or 1,maxcpus=4')
-    .option('--cpu <model>', 'QEMU -cpu model', 'qemu64')
+    .option('--cpu <model>', 'QEMU -cpu model (default: qemu64 when it is runnable under the accelerator, else qemu64 minus what the accelerator lacks; said on stderr)')
     .option('--accel <accel>', 'kvm | tcg | tcg,thread=single (default: kvm when /dev/kvm works, else tcg)')
     .option('--pin <planfile>', 'pin plan to apply once the guest runs (its entry named like the guest, or its only entry)')
     .option('--kernel <elf>', 'multiboot ELF or kernel for -kernel (none: vCPUs halt in qboot)')
@@ -53,10 +55,17 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
           else throw new KvcpuError('E_BAD_INPUT', `plan ${opts.pin} has no guest named "${opts.name}"`, { hint: `plan guests: ${plan.guests.map((g) => g.name).join(', ')}` });
         }
         const accel = opts.accel ?? ((await kvmUsable()) ? 'kvm' : 'tcg');
+        let cpu = opts.cpu;
+        let cpuReason: string | null = null;
+        if (cpu === undefined) {
+          const d = chooseDefaultCpu(await accelFeatures(accel.startsWith('kvm') ? 'kvm' : 'tcg'));
+          cpu = d.cpu;
+          cpuReason = d.reason;
+        }
         const g = await launchGuest({
           name: opts.name,
           smp: opts.smp,
-          cpu: opts.cpu,
+          cpu,
           accel,
           kernel: opts.kernel ?? null,
           ...(opts.bios ? { bios: opts.bios } : {}),
@@ -77,10 +86,11 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
         const snap = await snapshotGuests({ host, pids: [g.pid] });
         findGuest(snap, String(g.pid));
         if (opts.json) {
-          writeJson(ctx.io, { ok: true, guest: { ...g, accel }, pins: pin?.result?.applied ?? null, ps: psJson(snap) });
+          writeJson(ctx.io, { ok: true, guest: { ...g, accel, cpu, ...(cpuReason ? { cpuDefault: cpuReason } : {}) }, pins: pin?.result?.applied ?? null, ps: psJson(snap) });
         } else {
           ctx.io.out(
             `launched ${g.name}: pid ${g.pid}, accel ${accel}, QMP ${g.qmpSocket}, serial ${g.serialLog}, pidfile ${g.pidfile}\n` +
+              `cpu: ${cpuReason ?? `-cpu ${cpu} (--cpu)`}\n` +
               `stop with: kvcpu stop ${g.name}\n\n` +
               (pin ? renderPinOutcome(pin) + '\n' : '') +
               renderPsTable(snap),

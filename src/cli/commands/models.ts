@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { accelFeatures, defaultAccel, liveUnavailable, loadLiveCatalog } from '../../cpu-models/live-catalog.ts';
 import { resolveModel } from '../../cpu-models/catalog.ts';
-import { modelFeaturesFor, modelRunnability } from '../../cpu-models/runnability.ts';
+import { modelFeaturesFor, modelRunnability, runnableSentence, summarizeRunnable } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { x86Level } from '../../cpu-models/x86-levels.ts';
 import { qemuAvailable } from '../../qmp/start-qemu.ts';
@@ -67,6 +67,9 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
           const target = catalog.aliasResolution.none?.[m.name] ?? m.aliasOf;
           return target?.startsWith(`${m.name}-v`) ? 'alias configured by machine type' : `alias of ${target}`;
         };
+        // Counted over every model before --runnable filters the table: the same count as
+        // `kvcpu report` (summarizeRunnable), whatever is shown.
+        const summary = summarizeRunnable(rows, accel);
         if (opts.runnable) rows = rows.filter((r) => r.runnable);
         const notes = [...supported.notes];
         if (accel === 'tcg') notes.push('TCG: the answer does not depend on this host (TCG emulates a fixed feature set = the `max` model)');
@@ -77,6 +80,7 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
             hostSource: supported.source,
             exact: supported.exact,
             notes,
+            summary,
             models: rows.map((r) => ({ ...r, description: describe(r.name), level: levelOf(r.name) })),
             ...(disagreements ? { liveDisagreements: disagreements } : {}),
           });
@@ -100,8 +104,7 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
             ]),
           ),
         );
-        const n = rows.filter((r) => r.runnable).length;
-        ctx.io.out(`\n${n} of ${rows.length} runnable under ${accel}.\n`);
+        ctx.io.out(`\n${runnableSentence(summary, false)}${opts.runnable ? '; only the runnable ones are shown' : ''}.\n${summary.definition}.\n`);
         for (const note of notes) ctx.io.out(`note: ${note}\n`);
         if (disagreements) {
           ctx.io.out(disagreements.length ? `\nQEMU disagrees on ${disagreements.length} model(s):\n` : '\nlive QEMU agrees on every model.\n');

@@ -19,7 +19,7 @@ export const registerOvercommit: RegisterCommand = (program: Command, ctx) => {
   program
     .command('overcommit')
     .description(
-      'audit CPU overcommit of running guests: vCPUs vs online host CPUs, guests larger than the host, pCPUs pinned by two guests, vCPU threads per pCPU now',
+      'audit CPU overcommit of running guests: vCPUs vs online host CPUs, guests larger than the host (or able to grow past it by hot-plug), pCPUs pinned by two guests or open to floating vCPUs of others, vCPU threads per pCPU now',
     )
     .option(
       '--ratio <r>',

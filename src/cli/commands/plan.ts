@@ -14,6 +14,8 @@ import { answerNovaUsage, parseNovaUsageCase, type NovaUsageAnswer } from '../..
 import { getNovaNumaConstraints, parseNovaFlavorRequest, type NovaConstraintsAnswer } from '../../plan/nova-numa-constraints.ts';
 import { guestsFromJson, parseGuestSpec } from '../../plan/parse-guest-spec.ts';
 import { planGuests, planOrder } from '../../plan/plan-guests.ts';
+import { runningUsage } from '../../plan/running-usage.ts';
+import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { checkGuestPlan } from '../../plan/check-plan.ts';
 import type { GuestRequest } from '../../plan/plan-types.ts';
 import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../../plan/render-plan.ts';
@@ -27,6 +29,7 @@ interface PlanOpts {
   dedicatedSet?: string;
   sharedSet?: string;
   pinned?: string;
+  running?: boolean;
   guest?: string[];
   guests?: string;
   placement: string;
@@ -70,8 +73,18 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
     if (names.has(g.name)) throw new KvcpuError('E_BAD_INPUT', `two guests are named ${g.name}`, { hint: 'guest names identify them in the pin plan' });
     names.add(g.name);
   }
-  const pinned = opts.pinned ? parseCpulist(opts.pinned) : [];
-  const result = planGuests(host, guests, { placement: opts.placement, cpuAllocationRatio: ratio(opts.cpuRatio, '--cpu-ratio'), ramAllocationRatio: ratio(opts.ramRatio, '--ram-ratio') }, pinned);
+  const live = !opts.host && (opts.root ?? '/') === '/';
+  if (opts.running && !live) throw new KvcpuError('E_USAGE', '--running needs the live host', { hint: 'running guests are read from /proc: drop --root/--host, or give their CPUs with --pinned' });
+  const running = (opts.running ?? live) ? runningUsage(await snapshotGuests({ host: snap, full: false }), host) : null;
+  const pinned = [...new Set([...(opts.pinned ? parseCpulist(opts.pinned) : []), ...(running?.pinned ?? [])])];
+  const result = planGuests(
+    host,
+    guests,
+    { placement: opts.placement, cpuAllocationRatio: ratio(opts.cpuRatio, '--cpu-ratio'), ramAllocationRatio: ratio(opts.ramRatio, '--ram-ratio') },
+    pinned,
+    running?.sharedVcpus,
+  );
+  if (running) result.notes = [...result.notes, ...(running.notes.length ? running.notes : ['no guests running: planned on an empty host'])];
   // Self-check with the independent checker (check-plan.ts): a violation is a planner bug, never output.
   const claimed = new Set(pinned);
   for (const i of planOrder(guests)) {
@@ -133,7 +146,9 @@ export const registerPlan: RegisterCommand = (program: Command, ctx) => {
     .option('--reserved <cpus>', 'housekeeping CPUs: never given to guests')
     .option('--dedicated-set <cpus>', 'CPUs for pinned vCPUs (Nova cpu_dedicated_set)')
     .option('--shared-set <cpus>', 'CPUs for floating vCPUs (Nova cpu_shared_set)')
-    .option('--pinned <cpus>', 'CPUs already claimed by pinned guests')
+    .option('--pinned <cpus>', 'CPUs already claimed by pinned guests (added to what --running finds)')
+    .option('--running', "count the guests running now: their pinned vCPUs hold CPUs, their floating vCPUs load the nodes (default on the live host)")
+    .option('--no-running', 'plan on an empty host, ignoring running guests')
     .option('--guest <spec>', "a guest: 'name=g1,vcpus=4,policy=dedicated|shared|mixed,threads=prefer|isolate|require,emulator=share|isolate,numa=1|auto,l3=true,memory=MiB,mask=0-1,iothreads=N' (repeatable)", collect)
     .option('--guests <file>', 'guests as JSON: [{"name":"g1","vcpus":4,...}]')
     .option('--placement <how>', 'spread guests over NUMA nodes (emptiest first) or pack them (fullest first)', 'spread')

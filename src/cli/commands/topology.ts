@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { parseCpulist } from '../../core/cpulist.ts';
+import { expandCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
 import { loadHostSnapshot } from '../../app/load-host.ts';
 import { readHost } from '../../host/read-host.ts';
@@ -96,7 +96,7 @@ export const registerTopology: RegisterCommand = (program, ctx) => {
     .command('suggest')
     .description('suggest a guest vCPU topology from the host topology, the pinned host CPUs and the guest OS, and render it')
     .requiredOption('--vcpus <n>', 'vCPUs present at boot', parsePositiveInt)
-    .option('--cpus <list>', 'host CPUs the guest will be pinned to, one per vCPU (e.g. 4-7,68-71)')
+    .option('--cpus <list>', 'host CPUs the guest will be pinned to, one per vCPU (e.g. 4-7,68-71): a set; kvcpu maps vCPUs to them in topology order (shown as pin)')
     .addOption(new Option('--os <os>', 'guest OS (socket limits)').choices([...GUEST_OSES]).default('linux'))
     .option('--max <n>', 'maxcpus: hot-pluggable headroom (laid out as whole sockets or cores)', parsePositiveInt)
     .option('--root <dir>', 'read the host from a captured tree (default: this host)')
@@ -121,7 +121,7 @@ Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPU
         const s = suggestTopology({
           vcpus: o.vcpus,
           host,
-          ...(o.cpus !== undefined ? { cpus: parseCpulist(o.cpus) } : {}),
+          ...(o.cpus !== undefined ? { cpus: expandCpulist(o.cpus) } : {}),
           ...(o.os ? { os: o.os } : {}),
           ...(o.max !== undefined ? { max: o.max } : {}),
           ...(o.machine ? { machine: o.machine } : {}),
