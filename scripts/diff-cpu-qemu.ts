@@ -11,6 +11,7 @@ import { compareCpu, predictCpu } from '../src/cpu-models/compare-cpu-with-qemu.
 import { generateCpuStrings } from '../src/cpu-models/generate-cpu-strings.ts';
 import { accelFeatures } from '../src/cpu-models/live-catalog.ts';
 import type { Accel } from '../src/cpu-models/types.ts';
+import { readHost } from '../src/host/read-host.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   const accel = arg('accel', 'tcg') as Accel;
   const catalog = loadCatalog('7.2');
   const supported = await accelFeatures(accel, { catalog });
+  const hostVendor = readHost().cpu.vendor;
   const inputs = generateCpuStrings(mulberry32(seed), n, catalog);
   const results: { input: string; agree: boolean; kind?: string; detail?: string }[] = [];
   let next = 0;
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     while (next < inputs.length) {
       const input = inputs[next++]!;
       const q = await askQemuCpu(input, { accel, features: catalog.features });
-      const k = predictCpu(input, supported, catalog);
+      const k = predictCpu(input, supported, catalog, { hostVendor });
       results.push({ input, ...compareCpu(k, q, catalog.features) });
     }
   };

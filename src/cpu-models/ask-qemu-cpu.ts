@@ -34,7 +34,9 @@ export function splitCpuStderr(stderr: string): { error?: string; warnings: stri
     const w = /^warning: (.*)$/.exec(line);
     if (w) {
       warnings.push(w[1]!);
-      const f = /doesn't support requested feature: (.*)$/.exec(w[1]!);
+      // x86_cpu_filter_features ("TCG/host doesn't support requested feature") and the
+      // feature_dependencies check of x86_cpu_expand_features both mark filtered-features.
+      const f = /(?:doesn't support requested feature|depends on other features that were not requested): (.*)$/.exec(w[1]!);
       const name = f ? filteredFeatureName(f[1]!) : null;
       if (name) filtered.add(name);
       continue;

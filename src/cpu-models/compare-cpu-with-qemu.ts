@@ -15,9 +15,9 @@ export interface KvcpuCpuOutcome {
   vendor?: string | null;
 }
 
-export function predictCpu(input: string, supported: AccelFeatures, catalog: QemuCatalog, machine = 'pc'): KvcpuCpuOutcome {
+export function predictCpu(input: string, supported: AccelFeatures, catalog: QemuCatalog, opts: { machine?: string; hostVendor?: string | null } = {}): KvcpuCpuOutcome {
   try {
-    const ex = explainCpu(input, { supported, catalog, machine });
+    const ex = explainCpu(input, { supported, catalog, machine: opts.machine ?? 'pc', hostVendor: opts.hostVendor ?? null });
     const qemuError = (ex as { qemuError?: string }).qemuError;
     if (ex.fails) return { starts: false, refusal: { code: 'fails', ...(qemuError ? { qemuError } : {}) } };
     const vendor = (ex as { vendor?: string | null }).vendor ?? ex.model.vendor;
