@@ -1,0 +1,16 @@
+import { explainCpu } from './cpu-string.ts';
+import type { AccelFeatures } from './runnability.ts';
+import type { QemuCatalog } from './types.ts';
+import { x86Level, type LevelResult } from './x86-levels.ts';
+
+/**
+ * The x86-64 level a guest really gets from a model (or -cpu string) on an accelerator: the level
+ * of the final feature set of `cpu explain` (QEMU's expansion for that accelerator: max/host are
+ * the accelerator's set, unavailable features dropped by `check`). `models`, `cpu levels` and
+ * `cpu explain` all use this one computation. Null when QEMU would not start the model at all
+ * (`host` under TCG).
+ */
+export function modelLevel(cpu: string, supported: AccelFeatures, catalog: QemuCatalog, opts: { machine?: string } = {}): LevelResult | null {
+  const ex = explainCpu(cpu.replace(/,(enforce|check)(=\w+)?$/, ''), { supported, catalog, ...(opts.machine ? { machine: opts.machine } : {}) });
+  return ex.fails ? null : x86Level(ex.final);
+}
