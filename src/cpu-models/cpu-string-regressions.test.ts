@@ -51,7 +51,7 @@ const REFUSALS: [name: string, input: string, code: string, error: string][] = [
   ['unknown model', 'skylake-client-v1,+avx', 'E_CPU_MODEL_UNKNOWN', "unable to find CPU model 'skylake-client-v1'"],
   ['hv-vpindex under TCG, before +/- and host', 'host,+foo,hv-vpindex', 'fails', "kernel doesn't allow setting HyperV VP_INDEX"],
   ['+/- before the host check', 'host,+foo', 'E_CPU_FEATURE_UNKNOWN', "Property 'host-x86_64-cpu.foo' not found"],
-  ['enforce before the host check', 'host,kvm-steal-time=off,+pku,enforce=on', 'fails', "TCG doesn't support requested features"],
+  ['enforce before the host check', 'host,kvm-steal-time=off,+vme,+pku,enforce=on', 'fails', "TCG doesn't support requested features"],
   ['host needs KVM', 'host,phys-bits=20', 'fails', "CPU model 'host' requires KVM or HVF"],
   ['legacy-cache=off needs cache_info', 'qemu64,legacy-cache=off', 'fails', "CPU model 'qemu64' doesn't support legacy-cache=off"],
   ['legacy-cache on max', 'max,legacy-cache=off', 'fails', "CPU model 'max' doesn't support legacy-cache=off"],
