@@ -12,5 +12,8 @@ import { x86Level, type LevelResult } from './x86-levels.ts';
  */
 export function modelLevel(cpu: string, supported: AccelFeatures, catalog: QemuCatalog, opts: { machine?: string } = {}): LevelResult | null {
   const ex = explainCpu(cpu.replace(/,(enforce|check)(=\w+)?$/, ''), { supported, catalog, ...(opts.machine ? { machine: opts.machine } : {}) });
-  return ex.fails ? null : x86Level(ex.final);
+  // A KVM that refuses an MSR's value (arch-capabilities under nested PVM) refuses the string, not
+  // the level: the same model with those MSR features off starts with the same final set otherwise.
+  if (ex.fails && !ex.qemuError?.startsWith('error: failed to set MSR')) return null;
+  return x86Level(ex.final);
 }
