@@ -125,3 +125,19 @@ describe('cpu property value parsing (util/cutils.c, qemu_strtosz_metric)', () =
     expect(parseTscFreq('x')).toBeNull();
   });
 });
+
+describe('cpu features suggestion goes through cpu explain (issue 16 item 4)', () => {
+  // A KVM like the nested-PVM one of issue 16: no pni, gfni available.
+  const kvm = { accel: 'kvm' as const, source: 'qemu-live' as const, exact: true, features: new Set([...tcg.features].filter((f) => f !== 'pni' && f !== 'avx512f').concat('gfni')), notes: [] };
+  const explainKvm = (s: string) => explainCpu(s, { supported: kvm, catalog, machine: 'pc', hostVendor: 'AuthenticAMD' });
+  it('drops what the accelerator cannot give and turns off the model features it lacks', async () => {
+    const { settleSuggestion } = await import('./feature-advice.ts');
+    const s = settleSuggestion('qemu64', ['gfni', 'avx512f'], explainKvm);
+    expect(s).toMatchObject({ cpuString: 'qemu64,+gfni,-pni,enforce', add: ['gfni'], dropped: ['avx512f'], disabled: ['pni'] });
+    expect(explainKvm(s.cpuString!).fails).toBe(false);
+  });
+  it('gives no string when QEMU refuses for another reason', async () => {
+    const { settleSuggestion } = await import('./feature-advice.ts');
+    expect(settleSuggestion('host', [], explain)).toMatchObject({ cpuString: null, error: "CPU model 'host' requires KVM or HVF" });
+  });
+});

@@ -20,6 +20,8 @@ import { accelFeatures } from '../../src/cpu-models/live-catalog.ts';
 import type { AccelFeatures } from '../../src/cpu-models/runnability.ts';
 import type { Accel } from '../../src/cpu-models/types.ts';
 import { readHost } from '../../src/host/read-host.ts';
+import { defaultAccel } from '../../src/cpu-models/live-catalog.ts';
+import { runCli } from '../support/run-cli.ts';
 import { kvmAvailable, qemuAvailable } from '../../src/qmp/start-qemu.ts';
 import { generateSmpCases } from '../../src/smp/generate-smp-cases.ts';
 import { parseSmp } from '../../src/smp/parse-smp.ts';
@@ -148,6 +150,21 @@ describe.skipIf(skipReason !== '')('cpu explain vs real QEMU 7.2: differential f
       }
     }
     expect(checked).toBe(accels.length * 6);
+  });
+
+  it('`kvcpu cpu features` (no --accel: the guest\'s default accelerator) suggests strings QEMU starts with enforce', { timeout: 120_000 }, async () => {
+    const accel = defaultAccel();
+    for (const model of ['qemu64', 'Skylake-Client-v4', 'EPYC-v3']) {
+      const r = await runCli(['cpu', 'features', '--model', model, '--json']);
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(r.out) as { accel: Accel; cpuString: string | null; add: string[] };
+      expect(j.accel).toBe(accel);
+      expect(j.cpuString, `${model} on ${accel}`).not.toBeNull();
+      expect(j.cpuString!.endsWith(',enforce')).toBe(true);
+      const q = await askQemuCpu(j.cpuString!, { accel, features: catalog.features });
+      expect(q.ok, `${accel} -cpu ${j.cpuString}: ${q.error}`).toBe(true);
+      for (const f of j.add) expect(q.final).toContain(f);
+    }
   });
 });
 
