@@ -128,7 +128,7 @@ describe('cpu property value parsing (util/cutils.c, qemu_strtosz_metric)', () =
 
 describe('cpu features suggestion goes through cpu explain (issue 16 item 4)', () => {
   // A KVM like the nested-PVM one of issue 16: no pni, gfni available.
-  const kvm = { accel: 'kvm' as const, source: 'qemu-live' as const, exact: true, features: new Set([...tcg.features].filter((f) => f !== 'pni' && f !== 'avx512f').concat('gfni')), notes: [] };
+  const kvm = { accel: 'kvm' as const, source: 'qemu-live' as const, exact: true, features: new Set([...tcg.features, 'gfni', 'x2apic', 'kvmclock', 'kvm-nopiodelay', 'kvm-asyncpf', 'kvm-steal-time', 'kvm-pv-eoi', 'kvmclock-stable-bit'].filter((f) => f !== 'pni' && f !== 'avx512f')), notes: [] };
   const explainKvm = (s: string) => explainCpu(s, { supported: kvm, catalog, machine: 'pc', hostVendor: 'AuthenticAMD' });
   it('drops what the accelerator cannot give and turns off the model features it lacks', async () => {
     const { settleSuggestion } = await import('./feature-advice.ts');
