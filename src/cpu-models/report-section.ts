@@ -3,6 +3,7 @@ import type { ReportOptions, ReportSection } from '../report/types.ts';
 import { cpuinfoFlagsToQemu } from './feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from './live-catalog.ts';
 import { modelRunnability } from './runnability.ts';
+import { modelLevel } from './model-level.ts';
 import { x86Level } from './x86-levels.ts';
 
 /**
@@ -23,11 +24,14 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
   const named = rows.filter((r) => !/-v\d+$/.test(r.name) && !['base', 'host', 'max'].includes(r.name));
   const runnable = named.filter((r) => r.runnable).map((r) => r.name).sort((a, b) => a.localeCompare(b));
   const hostLevel = x86Level(cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu);
+  // What guests get (one computation with `models`/`cpu levels`: the explained best model).
+  const guestLevel = modelLevel(accel === 'kvm' ? 'host' : 'max', supported, catalog)?.level ?? 0;
   const data = {
     accel,
     accelExact: supported.exact,
     qemu: { catalog: catalog.qemu.version, installed, source },
     hostLevel: { level: hostLevel.level, missingForNext: hostLevel.missingForNext },
+    guestLevel,
     runnable,
     notRunnable: named.filter((r) => !r.runnable).map((r) => ({ name: r.name, missing: r.unavailable })),
     notes: supported.notes,
@@ -36,6 +40,7 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
     `Accelerator:        ${accel}${supported.exact ? '' : ' (estimate from /proc/cpuinfo)'}${opts.live && accel === 'tcg' ? ' (KVM not usable here: see kvm.usable)' : ''}`,
     `QEMU catalog:       ${catalog.qemu.version}${installed ? ` (installed ${installed})` : ' (QEMU not installed: shipped snapshot)'}`,
     `Host x86-64 level:  ${hostLevel.level ? `v${hostLevel.level}` : 'below v1'}${hostLevel.missingForNext.length ? ` (next level needs: ${hostLevel.missingForNext.join(' ')})` : ''}`,
+    `Guest x86-64 level: ${guestLevel ? `up to v${guestLevel}` : 'below v1'} on ${accel} (guest OSes are judged by this)`,
     `Runnable models:    ${runnable.length} of ${named.length} named models${runnable.length ? `: ${runnable.join(' ')}` : ''}`,
     ...supported.notes.map((n) => `note: ${n}`),
     'Details: kvcpu models --runnable; kvcpu cpu explain MODEL; kvcpu cpu baseline for a pool.',
