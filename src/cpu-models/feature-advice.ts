@@ -98,3 +98,44 @@ export function adviseFeatures(opts: { model: string; modelFeatures: string[]; h
       `(it would see ${hostOnly.length} feature(s) beyond ${opts.model}); a named model + the additions above keeps the pool migratable`,
   };
 }
+
+/** The part of a `cpu explain` answer a suggestion is checked with. */
+export interface SuggestionCheck {
+  fails: boolean;
+  unavailable: string[];
+  qemuError?: string;
+}
+
+export interface SettledSuggestion {
+  /** A `-cpu` string that passes `cpu explain` for the accelerator (null: none could be made). */
+  cpuString: string | null;
+  add: string[];
+  /** Additions dropped because the accelerator cannot give them. */
+  dropped: string[];
+  /** Model features the accelerator lacks, turned off (`-f`) so `enforce` can start. */
+  disabled: string[];
+  /** Why no string could be made (QEMU's error for the last try). */
+  error?: string;
+}
+
+/**
+ * Make the suggested `MODEL,+a,…,enforce` pass `cpu explain` for the accelerator the guest will
+ * use: additions the accelerator cannot give are dropped, model features it lacks are turned off,
+ * and the string is checked again (the suggestion is computed through the same explain).
+ */
+export function settleSuggestion(model: string, add: string[], explain: (cpu: string) => SuggestionCheck): SettledSuggestion {
+  let adds = [...add];
+  const dropped: string[] = [];
+  const disabled: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const cpu = [model, ...adds.map((f) => `+${f}`), ...disabled.map((f) => `-${f}`), 'enforce'].join(',');
+    const ex = explain(cpu);
+    if (!ex.fails) return { cpuString: cpu, add: adds, dropped, disabled };
+    if (!ex.unavailable.length) return { cpuString: null, add: adds, dropped, disabled, ...(ex.qemuError ? { error: ex.qemuError } : {}) };
+    const unav = new Set(ex.unavailable);
+    dropped.push(...adds.filter((f) => unav.has(f)));
+    adds = adds.filter((f) => !unav.has(f));
+    disabled.push(...ex.unavailable.filter((f) => !dropped.includes(f) && !disabled.includes(f) && !f.includes('=')));
+  }
+  return { cpuString: null, add: adds, dropped, disabled, error: 'no -cpu string passes enforce' };
+}

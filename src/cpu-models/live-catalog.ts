@@ -4,6 +4,7 @@ import { kvmUsable } from '../check/probe-kvm.ts';
 import { qemuAvailable, qemuVersion } from '../qmp/qemu-env.ts';
 import { catalogVersions, loadCatalog } from './catalog.ts';
 import { expandModel, featuresOn, normalizeUnavailable, probeQemuCatalog, queryCpuDefinitions, startCatalogQemu } from './probe-qemu-catalog.ts';
+import { probeRefusedMsrs, probeTscScaling } from './probe-kvm-msrs.ts';
 import { kvmFeaturesFromCpuinfo, tcgFeatures, type AccelFeatures } from './runnability.ts';
 import type { Accel, QemuCatalog } from './types.ts';
 
@@ -41,8 +42,14 @@ export async function accelFeatures(accel: Accel, opts: { catalog?: QemuCatalog;
   if ((opts.root ?? '/') === '/' && kvm && qemuAvailable()) {
     const q = await startCatalogQemu({ accel: 'kvm' });
     try {
-      const props = await expandModel(q, 'host', 'static');
-      return { accel: 'kvm', source: 'qemu-live', exact: true, features: new Set(featuresOn(props)), notes: [] };
+      const features = new Set(featuresOn(await expandModel(q, 'host', 'static')));
+      // migratable=off adds what KVM gives only to non-migratable guests (invtsc...).
+      const unmigratable = new Set(featuresOn(await expandModel(q, 'host', 'static', { migratable: false })).filter((f) => !features.has(f)));
+      const refusedMsrs = probeRefusedMsrs();
+      const tscScaling = probeTscScaling();
+      const notes = refusedMsrs.length ? [`this KVM refuses non-zero values for MSR ${refusedMsrs.map((m) => `0x${m.toString(16)}`).join(', ')} (QEMU aborts when a guest CPU has those features)`] : [];
+      if (!tscScaling) notes.push('this KVM cannot set a guest TSC frequency: tsc-frequency= makes QEMU fail at vCPU init');
+      return { accel: 'kvm', source: 'qemu-live', exact: true, features, unmigratable, refusedMsrs, tscScaling, notes };
     } finally {
       await q.stop();
     }

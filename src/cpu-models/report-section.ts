@@ -4,6 +4,7 @@ import type { ReportOptions, ReportSection } from '../report/types.ts';
 import { cpuinfoFlagsToQemu } from './feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from './live-catalog.ts';
 import { isNamedModel, modelRunnability, runnableSentence, summarizeRunnable } from './runnability.ts';
+import { modelLevel } from './model-level.ts';
 import { x86Level } from './x86-levels.ts';
 
 /**
@@ -28,12 +29,15 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
   const summary = summarizeRunnable(rows, accel);
   const runnable = summary.named.runnable;
   const hostLevel = x86Level(cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu);
+  // What guests get (one computation with `models`/`cpu levels`: the explained best model).
+  const guestLevel = modelLevel(accel === 'kvm' ? 'host' : 'max', supported, catalog)?.level ?? 0;
   const data = {
     accel,
     accelExact: supported.exact,
     kvmUsable,
     qemu: { catalog: catalog.qemu.version, installed, source },
     hostLevel: { level: hostLevel.level, missingForNext: hostLevel.missingForNext },
+    guestLevel,
     runnable,
     runnableCount: { all: summary.all, named: { runnable: runnable.length, total: summary.named.total } },
     runnableDefinition: summary.definition,
@@ -44,6 +48,7 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
     `Accelerator:        ${accel}${supported.exact ? '' : ' (estimate from /proc/cpuinfo)'}${opts.live && accel === 'tcg' ? ' (KVM not usable here: see kvm.usable)' : ''}`,
     `QEMU catalog:       ${catalog.qemu.version}${installed ? ` (installed ${installed})` : ' (QEMU not installed: shipped snapshot)'}`,
     `Host x86-64 level:  ${hostLevel.level ? `v${hostLevel.level}` : 'below v1'}${hostLevel.missingForNext.length ? ` (next level needs: ${hostLevel.missingForNext.join(' ')})` : ''}`,
+    `Guest x86-64 level: ${guestLevel ? `up to v${guestLevel}` : 'below v1'} on ${accel} (guest OSes are judged by this)`,
     `Runnable models:    ${runnableSentence(summary)}`,
     `                    (${summary.definition})`,
     ...supported.notes.map((n) => `note: ${n}`),

@@ -14,6 +14,16 @@ export interface AccelFeatures {
   source: 'catalog-tcg' | 'qemu-live' | 'cpuinfo-estimate';
   exact: boolean;
   features: Set<string>;
+  /**
+   * Features the accelerator gives only to non-migratable guests (KVM: invtsc...;
+   * x86_cpu_get_supported_feature_word with migratable_only=false): x86_cpu_filter_features
+   * accepts them on any model, but `max`/`host` include them only with migratable=off.
+   */
+  unmigratable?: Set<string>;
+  /** KVM: MSRs the kernel refuses non-zero values for (probed live; "failed to set MSR 0x10a"). */
+  refusedMsrs?: number[];
+  /** KVM: false when the kernel cannot set a guest TSC frequency (tsc-frequency= then fails at vCPU init). */
+  tscScaling?: boolean;
   notes: string[];
 }
 

@@ -53,3 +53,4 @@ export const GUEST_OS_LEVELS: { os: string; level: 1 | 2 | 3; note: string }[] =
 export function guestOsSupport(level: number): { os: string; ok: boolean; needs: number; note: string }[] {
   return GUEST_OS_LEVELS.map((g) => ({ os: g.os, ok: level >= g.level, needs: g.level, note: g.note }));
 }
+

@@ -1,3 +1,4 @@
+import { firstUnexpectedKey } from './unknown-key-order.ts';
 import { formatSmp } from './format-smp.ts';
 import { apicIdLimit } from './cpu-slots.ts';
 import { parseInt64 } from './parse-int64.ts';
@@ -360,9 +361,10 @@ export function parseSmp(spec: string | string[], opts: ParseSmpOptions = {}): S
     if (n === null) return fail('E_SMP_NOT_INTEGER', `Parameter 'smp.${k}' expects integer`, {}, [], m, version);
     given[k] = n;
   }
-  // Which unknown key QEMU names when there are several is hash-table order; kvcpu names the first written.
-  const unknown = Object.keys(dict).find((k) => !(members as string[]).includes(k));
-  if (unknown !== undefined) return fail('E_SMP_UNKNOWN_KEY', `Parameter 'smp.${unknown}' is unexpected`, {}, [], m, version);
+  // With several unknown keys QEMU names the first in GLib hash-table slot order
+  // (qobject_input_check_struct), not the first written: see unknown-key-order.ts.
+  const unknown = Object.keys(dict).some((k) => !(members as string[]).includes(k)) ? firstUnexpectedKey(Object.keys(dict), members) : null;
+  if (unknown !== null) return fail('E_SMP_UNKNOWN_KEY', `Parameter 'smp.${unknown}' is unexpected`, {}, [], m, version);
 
   // Stage 4: machine_parse_smp_config.
   const outOfRange = (Object.entries(given) as [SmpMember, bigint][]).find(([, v]) => v < 0n || v > BigInt(U32));

@@ -192,7 +192,9 @@ export function resolveMachine(machine: string | undefined, qemu: QemuVersion): 
         version: mv,
         preferSockets,
         supports: { ...base.supports, clusters: atLeast(qemu, '7.0') },
-        maxCpus: 512,
+        // virt_machine_2_12_options: mc->max_cpus = 255 for virt-2.12 and older (only one GICv3
+        // redistributor region before 3.0's high-memory second region).
+        maxCpus: mv && cmpVersion(mv, ver('2.12')) <= 0 ? 255 : 512,
         ...((prop('gic-version') ?? '2') === '2'
           ? { boardLimit: { maxCpus: 8, message: (n: number) => `Number of SMP CPUs requested (${n}) exceeds max CPUs supported by machine 'mach-virt' (8)` } }
           : {}),

@@ -2,13 +2,14 @@ import { Option, type Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { resolveModel } from '../../cpu-models/catalog.ts';
 import { explainCpu } from '../../cpu-models/cpu-string.ts';
-import { adviseFeatures } from '../../cpu-models/feature-advice.ts';
+import { adviseFeatures, settleSuggestion } from '../../cpu-models/feature-advice.ts';
 import { cpuinfoFlagsToQemu } from '../../cpu-models/feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from '../../cpu-models/live-catalog.ts';
 import { readPoolHost } from '../../cpu-models/read-pool-host.ts';
 import { modelFeaturesFor } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { guestOsSupport, x86Level } from '../../cpu-models/x86-levels.ts';
+import { modelLevel } from '../../cpu-models/model-level.ts';
 import { readHost } from '../../host/read-host.ts';
 import { addBaselineCommands } from './cpu-baseline.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
@@ -117,23 +118,28 @@ function addLevels(cpu: Command, ctx: CliContext): void {
           let features: string[];
           let subject: string;
           const extra: Record<string, unknown> = {};
+          // Guest OS support is decided by what the guest gets on the accelerator, computed once
+          // through `cpu explain` (max = QEMU's expansion for that accelerator); the host CPU's
+          // own level (cpuinfo) or the model definition's level is shown beside it.
+          let guestLevel: ReturnType<typeof x86Level>;
           if (opts.host) {
             const host = readHost({ root: opts.root });
             features = cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu;
             subject = `host (${host.cpu.modelNames[0] ?? 'unknown CPU'})`;
             const supported = await accelFeatures(accel, { catalog, host, root: opts.root });
-            const accelLevel = x86Level(supported.features);
-            extra.accel = { accel, level: accelLevel.level, exact: supported.exact, notes: supported.notes };
+            const best = accel === 'kvm' ? 'host' : 'max';
+            guestLevel = modelLevel(best, supported, catalog) ?? x86Level([]);
+            extra.accel = { accel, level: guestLevel.level, model: best, exact: supported.exact, notes: supported.notes, hostCpuLevel: x86Level(features).level };
           } else {
             const supported = await accelFeatures(accel, { catalog, root: opts.root });
             const ex = explainCpu(model!, { supported, catalog });
             features = ex.requested;
             subject = ex.model.resolved === model ? model! : `${model} (${ex.model.resolved})`;
             // What the guest really gets on this accelerator (unavailable features dropped by `check`).
-            const onAccel = x86Level(ex.final);
-            extra.accel = { accel, level: onAccel.level, exact: supported.exact, notes: supported.notes, unavailable: ex.unavailable };
+            guestLevel = x86Level(ex.fails ? [] : ex.final);
+            extra.accel = { accel, level: guestLevel.level, exact: supported.exact, notes: supported.notes, unavailable: ex.unavailable, definitionLevel: x86Level(features).level };
           }
-          const lv = x86Level(features);
+          const lv = guestLevel;
           const os = guestOsSupport(lv.level);
           if (opts.json) {
             writeJson(ctx.io, { subject, level: lv.level, name: lv.name, perLevel: lv.perLevel, guestOs: os, ...extra });
@@ -146,16 +152,17 @@ function addLevels(cpu: Command, ctx: CliContext): void {
             const a = extra.accel as { accel: string; level: number; exact: boolean };
             ctx.io.out(
               opts.host
-                ? `\n${a.accel} can give guests up to x86-64-v${a.level}${a.exact ? '' : ' (estimate)'}\n`
+                ? `\nhost CPU: x86-64-v${(extra.accel as { hostCpuLevel: number }).hostCpuLevel}; ${a.accel} can give guests up to x86-64-v${a.level}${a.exact ? '' : ' (estimate)'} (the guest OS column uses this)\n`
                 : `\non ${a.accel} (unavailable features dropped) the guest gets x86-64-v${a.level}${a.exact ? '' : ' (estimate)'}\n`,
             );
           }
           ctx.io.out('\n' + renderTable(['GUEST OS', 'NEEDS', 'BOOTS', 'NOTE'], os.map((o) => [o.os, `v${o.needs}`, o.ok ? p.green('yes') : p.red('no'), o.note])));
           return 0;
         }
+        const listSupported = await accelFeatures(accel, { catalog, root: opts.root });
         const rows = catalog.models
           .filter((m) => m.kind !== 'alias' && m.name !== 'host')
-          .map((m) => ({ name: m.name, level: x86Level(modelFeaturesFor(m, accel)) }));
+          .map((m) => ({ name: m.name, level: modelLevel(m.name, listSupported, catalog) ?? x86Level([]) }));
         if (opts.json) {
           writeJson(ctx.io, { accel, models: rows.map((r) => ({ name: r.name, level: r.level.level, missingForNext: r.level.missingForNext })) });
           return 0;
@@ -179,19 +186,22 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
     .description('AVX/AVX2/AVX-512, XSAVE, AES, SHA, PCLMULQDQ...: what the host has, what a model exposes, the -cpu string that adds the rest (inside a pool)')
     .option('--model <model>', 'guest CPU model (default qemu64, QEMU\'s default)', 'qemu64')
     .option('--pool <files...>', 'other hosts of the migration pool: `kvcpu host --json` files or saved /proc/cpuinfo')
-    .addOption(new Option('--accel <accel>', 'limit to what the accelerator can give (tcg: its fixed set; kvm: QEMU host expansion when /dev/kvm works)').choices(['kvm', 'tcg']))
+    .addOption(new Option('--accel <accel>', 'the accelerator the guest will use (default: kvm when /dev/kvm works, else tcg); the suggestion starts there with enforce').choices(['kvm', 'tcg']))
     .option('--root <dir>', 'read this host from a captured tree', '/')
     .option('--json', 'machine-readable output')
     .action(
       act(ctx, async (opts: { model: string; pool?: string[]; accel?: Accel; root: string; json?: boolean }) => {
         const { catalog } = await loadLiveCatalog();
-        const resolved = resolveModel(opts.model, undefined, catalog);
+        resolveModel(opts.model, undefined, catalog);
         const host = readHost({ root: opts.root });
-        let hostFeatures = cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu;
-        if (opts.accel) {
-          const sup = await accelFeatures(opts.accel, { catalog, host, root: opts.root });
-          hostFeatures = sup.exact ? [...sup.features].sort() : hostFeatures.filter((f) => sup.features.has(f));
-        }
+        // The accelerator the guest will use (default: KVM when it works here, else TCG): the
+        // suggestion must start there, so everything below is computed for it.
+        const accel = opts.accel ?? (await defaultAccel());
+        const sup = await accelFeatures(accel, { catalog, host, root: opts.root });
+        const cpuinfo = cpuinfoFlagsToQemu(host.cpu.flags, host.cpu.vendor).qemu;
+        const hostFeatures = sup.exact ? [...sup.features].sort() : cpuinfo.filter((f) => sup.features.has(f));
+        const explain = (cpu: string) => explainCpu(cpu, { supported: sup, catalog, hostVendor: host.cpu.vendor });
+        const plain = explain(opts.model);
         let poolFeatures: string[] | undefined;
         const pool = (opts.pool ?? []).map(readPoolHost);
         if (pool.length) {
@@ -202,9 +212,13 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
           }
           poolFeatures = [...common].sort();
         }
-        const advice = adviseFeatures({ model: opts.model, modelFeatures: resolved.features, hostFeatures, ...(poolFeatures ? { poolFeatures } : {}) });
+        const advice0 = adviseFeatures({ model: opts.model, modelFeatures: plain.final, hostFeatures, ...(poolFeatures ? { poolFeatures } : {}) });
+        // Computed through the same `cpu explain`: additions the accelerator cannot give are
+        // dropped, model features it lacks are turned off, until `enforce` passes.
+        const settled = settleSuggestion(opts.model, advice0.add, (cpu) => explain(cpu));
+        const advice = { ...advice0, add: settled.add, cpuString: settled.cpuString, accel, dropped: settled.dropped, disabled: settled.disabled, ...(settled.error ? { error: settled.error } : {}) };
         if (opts.json) {
-          writeJson(ctx.io, { ...advice, pool: pool.map((m) => m.file), hostSource: 'cpuinfo' });
+          writeJson(ctx.io, { ...advice, pool: pool.map((m) => m.file), hostSource: sup.source });
           return 0;
         }
         const p = paint(ctx.io);
@@ -216,10 +230,12 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
             advice.rows.map((r) => [r.family, r.feature, yn(r.host), ...(pool.length ? [yn(r.pool)] : []), yn(r.model), advice.add.includes(r.feature) ? p.cyan('+') : null]),
           ),
         );
-        ctx.io.out(`\nSuggested: -cpu ${advice.cpuString}\n`);
+        ctx.io.out(advice.cpuString ? `\nSuggested for ${accel}: -cpu ${advice.cpuString}\n` : `\nNo -cpu ${opts.model} string starts with enforce on ${accel}: ${advice.error ?? ''}\n`);
+        if (advice.disabled.length) ctx.io.out(`(${accel} cannot give ${opts.model}'s ${advice.disabled.join(' ')}: turned off so enforce starts)\n`);
+        if (advice.dropped.length) ctx.io.out(`(not added, ${accel} cannot give them: ${advice.dropped.join(' ')})\n`);
         if (!advice.add.length) ctx.io.out(`(${opts.model} already exposes every listed feature the ${pool.length ? 'pool' : 'host'} has)\n`);
         ctx.io.out(`Cost of -cpu host: ${advice.hostCost}\n`);
-        ctx.io.out('note: host features come from /proc/cpuinfo (lossy); check the string with `kvcpu cpu explain`\n');
+        if (!sup.exact) ctx.io.out('note: KVM features estimated from /proc/cpuinfo (lossy); the string was checked with `kvcpu cpu explain` on that estimate\n');
         return 0;
       }),
     );

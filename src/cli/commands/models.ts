@@ -4,7 +4,7 @@ import { accelFeatures, defaultAccel, liveUnavailable, loadLiveCatalog } from '.
 import { resolveModel } from '../../cpu-models/catalog.ts';
 import { modelFeaturesFor, modelRunnability, runnableSentence, summarizeRunnable } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
-import { x86Level } from '../../cpu-models/x86-levels.ts';
+import { modelLevel } from '../../cpu-models/model-level.ts';
 import { qemuAvailable } from '../../qmp/start-qemu.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import { paint, renderTable, writeJson } from '../output.ts';
@@ -52,11 +52,9 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
             .map((r) => ({ name: r.name, kvcpu: r.unavailable, qemu: live[r.name]! }));
         }
         const byName = new Map(catalog.models.map((m) => [m.name, m]));
-        const levelOf = (name: string) => {
-          const m = byName.get(name)!;
-          const target = m.kind === 'alias' && m.aliasOf ? (byName.get(m.aliasOf) ?? m) : m;
-          return m.name === 'host' ? null : x86Level(modelFeaturesFor(target, accel)).level;
-        };
+        // One computation of the level (model-level.ts): the explained final set on this accelerator.
+        const levels = new Map(catalog.models.map((m) => [m.name, modelLevel(m.name, supported, catalog)?.level ?? null]));
+        const levelOf = (name: string) => levels.get(name) ?? null;
         // `-cpu help` order (QEMU 7.2 x86_cpu_list_compare): by class ordering (base, host, max
         // last), then strcmp of the name.
         const special = ['base', 'host', 'max'];
