@@ -52,6 +52,12 @@ export function paint(io: CliIo) {
   };
 }
 
+/** Coded rendering warnings on stderr: what a consumer cannot express (the document says it too, in comments). */
+export function warnRendering(io: CliIo, notes: { code: string; message: string }[] | undefined): void {
+  const p = paint(io);
+  for (const n of notes ?? []) io.err(`${p.yellow('warning')} ${n.code}: ${n.message}\n`);
+}
+
 // ANSI escape sequences do not take up columns.
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;

@@ -55,10 +55,15 @@ describe('renderTopology libvirt', () => {
     const out = renderTopology(topo('4'), 'libvirt');
     expect(out).not.toMatch(/^\s*<vcpus>/m);
     expect(out).not.toContain('clusters=');
+    // libvirt 9.0 (default target) has no clusters: folded into cores, said with a code.
     const c = renderTopologyDetailed(topo('8,clusters=2', 'virt'), 'libvirt', { machine: 'virt' });
-    expect(c.text).toContain("clusters='2'");
-    expect(c.warnings.join()).toMatch(/libvirt >= 10.1/);
+    expect(c.text).not.toContain("clusters='");
+    expect(c.text).toContain("<topology sockets='1' dies='1' cores='8' threads='1'/>");
+    expect(c.notes?.map((n) => n.code)).toContain('W_LIBVIRT_CLUSTERS');
     expect(XMLValidator.validate(c.text)).toBe(true);
+    const n = renderTopologyDetailed(topo('8,clusters=2', 'virt'), 'libvirt', { machine: 'virt', libvirtVersion: '10.1' });
+    expect(n.text).toContain("clusters='2' cores='4'");
+    expect(n.text).toContain("<type arch='aarch64' machine='virt-7.2'>hvm</type>");
   });
 });
 
@@ -73,9 +78,12 @@ describe('renderTopology kubevirt', () => {
   it('folds dies into cores and says so; rounds partial sockets up with a warning', () => {
     const r = renderTopologyDetailed(topo('3,maxcpus=16,sockets=2,dies=2'), 'kubevirt');
     const doc = parseYaml(r.text);
-    expect(doc.spec.domain.cpu).toEqual({ sockets: 1, cores: 8, threads: 1, maxSockets: 2 });
+    // 3 of 16 present: whole sockets of gcd(3,16)=1 vCPU keep the present and maximum counts.
+    expect(doc.spec.domain.cpu).toEqual({ sockets: 3, cores: 1, threads: 1, maxSockets: 16 });
+    expect(doc.spec.domain.memory.guest).toBe('1024Mi');
+    expect(doc.spec.domain.resources.requests.memory).toBe('1024Mi');
     expect(r.text).toMatch(/^# warning: KubeVirt has no dies/m);
-    expect(r.text).toMatch(/^# warning: KubeVirt hot-plugs whole sockets of 8 vCPUs: 3 present/m);
+    expect(r.text).toMatch(/^# warning: KubeVirt hot-plugs whole sockets: .*becomes 3 of 16 sockets x 1 cores x 1 threads \[W_KUBEVIRT_HOTPLUG_SOCKETS\]/m);
   });
   it('has no maxSockets and no warning when the topology fits', () => {
     const r = renderTopologyDetailed(topo('8,sockets=2,threads=2'), 'kubevirt');
@@ -94,20 +102,25 @@ describe('renderTopology nova and proxmox', () => {
     );
   it('nova: hw:cpu_* extra specs; warns about hot-plug it cannot express', () => {
     const r = renderTopologyDetailed(topo('6,maxcpus=8,sockets=2,threads=2'), 'nova');
-    expect(kv(r.text, '=')).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '2', 'hw:cpu_threads': '2' });
-    expect(r.text).toContain('# flavor vcpus=8');
+    expect(r.text).toContain('openstack flavor create --vcpus 8 --ram 1024 guest\n');
+    expect(r.text).toContain('  --property hw:cpu_sockets=2 \\\n  --property hw:cpu_cores=2 \\\n  --property hw:cpu_threads=2\n');
+    const j = JSON.parse(renderTopology(topo('6,maxcpus=8,sockets=2,threads=2'), 'nova-json'));
+    expect(j.extra_specs).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '2', 'hw:cpu_threads': '2' });
+    expect(j.flavor).toEqual({ name: 'guest', vcpus: 8, ram: 1024, disk: 0 });
     expect(r.warnings.join()).toMatch(/no vCPU hot-plug/);
   });
   it('proxmox: sockets/cores/vcpus; threads folded into cores with a warning', () => {
     const r = renderTopologyDetailed(topo('6,maxcpus=8,sockets=2,threads=2'), 'proxmox');
-    expect(kv(r.text, ':')).toEqual({ sockets: '2', cores: '4', vcpus: '6' });
+    expect(kv(r.text, ':')).toEqual({ machine: 'pc-q35-7.2', memory: '1024', sockets: '2', cores: '4', vcpus: '6', hotplug: 'network,disk,usb,cpu' });
     expect(r.warnings.join()).toMatch(/no threads option/);
     const plain = renderTopologyDetailed(topo('8,sockets=2'), 'proxmox');
     expect(plain.warnings).toEqual([]);
+    expect(() => renderTopology(topo('4', 'microvm'), 'libvirt', { machine: 'microvm' })).toThrow(/PCI bus/);
   });
   it('json: topology, machine and -smp', () => {
     const j = JSON.parse(renderTopology(topo('8,threads=2'), 'json'));
-    expect(j.topology).toMatchObject({ sockets: 1, cores: 4, threads: 2, cpus: 8, maxcpus: 8 });
-    expect(j.qemu).toBe('-smp cpus=8,sockets=1,dies=1,cores=4,threads=2,maxcpus=8');
+    expect(j.plan.topology).toMatchObject({ sockets: 1, cores: 4, threads: 2, cpus: 8, maxcpus: 8 });
+    expect(j.renderings.qemu.text).toBe('-smp cpus=8,sockets=1,dies=1,cores=4,threads=2,maxcpus=8\n');
+    expect(Object.keys(j.renderings)).toEqual(['qemu', 'libvirt', 'kubevirt', 'nova', 'nova-json', 'proxmox']);
   });
 });
