@@ -51,6 +51,10 @@ export interface RenderContext {
   libvirtVersion: [number, number];
   /** Host logical CPUs (Proxmox caps a VM's vCPUs at the node's CPU count), null when unknown. */
   hostCpus: number | null;
+  /** IOThreads and their host CPUs (libvirt `<iothreads>` + iothreadpin). */
+  iothreads: { cpus: number[] }[];
+  /** Mixed policy: the vCPUs that are dedicated (Nova hw:cpu_dedicated_mask), else null. */
+  mixedDedicated: number[] | null;
 }
 
 export interface RenderedTopology {

@@ -36,7 +36,11 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
   if (cores !== t.cores) note(c, 'W_KUBEVIRT_FOLDED', `KubeVirt has no dies/clusters/modules: folded into cores=${cores} per socket`);
   if (sockets !== t.sockets) note(c, 'W_KUBEVIRT_FOLDED', `KubeVirt has no drawers/books: folded into sockets=${sockets}`);
   const arch = KUBEVIRT_ARCH[c.machine.arch] ?? c.machine.arch;
-  const dedicated = c.dedicated;
+  // KubeVirt has no mixed policy: dedicatedCpuPlacement gives every vCPU a CPU of its own.
+  const dedicated = c.dedicated || c.mixedDedicated !== null;
+  if (c.mixedDedicated) note(c, 'W_KUBEVIRT_MIXED', `KubeVirt has no mixed policy: all vCPUs get dedicated CPUs (the plan dedicates ${formatCpulist(c.mixedDedicated)})`);
+  if (c.iothreads.length) note(c, 'W_KUBEVIRT_IOTHREADS', `KubeVirt places IOThreads itself (ioThreadsPolicy): the plan's ${c.iothreads.length} IOThread pin(s) are not expressible`);
+  if (c.dedicated && c.threadPolicy !== 'prefer' && t.threads === 1) note(c, 'W_KUBEVIRT_THREAD_POLICY', `KubeVirt has no thread policy (${c.threadPolicy}): use the kubelet's full-pcpus-only CPU manager option for whole cores`);
   if (threads > 1 && dedicated && (arch === 'arm64' || threads > 2)) {
     cores *= threads;
     note(c, 'W_KUBEVIRT_THREADS', `KubeVirt refuses threads=${threads} with dedicatedCpuPlacement${arch === 'arm64' ? ' on arm64' : ' (at most 2)'}: folded into cores=${cores}`);

@@ -57,7 +57,7 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
   const bigX86 = needsX2apicIommu(c);
   if (bigX86 && c.machine.family !== 'pc-q35') note(c, 'W_LIBVIRT_X2APIC', `more than 255 vCPUs need an intel IOMMU with eim='on', which machine ${c.machine.name} cannot take (q35 only): libvirt will refuse the domain`);
   const iommu = bigX86 && c.machine.family === 'pc-q35';
-  if (c.pins && !c.dedicated) note(c, 'W_LIBVIRT_FLOATING', 'vCPUs pinned to CPU sets float inside them (vcpupin with a cpuset)');
+  if (c.pins && !c.dedicated && !c.mixedDedicated) note(c, 'W_LIBVIRT_FLOATING', 'vCPUs pinned to CPU sets float inside them (vcpupin with a cpuset)');
 
   const lines: string[] = [];
   const type = c.machine.arch === 'x86_64' || c.machine.arch === 'aarch64' || c.machine.arch === 's390x' ? 'kvm' : 'qemu';
@@ -76,10 +76,13 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
     }
     lines.push(`  </vcpus>`);
   }
-  if (c.pins || c.emulator) {
+  if (c.iothreads.length) lines.push(`  <iothreads>${c.iothreads.length}</iothreads>`);
+  if (c.pins || c.emulator || c.iothreads.length) {
     lines.push(`  <cputune>`);
     for (const p of c.pins ?? []) lines.push(`    <vcpupin vcpu='${p.vcpu}' cpuset='${formatCpulist(p.cpus)}'/>`);
     if (c.emulator) lines.push(`    <emulatorpin cpuset='${formatCpulist(c.emulator)}'/>`);
+    // libvirt numbers IOThreads from 1.
+    c.iothreads.forEach((io, i) => lines.push(`    <iothreadpin iothread='${i + 1}' cpuset='${formatCpulist(io.cpus)}'/>`));
     lines.push(`  </cputune>`);
   }
   const bound = c.cells.filter((x) => x.hostNode !== null);

@@ -30,7 +30,11 @@ export function novaExtraSpecs(c0: RenderContext): { c: RenderContext; vcpus: nu
     note(c, 'W_NOVA_MACHINE', `Nova picks the machine type from the image (hw_machine_type=${c.machine.name}) or nova.conf [libvirt]hw_machine_type, not from the flavor`);
   }
   const specs: [string, string][] = [];
-  if (c.dedicated) {
+  if (c.mixedDedicated) {
+    // Nova >= 23 (Wallaby): mixed policy with the dedicated vCPUs as a mask.
+    specs.push(['hw:cpu_policy', 'mixed'], ['hw:cpu_dedicated_mask', formatCpulist(c.mixedDedicated)], ['hw:cpu_thread_policy', c.threadPolicy]);
+    note(c, 'W_NOVA_PINS', "Nova's scheduler and libvirt driver choose the host CPUs: kvcpu's pins are not expressible");
+  } else if (c.dedicated) {
     specs.push(['hw:cpu_policy', 'dedicated'], ['hw:cpu_thread_policy', c.threadPolicy]);
     if (c.isolateEmulator) specs.push(['hw:emulator_threads_policy', 'isolate']);
     note(c, 'W_NOVA_PINS', `Nova's scheduler and libvirt driver choose the host CPUs (nova/virt/hardware.py numa_fit_instance_to_host): kvcpu's pins are not expressible${c.pins ? ` (${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')})` : ''}`);

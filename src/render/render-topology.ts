@@ -47,6 +47,10 @@ export interface RenderOptions {
   libvirtVersion?: string;
   /** Host logical CPU count (Proxmox vCPU cap). */
   hostCpus?: number | null;
+  /** IOThreads with their host CPUs. */
+  iothreads?: { cpus: number[] }[];
+  /** Mixed policy: the dedicated vCPUs (the rest float). */
+  mixedDedicated?: number[] | null;
 }
 
 export const DEFAULT_LIBVIRT_VERSION = '9.0';
@@ -157,6 +161,8 @@ export function renderContext(t: GuestTopology, opts: RenderOptions = {}): Rende
     isolateEmulator: opts.isolateEmulator ?? false,
     libvirtVersion: parseLibvirtVersion(opts.libvirtVersion ?? DEFAULT_LIBVIRT_VERSION),
     hostCpus: opts.hostCpus ?? null,
+    iothreads: opts.iothreads ?? [],
+    mixedDedicated: opts.mixedDedicated && opts.mixedDedicated.length ? [...opts.mixedDedicated] : null,
   };
   for (const level of TOPOLOGY_LEVELS) {
     if (level === 'sockets' || level === 'cores' || level === 'threads') continue;
@@ -185,6 +191,8 @@ export function planJson(c: RenderContext): Record<string, unknown> {
     isolateEmulator: c.isolateEmulator,
     libvirtVersion: c.libvirtVersion.join('.'),
     hostCpus: c.hostCpus,
+    iothreads: c.iothreads,
+    mixedDedicated: c.mixedDedicated,
   };
 }
 
