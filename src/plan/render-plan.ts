@@ -3,7 +3,7 @@ import { formatCpulist } from '../core/cpulist.ts';
 import { renderTable } from '../cli/output.ts';
 import type { PinPlan } from './pin-plan.ts';
 import { KvcpuError } from '../core/errors.ts';
-import { renderTopology, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
+import { renderAllJson, renderContext, renderTopology, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
 import type { GuestTopology } from '../smp/types.ts';
 import type { GuestPlanOk, PlanHost, PlanResult } from './plan-types.ts';
 
@@ -181,8 +181,11 @@ export function renderTextPlan(r: PlanResult): string {
 /** `notes` collects what the consumer cannot express (coded), for stderr. */
 export function renderPlan(r: PlanResult, format: PlanFormat, host?: PlanHost, notes?: RenderNote[]): string {
   switch (format) {
-    case 'json':
-      return JSON.stringify(toPinPlanJson(r), null, 2) + '\n';
+    case 'json': {
+      // The pin plan (`kvcpu pin --plan` input) plus, per fitting guest, the plan every consumer renders and its renderings.
+      const renderings = Object.fromEntries(ok(r).map((g) => [g.name, renderAllJson(renderContext(guestTopologyOf(g), planRenderOptions(g, host)), true)]));
+      return JSON.stringify({ ...toPinPlanJson(r), renderings }, null, 2) + '\n';
+    }
     case 'libvirt':
       return renderLibvirtPlan(r, host, notes);
     case 'virsh':

@@ -1,7 +1,7 @@
 import { formatCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
 import { done, forkContext, note, xmlEscape, type RenderContext, type RenderedTopology } from './render-helpers.ts';
-import { needsGicV3, needsX2apicIommu } from './render-qemu.ts';
+import { lacksCpuHotplug, needsGicV3, needsX2apicIommu } from './render-qemu.ts';
 
 /** XML comments may not contain `--`. */
 function xmlComment(s: string): string {
@@ -53,6 +53,7 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
       note(c, 'W_LIBVIRT_CLUSTERS', `clusters=${t.clusters} needs libvirt >= 10.1 (target ${c.libvirtVersion.join('.')}): folded into cores=${cores}; use --libvirt-version 10.1 for a newer libvirt`);
     }
   }
+  if (lacksCpuHotplug(c)) note(c, 'W_QEMU_NO_HOTPLUG', `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: virsh setvcpus --live cannot add the other ${t.maxcpus - t.cpus} vCPUs`);
   const x86 = c.machine.arch === 'x86_64';
   const bigX86 = needsX2apicIommu(c);
   if (bigX86 && c.machine.family !== 'pc-q35') note(c, 'W_LIBVIRT_X2APIC', `more than 255 vCPUs need an intel IOMMU with eim='on', which machine ${c.machine.name} cannot take (q35 only): libvirt will refuse the domain`);

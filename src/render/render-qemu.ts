@@ -7,6 +7,11 @@ export function needsGicV3(c: RenderContext): boolean {
 }
 
 /** x86 guests with APIC IDs above 254 need interrupt remapping with x2APIC (intel-iommu eim=on, split irqchip). */
+/** Machines QEMU 7.2 cannot hot-plug vCPUs into (no query-hotpluggable-cpus): arm virt, microvm. */
+export function lacksCpuHotplug(c: RenderContext): boolean {
+  return c.t.cpus < c.t.maxcpus && (c.machine.family === 'virt' || c.machine.family === 'microvm');
+}
+
 export function needsX2apicIommu(c: RenderContext): boolean {
   return c.machine.arch === 'x86_64' && c.t.maxcpus > 255;
 }
@@ -25,6 +30,7 @@ export function renderQemu(c0: RenderContext, explicitMachine: boolean): Rendere
   const iommu = needsX2apicIommu(c) && c.machine.family === 'pc-q35';
   if (iommu) machineProps.push('kernel-irqchip=split');
   if (needsX2apicIommu(c) && c.machine.family !== 'pc-q35') note(c, 'W_QEMU_X2APIC', `more than 255 vCPUs need intel-iommu with eim=on, which machine ${c.machine.name} cannot take (q35 only)`);
+  if (lacksCpuHotplug(c)) note(c, 'W_QEMU_NO_HOTPLUG', `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: only the ${c.t.cpus} present vCPUs exist, the other ${c.t.maxcpus - c.t.cpus} never appear`);
   const args: string[] = [];
   const machine = explicitMachine || machineProps.length || c.machine.arch !== 'x86_64' || c.cells.length ? `-machine ${[c.machine.name, ...machineProps].join(',')} ` : '';
   args.push(`${machine}-smp ${c.smp}`);

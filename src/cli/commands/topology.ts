@@ -96,9 +96,12 @@ function explainSuggestion(io: CliIo, write: (t: string) => void, s: TopologySug
   for (const w of s.warnings) write(`${p.yellow('warning:')} ${w}\n`);
 }
 
-/** The machine type a host's architecture runs guests on (arm64 hosts: `virt`, s390x: s390-ccw-virtio). */
+/**
+ * The machine type a host's architecture runs guests on: arm64 hosts `virt` with GICv3 (arm64
+ * servers have a GICv3; GICv2, virt's default, caps guests at 8 vCPUs), s390x s390-ccw-virtio.
+ */
 export function machineForHost(arch: string): string | undefined {
-  if (arch === 'aarch64') return 'virt';
+  if (arch === 'aarch64') return 'virt,gic-version=3';
   if (arch === 's390x') return 's390-ccw-virtio';
   return undefined;
 }
