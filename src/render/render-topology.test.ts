@@ -124,3 +124,58 @@ describe('renderTopology nova and proxmox', () => {
     expect(Object.keys(j.renderings)).toEqual(['qemu', 'libvirt', 'kubevirt', 'nova', 'nova-json', 'proxmox']);
   });
 });
+
+describe('renderings of a whole plan (NUMA cells, pins, limits)', () => {
+  const codes = (r: { notes?: { code: string }[] }) => (r.notes ?? []).map((n) => n.code);
+  it('completes cells with hot-pluggable vCPUs and splits uneven memory; Nova gets explicit cells', () => {
+    const t = topo('4,maxcpus=8,sockets=4,cores=2');
+    const opts = { memoryMiB: 1000, cells: [{ vcpus: [0, 1] }, { vcpus: [2, 3] }, { vcpus: [] as number[] }] };
+    const j = JSON.parse(renderTopology(t, 'json', opts));
+    // sockets 2 and 3 (vCPUs 4-5, 6-7) are wholly hot-pluggable: round-robin by die index over the cells (2 % 3, 3 % 3).
+    expect(j.plan.cells.map((c: { vcpus: number[]; memoryMiB: number }) => [c.vcpus, c.memoryMiB])).toEqual([
+      [[0, 1, 6, 7], 333],
+      [[2, 3], 333],
+      [[4, 5], 334],
+    ]);
+    const n = JSON.parse(j.renderings['nova-json'].text).extra_specs;
+    expect(n).toMatchObject({ 'hw:numa_nodes': '3', 'hw:numa_cpus.0': '0-1,6-7', 'hw:numa_mem.2': '334' });
+    expect(j.renderings.qemu.text).toContain('-numa node,nodeid=0,cpus=0-1,cpus=6-7,memdev=ram0');
+    expect(j.renderings.proxmox.text).toMatch(/^numa0: cpus=0-1;6-7,memory=333$/m);
+    expect(j.renderings.libvirt.text).toContain("<cell id='0' cpus='0-1,6-7' memory='333' unit='MiB'/>");
+  });
+  it('pins: libvirt cputune/numatune, Nova dedicated + require, KubeVirt dedicated + NUMA passthrough with hugepages', () => {
+    const t = topo('4,sockets=2,cores=1,threads=2');
+    const opts = { memoryMiB: 1001, cells: [{ vcpus: [0, 1], hostNode: 0 }, { vcpus: [2, 3], hostNode: 1 }], pins: [0, 8, 1, 9].map((c, v) => ({ vcpu: v, cpus: [c] })), emulator: [5], isolateEmulator: true };
+    const lv = renderTopology(t, 'libvirt', opts);
+    expect(lv).toContain("<vcpupin vcpu='1' cpuset='8'/>");
+    expect(lv).toContain("<emulatorpin cpuset='5'/>");
+    expect(lv).toContain("<memnode cellid='1' mode='strict' nodeset='1'/>");
+    const nv = renderTopology(t, 'nova', opts);
+    expect(nv).toContain('--property hw:cpu_policy=dedicated');
+    expect(nv).toContain('--property hw:cpu_thread_policy=require');
+    expect(nv).toContain('--property hw:emulator_threads_policy=isolate');
+    const kv = renderTopologyDetailed(t, 'kubevirt', opts);
+    const d = parseYaml(kv.text).spec.domain;
+    expect(d.cpu).toMatchObject({ dedicatedCpuPlacement: true, isolateEmulatorThread: true, numa: { guestMappingPassthrough: {} } });
+    expect(d.memory).toEqual({ hugepages: { pageSize: '2Mi' }, guest: '1002Mi' });
+    expect(d.resources).toEqual({ requests: { memory: '1002Mi' }, limits: { memory: '1002Mi' } });
+    expect(codes(kv)).toEqual(expect.arrayContaining(['W_KUBEVIRT_PINS', 'W_KUBEVIRT_HUGEPAGES', 'W_KUBEVIRT_NUMA_PASSTHROUGH']));
+    const pm = renderTopologyDetailed(t, 'proxmox', opts);
+    expect(pm.text).toMatch(/^affinity: 0-1,5,8-9$/m);
+    expect(pm.text).toMatch(/^numa0: cpus=0-1,hostnodes=0,memory=500,policy=bind$/m);
+    expect(codes(pm)).toEqual(expect.arrayContaining(['W_PROXMOX_THREADS', 'W_PROXMOX_AFFINITY']));
+  });
+  it('limits: >255 x86 vCPUs get the IOMMU + split irqchip; arm virt > 8 gets GICv3; Proxmox caps at host CPUs', () => {
+    const big = topo('288', 'q35');
+    const lv = renderTopology(big, 'libvirt', { machine: 'q35' });
+    expect(lv).toContain("<ioapic driver='qemu'/>");
+    expect(lv).toContain("<driver intremap='on' eim='on'/>");
+    expect(renderTopology(big, 'qemu', { machine: 'q35' })).toContain('-machine pc-q35-7.2,kernel-irqchip=split -smp');
+    const arm = topo('16', 'virt,gic-version=3');
+    expect(renderTopology(arm, 'qemu', { machine: 'virt' })).toContain('-machine virt-7.2,gic-version=3 ');
+    expect(renderTopology(arm, 'libvirt', { machine: 'virt' })).toContain("<gic version='3'/>");
+    expect(renderTopology(arm, 'proxmox', { machine: 'virt' })).toMatch(/^arch: aarch64\nmachine: virt-7.2$/m);
+    expect(codes(renderTopologyDetailed(topo('16'), 'proxmox', { hostCpus: 8 }))).toContain('W_PROXMOX_VCPU_CAP');
+    expect(() => renderTopology(topo('4', 's390-ccw-virtio'), 'proxmox', { machine: 's390-ccw-virtio' })).toThrow(/x86_64 and aarch64/);
+  });
+});
