@@ -3,7 +3,8 @@ import { formatCpulist } from '../core/cpulist.ts';
 import { renderTable } from '../cli/output.ts';
 import type { PinPlan } from './pin-plan.ts';
 import { KvcpuError } from '../core/errors.ts';
-import { renderAllJson, renderContext, renderTopology, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
+import { qemuOptionLines } from '../render/render-qemu.ts';
+import { renderAllJson, renderContext, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
 import type { GuestTopology } from '../smp/types.ts';
 import type { GuestPlanOk, PlanHost, PlanResult } from './plan-types.ts';
 
@@ -106,24 +107,13 @@ export function guestTopologyOf(g: GuestPlanOk): GuestTopology {
   return { drawers: 1, books: 1, sockets: t.sockets, dies: t.dies, clusters: t.clusters, cores: t.cores, threads: t.threads, cpus: g.request.vcpus, maxcpus: g.request.vcpus };
 }
 
-function smpArg(g: GuestPlanOk): string {
-  try {
-    return renderTopology(guestTopologyOf(g), 'qemu').trim();
-  } catch {
-    const t = g.topology;
-    return `-smp ${g.request.vcpus},sockets=${t.sockets},cores=${t.cores},threads=${t.threads}`;
-  }
-}
-
-export function renderQemuPlan(r: PlanResult): string {
+export function renderQemuPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
   let out = refusals(r, '#');
   for (const g of ok(r)) {
-    const t = g.topology;
-    const args = [`qemu-system-x86_64 -name guest=${g.name},debug-threads=on`, smpArg(g), `-m ${g.request.memoryMiB}`];
-    for (const c of g.cells) {
-      args.push(`-object memory-backend-ram,id=mem${c.guestCell},size=${c.memoryMiB}M,host-nodes=${c.hostNode},policy=bind`);
-      args.push(`-numa node,nodeid=${c.guestCell},cpus=${formatCpulist(c.vcpus)},memdev=mem${c.guestCell}`);
-    }
+    // The guest's QEMU options come from the shared renderer (topology, NUMA cells, memory binding).
+    const d = renderTopologyDetailed(guestTopologyOf(g), 'qemu', { ...planRenderOptions(g, host), machine: 'q35' });
+    notes?.push(...(d.notes ?? []).filter((n) => n.code !== 'W_QEMU_PINS').map((n) => ({ ...n, message: `${g.name}: ${n.message}` })));
+    const args = [`qemu-system-x86_64 -name guest=${g.name},debug-threads=on`, ...qemuOptionLines(d.text)];
     for (const k of Object.keys(g.iothreads)) args.push(`-object iothread,id=${k}`);
     out += `# ${g.name}: start, then pin its threads (debug-threads=on names vCPU threads "CPU N/KVM" or "CPU N/TCG")\n`;
     out += args.join(' \\\n  ') + ' ...\n';
@@ -191,7 +181,7 @@ export function renderPlan(r: PlanResult, format: PlanFormat, host?: PlanHost, n
     case 'virsh':
       return renderVirshPlan(r);
     case 'qemu':
-      return renderQemuPlan(r);
+      return renderQemuPlan(r, host, notes);
     case 'kubevirt':
       return renderKubevirtPlan(r, host, notes);
     case 'nova':

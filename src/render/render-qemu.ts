@@ -23,6 +23,11 @@ export function needsX2apicIommu(c: RenderContext): boolean {
  * only; the cells' memory sums to -m, QEMU's numa.c "total memory for NUMA nodes" rule). QEMU
  * cannot pin threads itself: pins are listed as comments for `kvcpu pin` after start.
  */
+/** The QEMU options alone (no comments, one line): what `kvcpu plan --format qemu` starts. */
+export function qemuOptionLines(text: string): string[] {
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\s*\\$/, '').trim());
+}
+
 export function renderQemu(c0: RenderContext, explicitMachine: boolean): RenderedTopology {
   const c = forkContext(c0);
   const machineProps: string[] = [];
@@ -38,7 +43,9 @@ export function renderQemu(c0: RenderContext, explicitMachine: boolean): Rendere
   if (c.cells.length) {
     args.push(`-m ${c.memoryMiB}`);
     for (const cell of c.cells) {
-      args.push(`-object memory-backend-ram,id=ram${cell.id},size=${cell.memoryMiB}M`);
+      // A pinned plan binds each cell's memory to its host node, as libvirt's <numatune> does.
+      const bind = c.pins && cell.hostNode !== null ? `,host-nodes=${cell.hostNode},policy=bind` : '';
+      args.push(`-object memory-backend-ram,id=ram${cell.id},size=${cell.memoryMiB}M${bind}`);
       // A cpulist with commas is given as repeated cpus= items (QEMU's list syntax).
       const cpus = formatCpulist(cell.vcpus).split(',').map((r) => `cpus=${r}`).join(',');
       args.push(`-numa node,nodeid=${cell.id},${cpus},memdev=ram${cell.id}`);
@@ -49,8 +56,6 @@ export function renderQemu(c0: RenderContext, explicitMachine: boolean): Rendere
     note(c, 'W_QEMU_PINS', 'QEMU does not pin threads itself: apply the pins after start (kvcpu pin, or taskset on the "CPU N/KVM" threads with -name ...,debug-threads=on)');
     tail += `# pins (vCPU:host CPUs): ${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')}\n`;
     if (c.emulator) tail += `# emulator threads: ${formatCpulist(c.emulator)}\n`;
-    const bound = c.cells.filter((x) => x.hostNode !== null);
-    if (bound.length) tail += `# memory binding: ${bound.map((x) => `guest node ${x.id} -> host node ${x.hostNode}`).join(', ')} (add host-nodes=N,policy=bind to each memory-backend-ram)\n`;
   }
   return done(c, comments('#', c.warnings, c.notes) + tail + args.join(' \\\n  ') + '\n');
 }

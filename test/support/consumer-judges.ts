@@ -76,7 +76,8 @@ const BINARY: Record<string, string> = { x86_64: 'qemu-system-x86_64', aarch64: 
 
 export async function judgeQemu(text: string, p: PlanView): Promise<Verdict> {
   const problems: string[] = [];
-  const args = qemuArgs(text);
+  // Memory bound to the planned host's nodes: this host may have only node 0 (as for libvirt's domxml-to-native).
+  const args = qemuArgs(text).map((a) => a.replace(/host-nodes=\d+/g, 'host-nodes=0'));
   const binary = BINARY[p.arch]!;
   let accel = 'tcg';
   // QEMU 7.2's TCG refuses x86 APIC IDs >= 255 (x2APIC needs KVM): such plans are checked under KVM.

@@ -193,7 +193,8 @@ describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 74
     const q = (await run(['plan', ...g, '--format', 'qemu'])).out;
     expect(q).toMatch(/-smp cpus=4,sockets=2,(dies=1,)?cores=1,threads=2,maxcpus=4/);
     expect(q).toMatch(/^taskset -pc \d+ \$\(tid CPU 0\/\)$/m);
-    expect(q).toMatch(/-numa node,nodeid=1,cpus=2-3,memdev=mem1/);
+    expect(q).toMatch(/-numa node,nodeid=1,cpus=2-3,memdev=ram1/);
+    expect(q).toMatch(/-object memory-backend-ram,id=ram1,size=\d+M,host-nodes=\d+,policy=bind/);
     const kv = (await run(['plan', ...g, '--format', 'kubevirt'])).out;
     expect(kv).toMatch(/dedicatedCpuPlacement: true/);
     expect(kv).toMatch(/isolateEmulatorThread: true/);
