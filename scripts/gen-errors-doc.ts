@@ -44,7 +44,11 @@ values. \`kvcpu smp SPEC\` prints them (\`error E_SMP_...: <QEMU's message>\`) a
 \`kvcpu smp --batch\` prints them per line and exits 0; \`kvcpu topology suggest\` raises them
 (exit 2) if the topology it built would be refused. The message is QEMU's text for the chosen
 QEMU version and machine.` },
-  { key: 'topology', title: "Topology suggest", intro: `\`kvcpu topology suggest\` validates the request against the host before suggesting anything.` },
+  {
+    key: 'topology',
+    title: 'Topology suggest and renderings',
+    intro: `\`kvcpu topology suggest\` validates the request against the host before suggesting anything; the renderings (libvirt, KubeVirt, Nova, Proxmox) refuse what their consumer cannot define.\n\n**Rendering warnings (W_*).** What a consumer cannot express is never dropped silently: the document says it in a comment (\`# warning: ... [W_X]\`, \`<!-- warning: ... [W_X] -->\`, \`warnings\` in JSON) and kvcpu writes \`warning W_X: ...\` on stderr; exit status stays 0. \`W_MACHINE_LEVEL\` (level the machine lacks), \`W_MACHINE_MAXCPUS\` (above the machine's vCPU limit), \`W_QEMU_PINS\` (QEMU cannot pin: apply after start), \`W_QEMU_NO_HOTPLUG\` (arm virt and microvm have no vCPU hot-plug in QEMU 7.2), \`W_QEMU_X2APIC\`, \`W_LIBVIRT_FOLDED\`, \`W_LIBVIRT_CLUSTERS\` (clusters need libvirt 10.1: folded into cores; \`--libvirt-version 10.1\`), \`W_LIBVIRT_X2APIC\` (more than 255 vCPUs need q35 + intel IOMMU eim), \`W_LIBVIRT_FLOATING\`, \`W_KUBEVIRT_FOLDED\`, \`W_KUBEVIRT_THREADS\`, \`W_KUBEVIRT_HOTPLUG_SOCKETS\` (whole-socket hot-plug re-layout), \`W_KUBEVIRT_EMULATOR\`, \`W_KUBEVIRT_PINS\` (the CPU manager chooses host CPUs), \`W_KUBEVIRT_HUGEPAGES\`, \`W_KUBEVIRT_NUMA_PASSTHROUGH\`, \`W_KUBEVIRT_NUMA\` (guest NUMA without dedicated CPUs), \`W_KUBEVIRT_MACHINE\`, \`W_NOVA_FOLDED\`, \`W_NOVA_NO_HOTPLUG\`, \`W_NOVA_MACHINE\`, \`W_NOVA_PINS\`, \`W_NOVA_HOST_NODES\`, \`W_PROXMOX_THREADS\`, \`W_PROXMOX_FOLDED\`, \`W_PROXMOX_VCPU_CAP\` ("MAX n vcpus allowed per VM on this node"), \`W_PROXMOX_I440FX\` (255 vCPUs), \`W_PROXMOX_AFFINITY\` (one CPU set for the whole VM).`,
+  },
   { key: 'cpu-models', title: "CPU models", intro: `` },
   { key: 'cpu-baseline', title: "CPU baseline (libvirt cpu_map)", intro: `Raised by \`kvcpu cpu baseline\`, \`kvcpu cpu compare\` and \`kvcpu cpu pools\` (libvirt-compatible
 CPU baseline/compare), exit **2**.` },

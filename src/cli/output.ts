@@ -35,6 +35,12 @@ export function processIo(): CliIo {
   };
 }
 
+/** Coded rendering warnings on stderr: what a consumer cannot express (the document says it too, in comments). */
+export function warnRendering(io: CliIo, notes: { code: string; message: string }[] | undefined): void {
+  const p = paint(io);
+  for (const n of notes ?? []) io.err(`${p.yellow('warning')} ${n.code}: ${n.message}\n`);
+}
+
 export function writeJson(io: CliIo, value: unknown): void {
   io.out(escapeJsonControls(JSON.stringify(value, null, 2)) + '\n');
 }

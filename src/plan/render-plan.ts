@@ -2,12 +2,14 @@ import { stringify } from 'yaml';
 import { formatCpulist } from '../core/cpulist.ts';
 import { renderTable } from '../core/format.ts';
 import type { PinPlan } from './pin-plan.ts';
-import { renderTopology } from '../render/render-topology.ts';
+import { KvcpuError } from '../core/errors.ts';
+import { qemuOptionLines } from '../render/render-qemu.ts';
+import { renderAllJson, renderContext, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
 import type { GuestTopology } from '../smp/types.ts';
 import type { GuestPlanOk, PlanHost, PlanResult } from './plan-types.ts';
 
-export type PlanFormat = 'text' | 'json' | 'libvirt' | 'virsh' | 'qemu' | 'kubevirt' | 'nova';
-export const PLAN_FORMATS: PlanFormat[] = ['text', 'json', 'libvirt', 'virsh', 'qemu', 'kubevirt', 'nova'];
+export type PlanFormat = 'text' | 'json' | 'libvirt' | 'virsh' | 'qemu' | 'kubevirt' | 'nova' | 'nova-json' | 'proxmox';
+export const PLAN_FORMATS: PlanFormat[] = ['text', 'json', 'libvirt', 'virsh', 'qemu', 'kubevirt', 'nova', 'nova-json', 'proxmox'];
 
 const ok = (r: PlanResult) => r.guests.filter((g): g is GuestPlanOk => g.fits);
 
@@ -45,26 +47,46 @@ function memnodes(g: GuestPlanOk): string {
   return formatCpulist(g.cells.map((c) => c.hostNode));
 }
 
-export function renderLibvirtPlan(r: PlanResult): string {
-  let out = refusals(r, '<!--').replace(/\n/g, ' -->\n');
-  for (const g of ok(r)) {
-    const t = g.topology;
-    const lines = [`<!-- guest ${g.name}: copy into its <domain> (libvirt domain XML: cputune, numatune, cpu) -->`, `<vcpu placement='static'>${g.request.vcpus}</vcpu>`];
-    const io = Object.keys(g.iothreads);
-    if (io.length) lines.push(`<iothreads>${io.length}</iothreads>`);
-    lines.push('<cputune>');
-    for (const v of g.vcpus) lines.push(`  <vcpupin vcpu='${v.vcpu}' cpuset='${formatCpulist(v.cpus)}'/>`);
-    if (g.emulator?.length) lines.push(`  <emulatorpin cpuset='${formatCpulist(g.emulator)}'/>`);
-    // libvirt numbers IOThreads from 1.
-    io.forEach((k, i) => lines.push(`  <iothreadpin iothread='${i + 1}' cpuset='${formatCpulist(g.iothreads[k]!)}'/>`));
-    lines.push('</cputune>', '<numatune>', `  <memory mode='strict' nodeset='${memnodes(g)}'/>`);
-    for (const c of g.cells) lines.push(`  <memnode cellid='${c.guestCell}' mode='strict' nodeset='${c.hostNode}'/>`);
-    lines.push('</numatune>', "<cpu mode='host-passthrough'>", `  <topology sockets='${t.sockets}' dies='${t.dies}' cores='${t.cores}' threads='${t.threads}'/>`, '  <numa>');
-    for (const c of g.cells) lines.push(`    <cell id='${c.guestCell}' cpus='${formatCpulist(c.vcpus)}' memory='${c.memoryMiB}' unit='MiB'/>`);
-    lines.push('  </numa>', '</cpu>');
-    out += lines.join('\n') + '\n';
+/** One planned guest as the plan every consumer renders (src/render): topology, NUMA cells, pins, policies. */
+export function planRenderOptions(g: GuestPlanOk, host?: PlanHost): RenderOptions {
+  const q = g.request;
+  return {
+    name: g.name,
+    memoryMiB: q.memoryMiB,
+    cells: g.cells.map((c) => ({ vcpus: c.vcpus, memoryMiB: c.memoryMiB, hostNode: c.hostNode })),
+    pins: g.vcpus.map((v) => ({ vcpu: v.vcpu, cpus: v.cpus })),
+    emulator: g.emulator,
+    dedicated: q.policy === 'dedicated',
+    threadPolicy: q.threads,
+    isolateEmulator: q.emulator === 'isolate',
+    iothreads: Object.values(g.iothreads).map((cpus) => ({ cpus })),
+    mixedDedicated: q.policy === 'mixed' ? (q.dedicatedVcpus ?? []) : null,
+    ...(host ? { hostCpus: host.online.length } : {}),
+  };
+}
+
+/** The consumer's document for each fitting guest, with the refusals as comments. */
+function renderEach(r: PlanResult, format: TopologyFormat, host: PlanHost | undefined, prefix: string, single: boolean, notes?: RenderNote[]): string {
+  const fits = ok(r);
+  if (single && fits.length > 1) {
+    throw new KvcpuError('E_PLAN_ONE_GUEST', `--format ${format} is one document for one guest; the plan has ${fits.length} (${fits.map((g) => g.name).join(', ')})`, {
+      hint: 'plan one --guest at a time, or use --format json (every guest) or kubevirt/nova (several documents in one stream)',
+    });
   }
+  let out = refusals(r, prefix);
+  if (prefix === '<!--') out = out.replace(/\n/g, ' -->\n');
+  const docs = fits.map((g) => {
+    const d = renderTopologyDetailed(guestTopologyOf(g), format, planRenderOptions(g, host));
+    notes?.push(...(d.notes ?? []).map((n) => ({ ...n, message: `${g.name}: ${n.message}` })));
+    return d.text;
+  });
+  out += docs.join(format === 'kubevirt' ? '---\n' : '');
   return out;
+}
+
+/** A libvirt domain for the guest (src/render/render-libvirt.ts): cputune, numatune, NUMA cells, IOThreads. */
+export function renderLibvirtPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
+  return renderEach(r, 'libvirt', host, '<!--', true, notes);
 }
 
 export function renderVirshPlan(r: PlanResult): string {
@@ -85,24 +107,13 @@ export function guestTopologyOf(g: GuestPlanOk): GuestTopology {
   return { drawers: 1, books: 1, sockets: t.sockets, dies: t.dies, clusters: t.clusters, cores: t.cores, threads: t.threads, cpus: g.request.vcpus, maxcpus: g.request.vcpus };
 }
 
-function smpArg(g: GuestPlanOk): string {
-  try {
-    return renderTopology(guestTopologyOf(g), 'qemu').trim();
-  } catch {
-    const t = g.topology;
-    return `-smp ${g.request.vcpus},sockets=${t.sockets},cores=${t.cores},threads=${t.threads}`;
-  }
-}
-
-export function renderQemuPlan(r: PlanResult): string {
+export function renderQemuPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
   let out = refusals(r, '#');
   for (const g of ok(r)) {
-    const t = g.topology;
-    const args = [`qemu-system-x86_64 -name guest=${g.name},debug-threads=on`, smpArg(g), `-m ${g.request.memoryMiB}`];
-    for (const c of g.cells) {
-      args.push(`-object memory-backend-ram,id=mem${c.guestCell},size=${c.memoryMiB}M,host-nodes=${c.hostNode},policy=bind`);
-      args.push(`-numa node,nodeid=${c.guestCell},cpus=${formatCpulist(c.vcpus)},memdev=mem${c.guestCell}`);
-    }
+    // The guest's QEMU options come from the shared renderer (topology, NUMA cells, memory binding).
+    const d = renderTopologyDetailed(guestTopologyOf(g), 'qemu', { ...planRenderOptions(g, host), machine: 'q35' });
+    notes?.push(...(d.notes ?? []).filter((n) => n.code !== 'W_QEMU_PINS').map((n) => ({ ...n, message: `${g.name}: ${n.message}` })));
+    const args = [`qemu-system-x86_64 -name guest=${g.name},debug-threads=on`, ...qemuOptionLines(d.text)];
     for (const k of Object.keys(g.iothreads)) args.push(`-object iothread,id=${k}`);
     out += `# ${g.name}: start, then pin its threads (debug-threads=on names vCPU threads "CPU N/KVM" or "CPU N/TCG")\n`;
     out += args.join(' \\\n  ') + ' ...\n';
@@ -117,50 +128,17 @@ export function renderQemuPlan(r: PlanResult): string {
   return out;
 }
 
-export function renderKubevirtPlan(r: PlanResult): string {
-  let out = refusals(r, '#');
-  for (const g of ok(r)) {
-    const warn: string[] = [];
-    const dedicated = g.request.policy !== 'shared';
-    if (g.request.policy === 'mixed') warn.push('KubeVirt has no mixed policy: all vCPUs get dedicated CPUs');
-    if (g.request.threads !== 'prefer') warn.push(`KubeVirt has no thread policy (threads=${g.request.threads}): use the kubelet's full-pcpus-only CPU manager option for whole cores`);
-    warn.push(`KubeVirt's CPU manager (static policy) picks the host CPUs; kvcpu's plan for reference: ${g.vcpus.map((v) => `${v.vcpu}->${formatCpulist(v.cpus)}`).join(' ')}`);
-    const cpu: Record<string, unknown> = { sockets: g.topology.sockets, cores: g.topology.cores, threads: g.topology.threads };
-    if (dedicated) cpu.dedicatedCpuPlacement = true;
-    if (g.request.emulator === 'isolate') cpu.isolateEmulatorThread = true;
-    if (g.cells.length > 1) cpu.numa = { guestMappingPassthrough: {} };
-    const doc = {
-      apiVersion: 'kubevirt.io/v1',
-      kind: 'VirtualMachineInstance',
-      metadata: { name: g.name },
-      spec: {
-        domain: {
-          cpu,
-          resources: { requests: { memory: `${g.request.memoryMiB}Mi` }, limits: { cpu: String(g.request.vcpus), memory: `${g.request.memoryMiB}Mi` } },
-          devices: {},
-        },
-      },
-    };
-    out += warn.map((w) => `# ${w}\n`).join('') + stringify(doc) + '---\n';
-  }
-  return out;
+/** One VirtualMachineInstance per guest (a YAML stream `kubectl apply -f` takes). */
+export function renderKubevirtPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
+  return renderEach(r, 'kubevirt', host, '#', false, notes);
 }
 
-export function renderNovaPlan(r: PlanResult, host?: PlanHost): string {
-  let out = refusals(r, '#');
+/** `openstack flavor create/set` for each guest; Nova places the vCPUs itself (nova/virt/hardware.py). */
+export function renderNovaPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
+  let out = renderEach(r, 'nova', host, '#', false, notes);
   const smt = host ? host.cores.some((c) => c.length > 1) : false;
-  for (const g of ok(r)) {
-    const q = g.request;
-    const props: [string, string][] = [['hw:cpu_policy', q.policy]];
-    if (q.policy !== 'shared') props.push(['hw:cpu_thread_policy', q.threads]);
-    if (q.policy === 'mixed') props.push(['hw:cpu_dedicated_mask', formatCpulist(q.dedicatedVcpus ?? [])]);
-    if (q.emulator === 'isolate') props.push(['hw:emulator_threads_policy', 'isolate']);
-    props.push(['hw:numa_nodes', String(g.cells.length)]);
-    props.push(['hw:cpu_sockets', String(g.topology.sockets)], ['hw:cpu_cores', String(g.topology.cores)], ['hw:cpu_threads', String(g.topology.threads)]);
-    out += `# ${g.name}: Nova places the vCPUs itself (nova/virt/hardware.py); these extra specs ask for the same policies\n`;
-    if (q.threads === 'isolate' && smt && host && !host.legacy) out += '# warning: Nova refuses hw:cpu_thread_policy=isolate on SMT hosts that use cpu_dedicated_set (bug 1889633)\n';
-    out += `openstack flavor create --vcpus ${q.vcpus} --ram ${q.memoryMiB} --disk 10 ${g.name}\n`;
-    out += `openstack flavor set ${g.name} ${props.map(([k, v]) => `--property ${k}=${v}`).join(' ')}\n`;
+  if (host && smt && !host.legacy && ok(r).some((g) => g.request.threads === 'isolate')) {
+    out = '# warning: Nova refuses hw:cpu_thread_policy=isolate on SMT hosts that use cpu_dedicated_set (bug 1889633)\n' + out;
   }
   return out;
 }
@@ -190,20 +168,28 @@ export function renderTextPlan(r: PlanResult): string {
   return out;
 }
 
-export function renderPlan(r: PlanResult, format: PlanFormat, host?: PlanHost): string {
+/** `notes` collects what the consumer cannot express (coded), for stderr. */
+export function renderPlan(r: PlanResult, format: PlanFormat, host?: PlanHost, notes?: RenderNote[]): string {
   switch (format) {
-    case 'json':
-      return JSON.stringify(toPinPlanJson(r), null, 2) + '\n';
+    case 'json': {
+      // The pin plan (`kvcpu pin --plan` input) plus, per fitting guest, the plan every consumer renders and its renderings.
+      const renderings = Object.fromEntries(ok(r).map((g) => [g.name, renderAllJson(renderContext(guestTopologyOf(g), planRenderOptions(g, host)), true)]));
+      return JSON.stringify({ ...toPinPlanJson(r), renderings }, null, 2) + '\n';
+    }
     case 'libvirt':
-      return renderLibvirtPlan(r);
+      return renderLibvirtPlan(r, host, notes);
     case 'virsh':
       return renderVirshPlan(r);
     case 'qemu':
-      return renderQemuPlan(r);
+      return renderQemuPlan(r, host, notes);
     case 'kubevirt':
-      return renderKubevirtPlan(r);
+      return renderKubevirtPlan(r, host, notes);
     case 'nova':
-      return renderNovaPlan(r, host);
+      return renderNovaPlan(r, host, notes);
+    case 'nova-json':
+      return renderEach(r, 'nova-json', host, '#', true, notes).replace(/^#.*\n/gm, '');
+    case 'proxmox':
+      return renderEach(r, 'proxmox', host, '#', true, notes);
     default:
       return renderTextPlan(r);
   }

@@ -66,12 +66,13 @@ describe('renderers keep every level in its own field (asymmetric topologies)', 
   });
 
   it('nova: hw:cpu_sockets / hw:cpu_cores / hw:cpu_threads (dies folded into cores)', () => {
-    expect(keyValues(renderTopology(flat, 'nova'), /^(hw:cpu_\w+)=(\d+)$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '3', 'hw:cpu_threads': '5' });
+    expect(keyValues(renderTopology(flat, 'nova'), /^(?:--property\s+)?(hw:cpu_\w+)=(\d+)(?:\s*\\)?$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '3', 'hw:cpu_threads': '5' });
     const deepFull = topo('210,sockets=2,dies=3,cores=5,threads=7');
     const text = renderTopology(deepFull, 'nova');
-    expect(keyValues(text, /^(hw:cpu_\w+)=(\d+)$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '15', 'hw:cpu_threads': '7' });
+    expect(keyValues(text, /^(?:--property\s+)?(hw:cpu_\w+)=(\d+)(?:\s*\\)?$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '15', 'hw:cpu_threads': '7' });
     expect(text).toContain('# flavor vcpus=210');
-    expect(text).toContain('--property hw:cpu_sockets=2 --property hw:cpu_cores=15 --property hw:cpu_threads=7');
+    // One `--property` per line of the `openstack flavor set` command, in sockets/cores/threads order.
+    expect(text.replace(/\s*\\\n\s*/g, ' ')).toMatch(/--property hw:cpu_sockets=2 --property hw:cpu_cores=15 --property hw:cpu_threads=7/);
   });
 
   it('kubevirt: spec.domain.cpu sockets/cores/threads', () => {
@@ -86,7 +87,8 @@ describe('renderers keep every level in its own field (asymmetric topologies)', 
   });
 
   it('json: the topology object field by field', () => {
-    const j = JSON.parse(renderTopology(deep, 'json')) as { topology: GuestTopology };
-    expect(j.topology).toMatchObject({ sockets: 2, dies: 3, cores: 5, threads: 7, cpus: 20, maxcpus: 210 });
+    // The json rendering is the plan document: {kind, version, plan: {topology, ...}, renderings}.
+    const j = JSON.parse(renderTopology(deep, 'json')) as { plan: { topology: GuestTopology } };
+    expect(j.plan.topology).toMatchObject({ sockets: 2, dies: 3, cores: 5, threads: 7, cpus: 20, maxcpus: 210 });
   });
 });

@@ -372,7 +372,8 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
   };
   // Validate with the -smp model of the target machine: the plan must be what QEMU accepts.
   const spec = `cpus=${vcpus},maxcpus=${maxcpus},sockets=${topology.sockets}${machine.supports.dies ? `,dies=${topology.dies}` : ''},cores=${topology.cores},threads=${threads}`;
-  const check = parseSmp(spec, { machine: machine.name, qemuVersion: req.qemuVersion });
+  // The machine as asked (with its properties: virt,gic-version=3 lifts GICv2's 8-CPU limit).
+  const check = parseSmp(spec, { machine: req.machine ?? machine.name, qemuVersion: req.qemuVersion });
   if (!check.ok) {
     throw new KvcpuError(check.error.code, `the suggested -smp ${spec} is refused for ${machine.name}: ${check.error.message}`, {
       hint: check.error.code === 'E_SMP_TOO_MANY_CPUS' ? `machine ${machine.name} allows at most ${machine.maxCpus} vCPUs: lower --max/--vcpus or pick a newer machine type` : 'report this to kvcpu',

@@ -92,8 +92,9 @@ describe.skipIf(!existsSync(smtHost))('kvcpu topology suggest (reference host)',
     const a = await run(['topology', 'suggest', '--vcpus', '4', '--root', smtHost, '--json', '--format', 'libvirt']);
     const j = JSON.parse(a.out);
     expect(j).toMatchObject({ ok: true, topology: { sockets: 1, cores: 4, threads: 1, cpus: 4, maxcpus: 4 }, machine: 'pc-q35-7.2' });
-    expect(j.rendered.format).toBe('libvirt');
-    expect(j.rendered.text).toMatch(/<topology /);
+    expect(j.renderings.libvirt.text).toMatch(/<topology /);
+    expect(Object.keys(j.renderings)).toEqual(['qemu', 'libvirt', 'kubevirt', 'nova', 'nova-json', 'proxmox']);
+    expect(j.plan).toMatchObject({ arch: 'x86_64', memoryMiB: 1024, cells: [], pins: null });
     const b = await run(['topology', 'suggest', '--vcpus', '4', '--root', smtHost, '--format', 'json']);
     expect(JSON.parse(b.out).smp).toBe('cpus=4,sockets=1,dies=1,cores=4,threads=1,maxcpus=4');
   });
@@ -110,12 +111,13 @@ describe.skipIf(!existsSync(smtHost))('kvcpu topology suggest (reference host)',
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  it('--format kubevirt lays hotplug out as whole sockets (KubeVirt hot-plugs sockets only)', async () => {
-    const r = await run(['topology', 'suggest', '--vcpus', '4', '--cpus', '0-1,16-17', '--max', '8', '--root', smtHost, '--format', 'kubevirt', '--json']);
-    const j = JSON.parse(r.out);
-    expect(j.topology).toMatchObject({ sockets: 2, cores: 2, threads: 2, cpus: 4, maxcpus: 8 });
-    expect(j.hotplug).toEqual({ level: 'socket', vcpusPerStep: 4, steps: 1 });
-    expect(j.rendered.text).toMatch(/maxSockets: 2/);
+  it('one plan for every format: KubeVirt states its whole-socket hot-plug re-layout (stdout is only the document)', async () => {
+    const r = await run(['topology', 'suggest', '--vcpus', '4', '--cpus', '0-1,16-17', '--max', '8', '--root', smtHost, '--format', 'kubevirt']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# warning: KubeVirt hot-plugs whole sockets: the plan's 1 socket\(s\) x 4 cores \(4 of 8 present\) becomes 1 of 2 sockets x 2 cores x 2 threads \[W_KUBEVIRT_HOTPLUG_SOCKETS\]/m);
+    expect(r.out).toMatch(/maxSockets: 2/);
+    expect(r.out).not.toMatch(/guest topology:/);
+    expect(r.err).toMatch(/W_KUBEVIRT_HOTPLUG_SOCKETS/);
     const q = await run(['topology', 'suggest', '--vcpus', '4', '--cpus', '0-1,16-17', '--max', '8', '--root', smtHost, '--json']);
     expect(JSON.parse(q.out).hotplug).toEqual({ level: 'core', vcpusPerStep: 2, steps: 2 });
   });

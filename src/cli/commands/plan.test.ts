@@ -193,13 +193,23 @@ describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 74
     const q = (await run(['plan', ...g, '--format', 'qemu'])).out;
     expect(q).toMatch(/-smp cpus=4,sockets=2,(dies=1,)?cores=1,threads=2,maxcpus=4/);
     expect(q).toMatch(/^taskset -pc \d+ \$\(tid CPU 0\/\)$/m);
-    expect(q).toMatch(/-numa node,nodeid=1,cpus=2-3,memdev=mem1/);
+    expect(q).toMatch(/-numa node,nodeid=1,cpus=2-3,memdev=ram1/);
+    expect(q).toMatch(/-object memory-backend-ram,id=ram1,size=\d+M,host-nodes=\d+,policy=bind/);
     const kv = (await run(['plan', ...g, '--format', 'kubevirt'])).out;
     expect(kv).toMatch(/dedicatedCpuPlacement: true/);
     expect(kv).toMatch(/isolateEmulatorThread: true/);
     expect(kv).toMatch(/guestMappingPassthrough/);
     const nv = (await run(['plan', ...g, '--format', 'nova'])).out;
-    expect(nv).toMatch(/--property hw:cpu_policy=dedicated --property hw:cpu_thread_policy=prefer --property hw:emulator_threads_policy=isolate --property hw:numa_nodes=2/);
+    expect(nv).toMatch(/--property hw:cpu_policy=dedicated \\\n  --property hw:cpu_thread_policy=prefer \\\n  --property hw:emulator_threads_policy=isolate \\\n/);
+    expect(nv).toMatch(/--property hw:numa_nodes=2 \\\n  --property hw:numa_cpus.0=0-1 \\\n  --property hw:numa_mem.0=\d+ \\\n  --property hw:numa_cpus.1=2-3/);
+    expect(kv).toMatch(/pageSize: 2Mi/);
+    expect(kv).toMatch(/guest: \d+Mi/);
+    const pm = (await run(['plan', ...g, '--format', 'proxmox'])).out;
+    expect(pm).toMatch(/^numa1: cpus=2-3,hostnodes=\d+,memory=\d+,policy=bind$/m);
+    expect(pm).toMatch(/^affinity: [\d,-]+$/m);
+    const two = await run(['plan', '--root', epyc, '--guest', 'name=a,vcpus=2', '--guest', 'name=b,vcpus=2', '--format', 'libvirt']);
+    expect(two.code).toBe(2);
+    expect(two.err).toMatch(/E_PLAN_ONE_GUEST/);
   });
 
   it('refuses incoherent CPU sets with E_PLAN_SETS (exit 2)', async () => {

@@ -20,7 +20,8 @@ import { checkGuestPlan } from '../../plan/check-plan.ts';
 import type { GuestRequest } from '../../plan/plan-types.ts';
 import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../../plan/render-plan.ts';
 import { act, collect, parseJsonText, readAll, type RegisterCommand } from '../command-kit.ts';
-import { reportError, writeJson, type CliContext } from '../output.ts';
+import { reportError, warnRendering, writeJson, type CliContext } from '../output.ts';
+import type { RenderNote } from '../../render/render-helpers.ts';
 
 interface PlanOpts {
   root?: string;
@@ -94,7 +95,10 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
     }
     chk.claims.forEach((c) => claimed.add(c));
   }
-  ctx.io.out(renderPlan(result, format, host));
+  const notes: RenderNote[] = [];
+  const text = renderPlan(result, format, host, notes);
+  warnRendering(ctx.io, notes);
+  ctx.io.out(text);
   return result.guests.every((g) => g.fits) ? 0 : 1;
 }
 

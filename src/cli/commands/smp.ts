@@ -1,7 +1,7 @@
 import { parseSmpBatchLine } from '../../app/smp-batch.ts';
 import { Option } from 'commander';
 import { act, readAll, type RegisterCommand } from '../command-kit.ts';
-import { paint, writeJson, type CliIo } from '../output.ts';
+import { paint, warnRendering, writeJson, type CliIo } from '../output.ts';
 import { KvcpuError } from '../../core/errors.ts';
 import { parseSmp, type ParseSmpOptions } from '../../smp/parse-smp.ts';
 import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
@@ -9,7 +9,7 @@ import type { GuestTopology, SmpResult } from '../../smp/types.ts';
 import { SMP_MEMBERS } from '../../smp/types.ts';
 import { askQemuSmp, compareWithQemu, type QemuSmpAnswer } from '../../smp/verify-smp.ts';
 import { kvmUsable } from '../../check/probe-kvm.ts';
-import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
+import { renderAllJson, renderContext, renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 
 interface SmpOpts {
   machine?: string;
@@ -20,6 +20,8 @@ interface SmpOpts {
   verify?: boolean;
   format?: TopologyFormat;
   name?: string;
+  memory?: number;
+  libvirtVersion?: string;
 }
 
 /** The `--json` topology object: the seven SMPConfiguration members of QEMU 7.2 (+ levels the machine adds). */
@@ -138,13 +140,19 @@ export const registerSmp: RegisterCommand = (program, ctx) => {
     .option('--batch', 'read JSON lines {"smp":SPEC,"machine"?:TYPE,"qemuVersion"?:V} on stdin, write one result per line')
     .option('--verify', 'also start the real qemu-system-x86_64 -S with the spec and report any difference')
     .addOption(new Option('--format <format>', 'render the topology for a consumer').choices(TOPOLOGY_FORMATS))
-    .option('--name <name>', 'VM name for --format libvirt/kubevirt/nova', 'guest')
+    .option('--name <name>', 'VM name for --format libvirt/kubevirt/nova/proxmox', 'guest')
+    .option('--memory <mib>', 'guest RAM (MiB) for --format', (v: string) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 1) throw new KvcpuError('E_USAGE', `--memory must be a positive integer (MiB), got ${v}`, { hint: 'e.g. --memory 2048' });
+      return n;
+    })
+    .option('--libvirt-version <v>', 'libvirt the domain XML is for (clusters need 10.1)', '9.0')
     .addHelpText(
       'after',
       `
 Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify found a difference.
 --batch always exits 0; malformed lines give {"ok":false,"error":{"code":"E_BAD_JSON",...}}.
---format json is the same as --json.`,
+--format json adds the plan and every consumer's rendering to the --json answer.`,
     )
     .action(
       act(ctx, async (specArgs: string[], o: SmpOpts) => {
@@ -176,12 +184,15 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         if (specArgs.length === 0) throw new KvcpuError('E_USAGE', 'missing SPEC (the -smp value)', { hint: "kvcpu smp '8,threads=2' --machine q35" });
         const r = parseSmp(specArgs, base);
         const verify = o.verify ? await runVerify(specArgs, r, base) : undefined;
+        const ropts = { machine: r.machine, qemuVersion: r.qemuVersion, name: o.name ?? 'guest', ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}) };
         if (json) {
-          writeJson(ctx.io, smpResultJson(r, verify));
+          const all = o.format === 'json' && r.ok ? renderAllJson(renderContext(r.topology, ropts), true) : {};
+          writeJson(ctx.io, { ...smpResultJson(r, verify), ...all });
           return statusOf(r, verify);
         }
         if (o.format && r.ok) {
-          const rendered = renderTopologyDetailed(r.topology, o.format, { machine: r.machine, qemuVersion: r.qemuVersion, name: o.name ?? 'guest' });
+          const rendered = renderTopologyDetailed(r.topology, o.format, ropts);
+          warnRendering(ctx.io, rendered.notes);
           ctx.io.out(rendered.text);
           if (verify && verify.differences.length > 0) for (const d of verify.differences) ctx.io.err(`verify: ${d}\n`);
           return statusOf(r, verify);

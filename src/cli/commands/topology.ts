@@ -1,10 +1,10 @@
 import { Option } from 'commander';
-import { expandCpulist } from '../../core/cpulist.ts';
+import { expandCpulist, parseCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
 import { loadHostSnapshot } from '../../app/load-host.ts';
 import { readHost } from '../../host/read-host.ts';
 import type { HostSnapshot } from '../../host/types.ts';
-import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
+import { renderAllJson, renderContext, renderTopologyDetailed, TOPOLOGY_FORMATS, type RenderOptions, type TopologyFormat } from '../../render/render-topology.ts';
 import {
   chooseNovaTopology,
   ImagePropertyError,
@@ -17,7 +17,7 @@ import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { numaQemuArgs } from '../../topology/numa-qemu-args.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
-import { paint, writeJson, type CliIo } from '../output.ts';
+import { paint, warnRendering, writeJson, type CliIo } from '../output.ts';
 
 interface SuggestOpts {
   vcpus: number;
@@ -31,6 +31,8 @@ interface SuggestOpts {
   memory?: number;
   name?: string;
   json?: boolean;
+  explain?: boolean;
+  libvirtVersion?: string;
 }
 
 interface NovaOpts {
@@ -57,16 +59,40 @@ function describeTopology(s: TopologySuggestion): string {
   return `${parts.join(' x ')} = ${t.maxcpus} vCPUs${hot}`;
 }
 
-function printSuggestion(io: CliIo, s: TopologySuggestion, rendered: string, format: TopologyFormat): void {
+/** The explanation (reasons, pins, NUMA, warnings), written to `write` (stdout without --format, else stderr). */
+function explainSuggestion(io: CliIo, write: (t: string) => void, s: TopologySuggestion): void {
   const p = paint(io);
-  io.out(`${p.bold('guest topology:')} ${describeTopology(s)}  (machine ${s.machine})\n`);
-  for (const r of s.reasons) io.out(`  ${r}\n`);
+  write(`${p.bold('guest topology:')} ${describeTopology(s)}  (machine ${s.machine})\n`);
+  for (const r of s.reasons) write(`  ${r}\n`);
   if (s.pin) {
-    io.out(`${p.bold('pin')} (vCPU:host CPU): ${s.pin.map((x) => `${x.vcpu}:${x.hostCpu}`).join(' ')}\n`);
+    write(`${p.bold('pin')} (vCPU:host CPU): ${s.pin.map((x) => `${x.vcpu}:${x.hostCpu}`).join(' ')}\n`);
   }
-  for (const n of s.numa) io.out(`${p.bold('guest NUMA node')} ${n.guestNode}: vCPUs ${n.vcpus} -> host node ${n.hostNode ?? '?'} (CPUs ${n.hostCpus})\n`);
-  for (const w of s.warnings) io.out(`${p.yellow('warning:')} ${w}\n`);
-  io.out(`\n${p.dim(`# --format ${format}`)}\n${rendered}`);
+  for (const n of s.numa) write(`${p.bold('guest NUMA node')} ${n.guestNode}: vCPUs ${n.vcpus} -> host node ${n.hostNode ?? '?'} (CPUs ${n.hostCpus})\n`);
+  for (const w of s.warnings) write(`${p.yellow('warning:')} ${w}\n`);
+}
+
+/**
+ * The machine type a host's architecture runs guests on: arm64 hosts `virt` with GICv3 (arm64
+ * servers have a GICv3; GICv2, virt's default, caps guests at 8 vCPUs), s390x s390-ccw-virtio.
+ */
+export function machineForHost(arch: string): string | undefined {
+  if (arch === 'aarch64') return 'virt,gic-version=3';
+  if (arch === 's390x') return 's390-ccw-virtio';
+  return undefined;
+}
+
+/** The plan a suggestion describes, for every consumer's renderer. */
+export function suggestionRenderOptions(s: TopologySuggestion, host: HostSnapshot, o: { name?: string; memory?: number; libvirtVersion?: string }): RenderOptions {
+  const pins = s.pin ? s.pin.map((x) => ({ vcpu: x.vcpu, cpus: [x.hostCpu] })) : null;
+  return {
+    machine: s.machine,
+    name: o.name ?? 'guest',
+    memoryMiB: o.memory ?? 1024,
+    cells: s.numa.map((n) => ({ vcpus: parseCpulist(n.vcpus), hostNode: n.hostNode })),
+    pins,
+    ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}),
+    hostCpus: parseCpulist(host.cpus.online).length,
+  };
 }
 
 function parsePairs(items: string[] | undefined, what: string): Record<string, string> {
@@ -101,11 +127,13 @@ export const registerTopology: RegisterCommand = (program, ctx) => {
     .option('--max <n>', 'maxcpus: hot-pluggable headroom (laid out as whole sockets or cores)', parsePositiveInt)
     .option('--root <dir>', 'read the host from a captured tree (default: this host)')
     .option('--host <file>', 'read the host from a `kvcpu host --json` snapshot')
-    .addOption(new Option('--format <format>', 'output for a consumer').choices(TOPOLOGY_FORMATS).default('qemu'))
-    .option('--machine <type>', 'QEMU machine type to validate against (default pc-q35-7.2)')
-    .option('--memory <mib>', 'guest RAM for the -numa lines of --format qemu (MiB)', parsePositiveInt, 1024)
-    .option('--name <name>', 'VM name for libvirt/kubevirt output', 'guest')
-    .option('--json', 'print the plan as JSON')
+    .addOption(new Option('--format <format>', 'print one document for a consumer on stdout (the explanation goes to stderr with --explain); json = the plan and every rendering').choices(TOPOLOGY_FORMATS))
+    .option('--machine <type>', 'QEMU machine type to validate against (default pc-q35-7.2; virt on arm64 hosts)')
+    .option('--memory <mib>', 'guest RAM (MiB), split over the guest NUMA nodes', parsePositiveInt, 1024)
+    .option('--name <name>', 'VM name for libvirt/kubevirt/nova/proxmox output', 'guest')
+    .option('--libvirt-version <v>', 'libvirt the domain XML is for (clusters need 10.1)', '9.0')
+    .option('--explain', 'with --format: write the reasons to stderr')
+    .option('--json', 'print the suggestion as JSON')
     .addHelpText(
       'after',
       `
@@ -118,31 +146,33 @@ Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPU
     .action(
       act(ctx, (o: SuggestOpts) => {
         const host = loadHost(o);
+        const machine = o.machine ?? machineForHost(host.arch);
         const s = suggestTopology({
           vcpus: o.vcpus,
           host,
           ...(o.cpus !== undefined ? { cpus: expandCpulist(o.cpus) } : {}),
           ...(o.os ? { os: o.os } : {}),
           ...(o.max !== undefined ? { max: o.max } : {}),
-          ...(o.machine ? { machine: o.machine } : {}),
-          // KubeVirt hot-plugs whole sockets only (spec.domain.cpu.maxSockets).
-          ...(o.format === 'kubevirt' ? { hotplugUnit: 'socket' as const } : {}),
+          ...(machine ? { machine } : {}),
         });
-        const format = o.format ?? 'qemu';
-        const r = renderTopologyDetailed(s.topology, format, { machine: s.machine, name: o.name ?? 'guest' });
-        let text = r.text.endsWith('\n') ? r.text : r.text + '\n';
-        if (format === 'qemu' && s.numa.length > 0) {
-          const presentSockets = s.hotplug.level === 'socket' ? s.topology.sockets - s.hotplug.steps : s.topology.sockets;
-          const args = numaQemuArgs(s.numa, o.memory ?? 1024, { present: presentSockets, max: s.topology.sockets, dies: s.topology.dies });
-          const lines = [`-m ${o.memory ?? 1024}`];
-          for (let i = 0; i < args.length; i += 2) lines.push(`${args[i]} ${args[i + 1]}`);
-          text += lines.join(' \\\n  ') + '\n';
-        }
-        if (o.json || format === 'json') {
-          writeJson(ctx.io, suggestionJson(s, format === 'json' ? undefined : { format, text }));
+        const ropts = suggestionRenderOptions(s, host, o);
+        if (o.json || o.format === 'json') {
+          const all = renderAllJson(renderContext(s.topology, ropts), true);
+          writeJson(ctx.io, { ...suggestionJson(s), ...all });
           return 0;
         }
-        printSuggestion(ctx.io, s, text, format);
+        if (!o.format) {
+          // No --format: the explanation and the QEMU rendering, for a person to read.
+          const r = renderTopologyDetailed(s.topology, 'qemu', ropts);
+          explainSuggestion(ctx.io, ctx.io.out, s);
+          ctx.io.out(`\n${paint(ctx.io).dim('# --format qemu')}\n${r.text}`);
+          return 0;
+        }
+        // --format: exactly one document on stdout; explanation and coded warnings on stderr.
+        const r = renderTopologyDetailed(s.topology, o.format, ropts);
+        if (o.explain) explainSuggestion(ctx.io, ctx.io.err, s);
+        warnRendering(ctx.io, r.notes);
+        ctx.io.out(r.text.endsWith('\n') ? r.text : r.text + '\n');
         return 0;
       }),
     );
