@@ -20,6 +20,13 @@ export type ErrorCode =
   | 'E_QEMU_MISSING'
   | 'E_QEMU_FAILED'
   | 'E_TIMEOUT'
+  // guests: pinning (issue 16)
+  | 'E_PIN_DUPLICATE'
+  | 'E_PIN_PLAN_REFUSED'
+  | 'E_PIN_PLAN_PARTIAL'
+  | 'E_PIN_CGROUP_MANAGED'
+  | 'E_LIBVIRT_UNREACHABLE'
+  | 'E_UNPIN_VERIFY'
   | (string & {}); // capability folders add their own E_* codes
 
 /** Exit status a code maps to: 2 for bad input and environment errors (see README). */
