@@ -1,13 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `unit` (src/ and test/*.test.ts: pure logic, captured trees, the CLI in-process,
+// short live reads of this host) and `e2e` (test/e2e and test/support: real QEMU guests, libvirt domains, the
+// packed tarball). `npm run test:unit` / `npm run test:e2e` run one; `npm test` runs both.
+const shared = {
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+  // End-to-end tests start real QEMU guests on a 2-CPU machine: run files one at a time
+  // so spinning vCPUs of different files never compete.
+  fileParallelism: false,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    // End-to-end tests start real QEMU guests on a 2-CPU machine: run files one at a time
-    // so spinning vCPUs of different files never compete.
-    fileParallelism: false,
-    pool: 'forks',
+    ...shared,
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['src/**/*.test.ts', 'test/*.test.ts'] } },
+      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/support/**/*.test.ts'] } },
+    ],
   },
 });

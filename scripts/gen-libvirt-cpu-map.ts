@@ -3,10 +3,10 @@
 // Usage: node --import tsx scripts/gen-libvirt-cpu-map.ts [CPU_MAP_DIR] [OUT]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { LIBVIRT_CPU_MAP_DIR, readInstalledCpuMap, SNAPSHOT_PATH } from '../src/cpu-baseline/read-cpu-map.ts';
+import { LIBVIRT_CPU_MAP_DIR, readInstalledCpuMap, snapshotPath } from '../src/cpu-baseline/read-cpu-map.ts';
 
 const dir = process.argv[2] ?? LIBVIRT_CPU_MAP_DIR;
-const out = process.argv[3] ?? SNAPSHOT_PATH;
+const out = process.argv[3] ?? snapshotPath();
 
 function libvirtVersion(): string {
   const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'libvirt0'], { encoding: 'utf8' });

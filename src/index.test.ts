@@ -8,12 +8,38 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const fixture = path.join(repoRoot, 'test/fixtures/hosts/this-machine-amd-epyc-2c');
 
 describe('library entry (src/index.ts)', () => {
-  it('exposes the API by name and nothing from the CLI', () => {
-    for (const name of ['readHost', 'parseSmp', 'parseCpulist', 'renderTopology', 'planGuests', 'runChecks', 'QmpClient', 'KvcpuError']) {
+  it('exposes a small API by name and nothing from the CLI or the tests', () => {
+    for (const name of ['readHost', 'parseSmp', 'parseCpulist', 'renderTopology', 'planGuests', 'runChecks', 'KvcpuError', 'kvcpuVersion']) {
       expect(typeof (kvcpu as Record<string, unknown>)[name], name).toBe('function');
     }
-    const cliish = Object.keys(kvcpu).filter((k) => /^(main|buildProgram|register[A-Z]|act)$/.test(k));
-    expect(cliish).toEqual([]);
+    const names = Object.keys(kvcpu);
+    expect(names.length).toBeLessThan(40);
+    expect(names.filter((k) => /^(main|buildProgram|register[A-Z]|act|generate\w*Cases|mulberry32|load\w*Vectors)$/.test(k))).toEqual([]);
+  });
+
+  it('each capability entry point (package.json exports) carries its API', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+    const expected: Record<string, string> = {
+      host: 'captureHost',
+      check: 'probeKvm',
+      smp: 'enumerateSlots',
+      topology: 'chooseNovaTopology',
+      render: 'renderLibvirt',
+      'cpu-models': 'modelRunnability',
+      'cpu-baseline': 'planPools',
+      guests: 'pinGuests',
+      plan: 'fitNovaHost',
+      qmp: 'QmpClient',
+      report: 'collectReport',
+    };
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', ...Object.keys(expected).map((c) => `./${c}`)].sort());
+    for (const [cap, name] of Object.entries(expected)) {
+      // The export points at the build (dist/lib/<cap>/index.js); its source is src/<cap>/index.ts.
+      expect(pkg.exports[`./${cap}`]!.default).toBe(`./dist/lib/${cap}/index.js`);
+      const mod = (await import(`./${cap}/index.ts`)) as Record<string, unknown>;
+      expect(typeof mod[name], `${cap}.${name}`).toBe('function');
+      expect(Object.keys(mod).filter((k) => /^(generate\w*Cases|mulberry32|load\w*Vectors)$/.test(k)), cap).toEqual([]);
+    }
   });
 
   it('cpulists round-trip through the kernel list format', () => {

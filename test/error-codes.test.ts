@@ -1,16 +1,20 @@
 /**
- * docs/errors.md must document every stable error code the sources can raise, so users and
+ * The table of codes (src/core/error-codes.ts) must hold every stable error code the sources can
+ * raise, and docs/errors.md must be what `npm run gen:errors` writes from it, so users and
  * scripts can look any `E_...` up. Scans src/ (not tests) for
  *   - codes thrown: `new KvcpuError('E_X', ...)` (also multi-line), and the `fail('E_X', ...)`
  *     helpers that wrap it (pin rollback, -smp parser);
  *   - codes returned as values: `code: 'E_X'`, `error: 'E_X'` (-smp results, batch lines) and
  *     `return 'E_X'` (QMP error-class mapping);
- * and fails naming every code that has no `### E_X` heading in docs/errors.md.
+ * and fails naming every code the table lacks (the ErrorCode type catches most at compile time;
+ * codes returned as values through wider types are caught here).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, errorDocAnchor, errorSummary, exitStatusOf, type ErrorCode } from '../src/core/error-codes.ts';
+import { renderErrorsDoc } from '../scripts/gen-errors-doc.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,13 +49,33 @@ function collect(re: RegExp, files: string[]): Map<string, string> {
 
 const files = sourceFiles(path.join(repoRoot, 'src'));
 const doc = readFileSync(path.join(repoRoot, 'docs/errors.md'), 'utf8');
-const documented = new Set([...doc.matchAll(/^### (E_[A-Z0-9_]+)\s*$/gm)].map((m) => m[1]!));
+const documented = new Set(Object.keys(ERROR_CODES));
 
 function undocumented(found: Map<string, string>): string[] {
   return [...found].filter(([code]) => !documented.has(code)).map(([code, where]) => `${code} (${where})`);
 }
 
-describe('docs/errors.md documents every error code', () => {
+describe('the table of error codes and docs/errors.md', () => {
+  it('docs/errors.md is what `npm run gen:errors` writes from the table (not stale, not hand-edited)', () => {
+    expect(doc === renderErrorsDoc(), 'docs/errors.md is stale: run `npm run gen:errors`').toBe(true);
+  });
+
+  it('the table is sorted, one code per line (easy merges)', () => {
+    const src = readFileSync(path.join(repoRoot, 'src/core/error-codes.ts'), 'utf8');
+    const lines = [...src.matchAll(/^ {2}(E_[A-Z0-9_]+): \{ exit: [012], section: '[a-z-]+', text: '.*' \},$/gm)].map((m) => m[1]!);
+    expect(lines).toEqual(Object.keys(ERROR_CODES));
+    expect(lines).toEqual([...lines].sort());
+  });
+
+  it('each code has an exit status, an anchor and a one-line summary', () => {
+    for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+      expect(errorDocAnchor(code)).toBe(`docs/errors.md#${code.toLowerCase()}`);
+      expect(doc).toContain(`\n### ${code}\n`);
+      expect(errorSummary(code).length, code).toBeGreaterThan(15);
+      expect(exitStatusOf(code), code).toBe(code === 'E_SMP_HELP' ? 0 : 2);
+    }
+  });
+
   it('the scan finds codes in the sources (guards the regexes)', () => {
     const thrown = collect(THROWN, files);
     // Codes the core raises today; if these vanish, the scan (not the code base) is broken.
@@ -59,15 +83,15 @@ describe('docs/errors.md documents every error code', () => {
     expect(collect(AS_VALUE, files).has('E_SMP_PRODUCT_MISMATCH')).toBe(true);
   });
 
-  it('every code thrown with new KvcpuError(...) has a ### heading', () => {
+  it('every code thrown with new KvcpuError(...) is in the table', () => {
     expect(undocumented(collect(THROWN, files))).toEqual([]);
   });
 
-  it('every code thrown through a fail(...) helper has a ### heading', () => {
+  it('every code thrown through a fail(...) helper is in the table', () => {
     expect(undocumented(collect(VIA_HELPER, files))).toEqual([]);
   });
 
-  it('every code returned as a value (-smp results, batch lines, QMP classes) has a ### heading', () => {
+  it('every code returned as a value (-smp results, batch lines, QMP classes) is in the table', () => {
     expect(undocumented(collect(AS_VALUE, files))).toEqual([]);
   });
 

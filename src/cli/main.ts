@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_ERROR } from '../core/errors.ts';
+import { kvcpuVersion } from '../core/package-root.ts';
 import { loadCommands } from './commands/index.ts';
 import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
 
@@ -8,17 +9,16 @@ function wantsJson(argv: string[]): boolean {
   return argv.some((a, i) => a === '--json' || a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
 }
 
-const VERSION = '0.1.0';
-
 /**
  * Build the `kvcpu` program against `ctx`: every command, or only the one named `only` (the
- * command being run), so a single command does not load every capability.
+ * command being run), so a single command does not load every capability; `null` registers
+ * none (`kvcpu --version` needs no command module).
  */
-export async function buildProgram(ctx: CliContext, only?: string): Promise<Command> {
-  const commands = await loadCommands(only);
+export async function buildProgram(ctx: CliContext, only?: string | null): Promise<Command> {
+  const commands = only === null ? [] : await loadCommands(only);
   const program = new Command('kvcpu')
     .description('vCPU toolkit for KVM/QEMU hosts: readiness, -smp topology, CPU models, placement, pinning, overcommit')
-    .version(VERSION)
+    .version(kvcpuVersion())
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
@@ -51,7 +51,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   const ctx: CliContext = { io, exitCode: 0 };
   // The first word names the command when it is not an option (`kvcpu host --json`).
   const first = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
-  const program = await buildProgram(ctx, first);
+  const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+  const program = await buildProgram(ctx, versionOnly ? null : first);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

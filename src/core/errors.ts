@@ -4,30 +4,10 @@
  * Expected findings (a FAIL verdict, a guest that does not fit) are values, not errors:
  * throw only for bad input or a broken environment.
  */
-export type ErrorCode =
-  // input
-  | 'E_USAGE'
-  | 'E_BAD_INPUT'
-  | 'E_BAD_CPULIST'
-  | 'E_BAD_JSON'
-  | 'E_BAD_XML'
-  // host / environment
-  | 'E_SYSFS_MISSING'
-  | 'E_PROCFS_MISSING'
-  | 'E_IO'
-  | 'E_PERMISSION'
-  | 'E_NOT_FOUND'
-  | 'E_QEMU_MISSING'
-  | 'E_QEMU_FAILED'
-  | 'E_TIMEOUT'
-  // guests: pinning (issue 16)
-  | 'E_PIN_DUPLICATE'
-  | 'E_PIN_PLAN_REFUSED'
-  | 'E_PIN_PLAN_PARTIAL'
-  | 'E_PIN_CGROUP_MANAGED'
-  | 'E_LIBVIRT_UNREACHABLE'
-  | 'E_UNPIN_VERIFY'
-  | (string & {}); // capability folders add their own E_* codes
+import type { ErrorCode } from './error-codes.ts';
+
+/** Every code, its exit status and its documentation: the table in ./error-codes.ts. */
+export type { ErrorCode } from './error-codes.ts';
 
 /** Exit status a code maps to: 2 for bad input and environment errors (see README). */
 export const EXIT_OK = 0;

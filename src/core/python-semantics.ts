@@ -1,3 +1,4 @@
+import { KvcpuError } from './errors.ts';
 /**
  * The few Python and oslo.utils behaviours Nova's request parsing depends on, so kvcpu gives the
  * same verdict (and the same error text) for the same flavor. Each helper names the function it
@@ -159,7 +160,7 @@ export class PySet {
 
   private freeSlot(table: readonly unknown[], key: number): number {
     for (const i of this.probe(table, key)) if (table[i] === null) return i;
-    throw new Error('unreachable');
+    throw new KvcpuError('E_INTERNAL', 'Python dict emulation: no free slot in a table that has one');
   }
 
   private slotOf(key: number): number {

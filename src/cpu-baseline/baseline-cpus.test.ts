@@ -25,6 +25,7 @@ function expectSafe(defs: CpuDef[], cpu: { model: string; vendor: string | null;
 describe.skipIf(!haveReference)('baseline vs libvirt 9.0 own test cases (baseline-cases.json)', () => {
   if (!haveReference) it.skip(SKIP_REASON, () => {});
   const cases = haveReference ? readRef('baseline-cases.json').baseline_cases : [];
+  it('has cases', () => expect(cases.length).toBeGreaterThanOrEqual(20));
   for (const c of cases as any[]) {
     it(c.id, () => {
       const defs = (c.inputs as RefCpu[]).map((i, n) => refToDef(i, `in${n}`));
@@ -76,6 +77,10 @@ describe.skipIf(!haveReference)('baseline vs live virsh cpu-baseline answers (li
 
 describe.skipIf(!haveReference)('compare vs libvirt 9.0 (compare cases + live virsh answers)', () => {
   const cases = haveReference ? (readRef('baseline-cases.json').compare_cases as any[]) : [];
+  it('has compare cases and live virsh answers', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+    expect(live.length).toBeGreaterThanOrEqual(40);
+  });
   for (const c of cases) {
     it(c.id, () => {
       const host = refToDef(c.host, 'host', c.host_arch, 'host');

@@ -1,4 +1,6 @@
 import { KvcpuError } from '../core/errors.ts';
+import { parseHostCpuJson } from '../host/host-json.ts';
+import { cpuinfoField, parseCpuinfo } from '../host/parse-cpuinfo.ts';
 import { emptyCpuDef, type CpuDef, type FeaturePolicy } from './cpu-def.ts';
 import { cpuinfoFlagsToLibvirt, linuxToLibvirtName, qemuToLibvirtName } from './feature-names.ts';
 import { parseCpuXml } from './parse-cpu-xml.ts';
@@ -34,8 +36,10 @@ function hostFromFlags(x: X86Map, label: string, kind: 'cpuinfo' | 'host-json', 
 
 /** Parse x86 /proc/cpuinfo text: the first processor's vendor_id, family/model/stepping and flags. */
 export function parseCpuinfoCpu(x: X86Map, text: string, label: string): CpuDef {
-  const first = text.split(/\n\s*\n/).find((b) => /^flags\s*:/m.test(b)) ?? text;
-  const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? null;
+  // The one cpuinfo reader (host/parse-cpuinfo.ts): the first record with a flags line.
+  const info = parseCpuinfo(text);
+  const rec = info.cpus.find((r) => r.fields.flags !== undefined) ?? info.cpus[0];
+  const field = (k: string): string | null => cpuinfoField(info, rec, k)?.trim() ?? null;
   if (!field('flags') && /^(Features|features|cpu model|platform)\s*:/m.test(text)) throw notX86(label, 'non-x86');
   const def = hostFromFlags(x, label, 'cpuinfo', field('vendor_id'), (field('flags') ?? '').split(/\s+/).filter(Boolean));
   const fam = field('cpu family');
@@ -71,14 +75,14 @@ function fromJson(x: X86Map, v: unknown, label: string): CpuDef[] {
     }
     return [def];
   }
-  // `kvcpu host --json`: a HostSnapshot (maybe wrapped as {host: ...} or {snapshot: ...}).
-  const snap = (o.cpu ? o : ((o.host ?? o.snapshot ?? o.data) as Json | undefined)) as Json | undefined;
-  const cpu = snap?.cpu as Json | undefined;
-  if (cpu && Array.isArray(cpu.flags)) {
-    const arch = typeof snap!.arch === 'string' ? snap!.arch : 'x86_64';
+  // `kvcpu host --json` (also wrapped, or a whole kvcpu report): the one host-JSON reader.
+  const snap = parseHostCpuJson(o, label);
+  if (snap) {
+    const cpu = snap.cpu;
+    const arch = snap.arch ?? 'x86_64';
     if (!X86.has(arch)) throw notX86(label, arch);
-    const host = typeof o.hostname === 'string' ? o.hostname : typeof snap!.hostname === 'string' ? snap!.hostname : null;
-    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', (cpu.vendor as string | null) ?? null, cpu.flags.map(String));
+    const host = typeof o.hostname === 'string' ? o.hostname : (snap.hostname ?? snap.identity?.hostname ?? null);
+    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', cpu.vendor ?? null, cpu.flags);
     if (typeof cpu.family === 'number' && typeof cpu.model === 'number') {
       def.signature = { family: cpu.family, model: cpu.model, stepping: typeof cpu.stepping === 'number' ? cpu.stepping : null };
     }

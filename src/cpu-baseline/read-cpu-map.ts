@@ -1,4 +1,4 @@
-import { packagePath } from '../core/package-root.ts';
+import { dataPath } from '../core/package-root.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KvcpuError } from '../core/errors.ts';
@@ -8,7 +8,10 @@ import { parseCpuMap } from './parse-cpu-map.ts';
 /** Where Debian/Fedora's libvirt0 / libvirt-libs install the CPU map. */
 export const LIBVIRT_CPU_MAP_DIR = '/usr/share/libvirt/cpu_map';
 
-export const SNAPSHOT_PATH = packagePath('src/cpu-baseline/data/libvirt-cpu-map.json');
+/** The shipped libvirt cpu_map snapshot (src/cpu-baseline/data; dist/data/cpu-baseline in a build). */
+export function snapshotPath(): string {
+  return dataPath('cpu-baseline', 'libvirt-cpu-map.json');
+}
 
 /** Read and parse an installed cpu_map directory (`root` prefix for captured trees). */
 export function readInstalledCpuMap(dir: string, libvirtVersion = 'installed'): LibvirtCpuMap {
@@ -19,7 +22,7 @@ export function readInstalledCpuMap(dir: string, libvirtVersion = 'installed'): 
   });
 }
 
-export function readSnapshotCpuMap(path = SNAPSHOT_PATH): LibvirtCpuMap {
+export function readSnapshotCpuMap(path = snapshotPath()): LibvirtCpuMap {
   if (!existsSync(path)) {
     throw new KvcpuError('E_CPU_MAP_MISSING', `libvirt CPU map snapshot ${path} is missing`, {
       hint: 'regenerate it with `node --import tsx scripts/gen-libvirt-cpu-map.ts` on a machine with libvirt0 installed',

@@ -1,19 +1,24 @@
 import { pathToFileURL } from 'node:url';
-import { packagePath } from '../core/package-root.ts';
+import { dataPath } from '../core/package-root.ts';
 import { knownMachines, ver } from '../smp/qemu-machines.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { KvcpuError } from '../core/errors.ts';
 import type { CatalogModel, QemuCatalog } from './types.ts';
 
-/** Folder of the generated snapshots (src/cpu-models/data; also used when running from dist/). */
-export const CATALOG_DATA_DIR = pathToFileURL(packagePath('src/cpu-models/data') + '/');
+/**
+ * Folder of the generated snapshots (src/cpu-models/data, dist/data/cpu-models in a build),
+ * found on first use so importing this module reads nothing.
+ */
+export function catalogDataDir(): URL {
+  return pathToFileURL(dataPath('cpu-models') + '/');
+}
 
 const cache = new Map<string, QemuCatalog>();
 
 /** QEMU versions (`7.2`) a snapshot ships for, newest first. */
 export function catalogVersions(): string[] {
-  if (!existsSync(CATALOG_DATA_DIR)) return [];
-  return readdirSync(CATALOG_DATA_DIR)
+  if (!existsSync(catalogDataDir())) return [];
+  return readdirSync(catalogDataDir())
     .map((f) => /^qemu-(\d+\.\d+)-x86\.json$/.exec(f)?.[1])
     .filter((v): v is string => v !== undefined)
     .sort((a, b) => {
@@ -37,7 +42,7 @@ export function loadCatalog(version?: string): QemuCatalog {
   }
   const hit = cache.get(want);
   if (hit) return hit;
-  const cat = JSON.parse(readFileSync(new URL(`qemu-${want}-x86.json`, CATALOG_DATA_DIR), 'utf8')) as QemuCatalog;
+  const cat = JSON.parse(readFileSync(new URL(`qemu-${want}-x86.json`, catalogDataDir()), 'utf8')) as QemuCatalog;
   cache.set(want, cat);
   return cat;
 }

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { CATALOG_DATA_DIR } from './catalog.ts';
+import { catalogDataDir } from './catalog.ts';
 import type { FeatureRow, FeatureTable } from './types.ts';
 
 let table: FeatureTable | undefined;
 
 /** The generated feature-name table (src/cpu-models/data/feature-names.json). */
 export function featureTable(): FeatureTable {
-  table ??= JSON.parse(readFileSync(new URL('feature-names.json', CATALOG_DATA_DIR), 'utf8')) as FeatureTable;
+  table ??= JSON.parse(readFileSync(new URL('feature-names.json', catalogDataDir()), 'utf8')) as FeatureTable;
   return table;
 }
 

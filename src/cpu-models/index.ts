@@ -29,3 +29,10 @@ export { explainCpu, parseCpuString, suggestFeature, type CpuExplanation, type P
 export { GUEST_OS_LEVELS, guestOsSupport, X86_LEVELS, x86Level, type LevelResult } from './x86-levels.ts';
 export { adviseFeatures, FEATURE_FAMILIES, type FeatureAdvice } from './feature-advice.ts';
 export { accelFeatures, defaultAccel, installedQemuVersion, liveUnavailable, loadLiveCatalog } from './live-catalog.ts';
+
+// Also public (package.json `exports["./cpu-models"]`):
+export { listModels } from './catalog.ts';
+export { readPoolHost, parsePoolHost } from './read-pool-host.ts';
+export { collectModelsSection } from './report-section.ts';
+export type { PoolHostFeatures } from './read-pool-host.ts';
+

@@ -1,5 +1,5 @@
 import { formatCpulist } from '../core/cpulist.ts';
-import { KvcpuError } from '../core/errors.ts';
+import { KvcpuError, type ErrorCode } from '../core/errors.ts';
 import type { AffinityEdge } from './affinity-edge.ts';
 import type { PinRequest } from './build-pin-requests.ts';
 import type { CpusetManager } from './cgroup-cpuset.ts';
@@ -74,7 +74,7 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
     }
     return problems;
   };
-  const fail = async (code: string, message: string, extra: Record<string, unknown>): Promise<never> => {
+  const fail = async (code: ErrorCode, message: string, extra: Record<string, unknown>): Promise<never> => {
     const rolledBack = done.map((r) => `${r.guest} ${r.label} (tid ${r.tid})`);
     const rollbackErrors = await rollback();
     throw new KvcpuError(code, `${message}; rolled back ${rolledBack.length} thread(s)${rollbackErrors.length ? `, rollback problems: ${rollbackErrors.join('; ')}` : ''}`, {

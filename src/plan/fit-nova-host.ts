@@ -170,7 +170,7 @@ export function emulateNovaSearch(c: Extract<NovaCase, { kind: 'fit_host' }>, ma
 const BUG_NOTES: [keyof NovaSemantics, string][] = [
   ['pinnedMemoryUsesFreePages', 'Nova 26.2.2 checks a pinned guest without a page size against the total (not free) small pages, so it overcommits pinned memory (bug 1811886, fixed in Nova 30)'],
   ['emptyPinningOk', 'Nova 26.2.2 rejects a mixed guest cell with no dedicated vCPUs because the empty pinning counts as failure (bug 1994526, fixed in Nova 28)'],
-  ['isolateEmulatorWholeCore', 'Nova 26.2.2 takes the isolate guest\'s emulator CPU from a half-used core; its own claim then pins that whole core and fails with CPUPinningInvalid (notes §10.1(4))'],
+  ['isolateEmulatorWholeCore', 'Nova 26.2.2 takes the isolate guest\'s emulator CPU from a half-used core; its own claim then pins that whole core and fails with CPUPinningInvalid (nova.virt.hardware _pack_instance_onto_cores reserves the emulator pCPU per thread, not per core; not reported upstream, unchanged on master)'],
 ];
 
 /** Answer a fit_host case: kvcpu's (bug-free) answer, with `nova_bug` saying where and why Nova 26.2.2 differs. */
@@ -190,7 +190,7 @@ export function fitNovaHost(c: Extract<NovaCase, { kind: 'fit_host' }>, opts: Fi
     const zedCells = zed.cells?.map((x) => x.host_cell) ?? [];
     if (nova.fits !== zed.fits || nova.hostCells.join(',') !== zedCells.join(',')) {
       notes.push(
-        `Nova 26.2.2's permutation search caches fit results on the guest cell id, which a successful fit overwrites (notes §10.1(1)/(3)): Nova answers fits=${nova.fits}${nova.fits ? ` on host cells ${nova.hostCells.join(',')}` : ''}, the correct first fit is ${zed.fits ? `host cells ${zedCells.join(',')}` : 'no fit'}`,
+        `Nova 26.2.2's permutation search caches fit results on the guest cell id, which a successful fit overwrites (nova.virt.hardware.numa_fit_instance_to_host: the cache added for bug 1978372 is keyed on instance_cell.id, and a failed attempt leaves its resolved page size behind; not reported upstream, unchanged on master): Nova answers fits=${nova.fits}${nova.fits ? ` on host cells ${nova.hostCells.join(',')}` : ''}, the correct first fit is ${zed.fits ? `host cells ${zedCells.join(',')}` : 'no fit'}`,
       );
     }
   }
@@ -240,7 +240,7 @@ export function answerNovaCase(c: NovaCase, opts: FitHostOptions = {}): NovaAnsw
     const a = fitNovaSingleCell(c, sem);
     if (opts.explainNovaBugs !== false) {
       const z = fitNovaSingleCell(c, ZED_SEMANTICS);
-      if (z.fits !== a.fits) return { ...a, nova_bug: `Nova 26.2.2 answers fits=${z.fits} here (a defect fixed upstream, see notes §11)` };
+      if (z.fits !== a.fits) return { ...a, nova_bug: `Nova 26.2.2 answers fits=${z.fits} here (nova.virt.hardware._numa_fit_instance_cell; fixed upstream: bug 1811886 in Nova 30.0.0, bug 1994526 in Nova 28.0.0)` };
     }
     return a;
   }

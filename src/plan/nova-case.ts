@@ -88,7 +88,7 @@ export interface NovaHostAfter {
 
 function bad(where: string, what: string): never {
   throw new KvcpuError('E_BAD_INPUT', `Nova case: ${where} ${what}`, {
-    hint: 'see ../shared/reference/nova/README.md for the case shape (host.cells[], instance.cells[], limits)',
+    hint: 'a Nova case is one JSON object: {"kind":"fit_host"|"fit_cell"|"usage"|"constraints", "host":{"cells":[...]}, "instance":{"cells":[...]}, "limits"?:{...}} (see `kvcpu plan nova --help`)',
   });
 }
 

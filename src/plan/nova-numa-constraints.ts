@@ -23,7 +23,10 @@ export interface NovaFlavorRequest {
 
 export type NovaConstraintsAnswer = { instance: NovaInstance | null } | { error: string; message: string };
 
-/** Nova's ImageMeta / hardware.py exception: the class name is the answer. */
+/**
+ * Nova's ImageMeta / hardware.py exception: the class name is the answer. Internal control flow,
+ * not exported: answerNovaConstraints turns it into its `{ error, message }` result.
+ */
 class NovaRaise extends Error {
   constructor(
     readonly cls: string,
@@ -435,7 +438,7 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
  */
 export function parseNovaFlavorRequest(v: unknown): NovaFlavorRequest {
   const bad = (field: string, why: string): never => {
-    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, { hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} (see ../shared/reference/nova/README.md, kind constraints)' });
+    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, { hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} as nova.virt.hardware.numa_get_constraints takes them)' });
   };
   if (!v || typeof v !== 'object' || Array.isArray(v)) bad('case', 'must be a JSON object');
   const o = v as Record<string, unknown>;

@@ -15,7 +15,7 @@ export type NovaUsageAnswer = { host_after: NovaHostAfter[] } | { error: string;
 export function parseNovaUsageCase(v: unknown): NovaUsageCase {
   const o = v as { host?: { cells?: unknown[] }; instance?: { cells?: unknown[] }; free?: unknown };
   if (!o || !Array.isArray(o.host?.cells) || !Array.isArray(o.instance?.cells)) {
-    throw new KvcpuError('E_BAD_INPUT', 'Nova usage case: host.cells and instance.cells must be lists', { hint: 'see ../shared/reference/nova/README.md (kind usage)' });
+    throw new KvcpuError('E_BAD_INPUT', 'Nova usage case: host.cells and instance.cells must be lists', { hint: 'a usage case is {"kind":"usage","host":{"cells":[...]},"instance":{"cells":[...]},"free"?:bool} like nova.virt.hardware.numa_usage_from_instance_numa takes' });
   }
   return {
     kind: 'usage',

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
-import { KvcpuError } from '../core/errors.ts';
+import { KvcpuError, type ErrorCode } from '../core/errors.ts';
 
 /** An asynchronous QMP event (docs/interop/qmp-spec: events carry no "id"). */
 export interface QmpEvent {
@@ -29,7 +29,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  * QEMU's error classes (qapi/error.json ErrorClass) mapped to kvcpu codes, so callers
  * branch on a stable code rather than QEMU's prose.
  */
-export function mapQmpErrorClass(cls: string): string {
+export function mapQmpErrorClass(cls: string): ErrorCode {
   switch (cls) {
     case 'CommandNotFound':
       return 'E_QMP_COMMAND_NOT_FOUND';

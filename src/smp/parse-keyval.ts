@@ -47,6 +47,7 @@ function helpLength(s: string): number {
   return 0;
 }
 
+/** Internal control flow, not exported: parseKeyval returns it as `{ ok: false, message }`. */
 class KeyvalError extends Error {}
 
 function put(cur: KeyvalDict, keyInCur: string, value: string | null, keySoFar: string): KeyvalDict | string {

@@ -3,8 +3,8 @@ import { enumerateSlots } from './cpu-slots.ts';
 import { parseInt64 } from './parse-int64.ts';
 import { parseKeyval } from './parse-keyval.ts';
 import { parseSmp } from './parse-smp.ts';
-import { loadSmpVectors, SMP_VECTORS_DIR } from './shared-vectors.ts';
-import { generateSmpCases, mulberry32 } from './generate-smp-cases.ts';
+import { loadSmpVectors, SMP_VECTORS_DIR } from './shared-vectors.test-helpers.ts';
+import { generateSmpCases, mulberry32 } from './generate-smp-cases.test-helpers.ts';
 
 const vectors = loadSmpVectors();
 if (vectors === null) console.warn(`shared -smp vectors skipped: ${SMP_VECTORS_DIR} is missing`);

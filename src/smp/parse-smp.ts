@@ -50,7 +50,10 @@ export function smpHelpText(qemu: QemuVersion): string {
 
 const U32 = 0xffffffff;
 
-/** Thrown inside the algorithm when QEMU's 32-bit arithmetic would wrap or divide by zero. */
+/**
+ * Thrown inside the algorithm when QEMU's 32-bit arithmetic would wrap or divide by zero.
+ * Internal control flow, not exported: parseSmp returns it as an E_SMP_OUT_OF_RANGE result.
+ */
 class Wrap extends Error {
   constructor(readonly why: string) {
     super(why);

@@ -1,3 +1,4 @@
+import { KvcpuError } from '../core/errors.ts';
 import type { SmpError, TopologyLevel } from './types.ts';
 
 /**
@@ -41,7 +42,7 @@ export function ver(s: string): QemuVersion {
   const hit = verCache.get(s);
   if (hit) return hit;
   const v = parseQemuVersion(s);
-  if (!v) throw new Error(`bad version literal ${s}`);
+  if (!v) throw new KvcpuError('E_INTERNAL', `bad QEMU version literal ${s} in kvcpu's machine tables`);
   verCache.set(s, v);
   return v;
 }

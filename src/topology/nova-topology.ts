@@ -9,6 +9,7 @@
  */
 
 import { pythonInt } from '../core/python-semantics.ts';
+import { KvcpuError } from '../core/errors.ts';
 
 /** [sockets, cores, threads]. */
 export type Sct = [number, number, number];
@@ -84,13 +85,20 @@ function imageInt(key: string, value: string | number | undefined): number {
   }
 }
 
-/** An image property Nova's ImageMeta.from_dict itself would refuse (ValueError before any topology code runs). */
-export class ImagePropertyError extends Error {
+/**
+ * An image property Nova's ImageMeta.from_dict itself would refuse (ValueError before any
+ * topology code runs): a KvcpuError E_BAD_INPUT that also carries the key and value, so the
+ * batch answerer can reply Nova's `ValueError`.
+ */
+export class ImagePropertyError extends KvcpuError {
   constructor(
     readonly key: string,
     readonly value: unknown,
   ) {
-    super(`image property ${key}=${JSON.stringify(value)} is not an integer`);
+    super('E_BAD_INPUT', `image property ${key}=${JSON.stringify(value)} is not an integer`, {
+      hint: 'image hw_cpu_* properties are integers',
+      details: { key, value, novaError: 'ValueError' },
+    });
   }
 }
 

@@ -1,18 +1,8 @@
-import { packagePath } from '../../core/package-root.ts';
-import { readFileSync } from 'node:fs';
+import { kvcpuVersion } from '../../core/package-root.ts';
 import type { Command } from 'commander';
 import { captureHost } from '../../host/capture-host.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import { renderKeyValues, writeJson } from '../output.ts';
-
-function kvcpuVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** `kvcpu capture DIR [--root R]`: copy the /proc and /sys files kvcpu reads into DIR. */
 export const registerCapture: RegisterCommand = (program: Command, ctx) => {

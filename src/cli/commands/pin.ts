@@ -1,41 +1,16 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { readHost } from '../../host/read-host.ts';
 import { parseAssignments, type GuestPinSpec } from '../../guests/build-pin-requests.ts';
 import { jobsFromPlan, pinGuests, unpinGuest, type PinJob, type PinOutcome } from '../../guests/pin-guests.ts';
-import { PinPlanSchema, type PinPlan } from '../../plan/pin-plan.ts';
+import { loadPinPlan } from '../../app/pin-plan.ts';
+import { pinOutcomeJson } from '../../app/pin-outcome-json.ts';
 import { parseCpulist } from '../../core/cpulist.ts';
-import { act, collect, parseJsonText, type RegisterCommand } from '../command-kit.ts';
+import { act, collect, type RegisterCommand } from '../command-kit.ts';
 import { renderTable, writeJson } from '../output.ts';
 
-/** Read and validate a pin plan file (`kvcpu plan` output; `-` = stdin text passed in). */
-export function loadPinPlan(path: string, text?: string): PinPlan {
-  let raw: string;
-  try {
-    raw = text ?? readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new KvcpuError('E_NOT_FOUND', `cannot read plan file ${path}: ${(e as Error).message}`, { hint: 'write one with `kvcpu plan ... --json > plan.json`' });
-  }
-  const json = parseJsonText(raw, path);
-  // `kvcpu plan --json` lists the guests it could not place under placements (fits: false);
-  // pinning the others would apply part of a plan: all or nothing covers the whole plan.
-  const refused = ((json as { placements?: unknown })?.placements ?? []) as { name?: string; fits?: boolean; failed?: string }[];
-  const bad = Array.isArray(refused) ? refused.filter((p) => p && p.fits === false) : [];
-  if (bad.length) {
-    throw new KvcpuError('E_PIN_PLAN_REFUSED', `${path}: the planner refused ${bad.map((b) => `${b.name ?? '?'}${b.failed ? ` (${b.failed})` : ''}`).join(', ')}; nothing was changed`, {
-      hint: 'a plan is applied whole: re-plan without the refused guests (or with more host CPUs), then pin',
-      details: { refused: bad.map((b) => ({ name: b.name, failed: b.failed })) },
-    });
-  }
-  const parsed = PinPlanSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new KvcpuError('E_BAD_INPUT', `${path} is not a kvcpu pin plan: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      hint: 'expected {"kind":"kvcpu-pin-plan","version":1,"guests":[{"name","vcpus":{"0":"2"},...}]}',
-    });
-  }
-  return parsed.data;
-}
+// Plan loading is shared with `kvcpu launch --pin` and the agent: app/pin-plan.ts.
+export { loadPinPlan } from '../../app/pin-plan.ts';
 
 export function renderPinOutcome(o: PinOutcome): string {
   if (o.dryRun) return `# dry run: nothing changed (method: ${o.method}); equivalent commands:\n${o.commands.join('\n')}\n`;
@@ -115,18 +90,7 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
         });
         for (const w of out.warnings) ctx.io.err(`warning: ${w}\n`);
         if (opts.json) {
-          writeJson(ctx.io, {
-            ok: true,
-            dryRun: out.dryRun,
-            method: out.method,
-            commands: out.commands,
-            threads: out.dryRun
-              ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, label: r.label, comm: r.comm, cpus: r.cpus }))
-              : out.result?.applied,
-            statePaths: out.statePaths,
-            warnings: out.warnings,
-            cleaned: out.cleaned,
-          });
+          writeJson(ctx.io, pinOutcomeJson(out));
         } else ctx.io.out(renderPinOutcome(out));
         return 0;
       }),

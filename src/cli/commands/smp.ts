@@ -1,3 +1,4 @@
+import { parseSmpBatchLine } from '../../app/smp-batch.ts';
 import { Option } from 'commander';
 import { act, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, writeJson, type CliIo } from '../output.ts';
@@ -7,7 +8,7 @@ import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
 import type { GuestTopology, SmpResult } from '../../smp/types.ts';
 import { SMP_MEMBERS } from '../../smp/types.ts';
 import { askQemuSmp, compareWithQemu, type QemuSmpAnswer } from '../../smp/verify-smp.ts';
-import { kvmAvailable } from '../../qmp/start-qemu.ts';
+import { kvmUsable } from '../../check/probe-kvm.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 
 interface SmpOpts {
@@ -111,7 +112,7 @@ async function runVerify(specs: string[], r: SmpResult, o: ParseSmpOptions): Pro
   const version = parseQemuVersion(o.qemuVersion ?? '7.2');
   const m = version ? resolveMachine(o.machine ?? 'q35', version) : undefined;
   const binary = m && !('code' in m) ? `qemu-system-${m.arch}` : 'qemu-system-x86_64';
-  if (o.accel === 'kvm' && !kvmAvailable()) {
+  if (o.accel === 'kvm' && !(await kvmUsable())) {
     throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', { hint: 'drop --accel kvm: --verify runs QEMU under TCG by default' });
   }
   const qemu = await askQemuSmp(specs, { machine: o.machine ?? 'q35', accel: o.accel ?? 'tcg', binary });
@@ -123,34 +124,6 @@ function statusOf(r: SmpResult, verify?: { differences: string[] }): number {
   if (verify && verify.differences.length > 0) return 1;
   if (!r.ok) return r.error.code === 'E_SMP_HELP' ? 0 : 2;
   return 0;
-}
-
-interface BatchLine {
-  smp: string | string[];
-  machine?: string;
-  qemuVersion?: string;
-  accel?: 'tcg' | 'kvm';
-}
-
-function batchLine(text: string): BatchLine | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return `line is not valid JSON: ${(e as Error).message}`;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'line must be a JSON object {"smp": SPEC, "machine"?: TYPE, "qemuVersion"?: V}';
-  const o = v as Record<string, unknown>;
-  const smpOk = typeof o.smp === 'string' || (Array.isArray(o.smp) && o.smp.every((s) => typeof s === 'string'));
-  if (!smpOk) return '"smp" must be a string (or an array of strings: several -smp options)';
-  for (const k of ['machine', 'qemuVersion'] as const) if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return `"${k}" must be a string`;
-  if (o.accel !== undefined && o.accel !== 'tcg' && o.accel !== 'kvm') return '"accel" must be "tcg" or "kvm"';
-  return {
-    smp: o.smp as string | string[],
-    ...(typeof o.machine === 'string' ? { machine: o.machine } : {}),
-    ...(typeof o.qemuVersion === 'string' ? { qemuVersion: o.qemuVersion } : {}),
-    ...(o.accel ? { accel: o.accel as 'tcg' | 'kvm' } : {}),
-  };
 }
 
 export const registerSmp: RegisterCommand = (program, ctx) => {
@@ -187,7 +160,7 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
           const text = await readAll(ctx.io.stdin);
           for (const raw of text.split('\n')) {
             if (raw.trim() === '') continue;
-            const line = batchLine(raw);
+            const line = parseSmpBatchLine(raw);
             if (typeof line === 'string') {
               ctx.io.out(JSON.stringify({ ok: false, error: { code: 'E_BAD_JSON', message: line } }) + '\n');
               continue;
