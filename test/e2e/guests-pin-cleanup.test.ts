@@ -108,6 +108,14 @@ describe.skipIf(!qemuPresent || online.length < 2)('issue 16: unpin verification
     }
   });
 
+  it('overcommit takes a guest filter: only that guest is audited', async () => {
+    const r = await runCli(['overcommit', g.name, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const o = JSON.parse(r.out);
+    expect(o.guests.map((x: { pid: number }) => x.pid)).toEqual([g.pid]);
+    expect(o.guestVcpus).toBe(1);
+  });
+
   it('top takes a guest filter; an unknown guest is an error', async () => {
     const r = await runCli(['top', g.name, '--iterations', '1', '--interval', '0.1', '--json']);
     expect(r.code, r.err).toBe(0);
