@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { KvcpuError } from '../core/errors.ts';
 import { parseHostCpuJson } from '../host/host-json.ts';
 import { cpuinfoField, parseCpuinfo } from '../host/parse-cpuinfo.ts';
@@ -55,23 +56,37 @@ export function parseCpuinfoCpu(x: X86Map, text: string, label: string): CpuDef 
 
 type Json = Record<string, unknown>;
 
+const featureList = z.array(z.string()).optional();
+/** A CPU definition as `kvcpu cpu baseline --format json` writes it (read back as an input). */
+export const KvcpuCpuJsonSchema = z.object({
+  model: z.string().min(1),
+  vendor: z.string().nullable().optional(),
+  names: z.enum(['libvirt', 'qemu', 'linux']).optional(),
+  features: z.object({ require: featureList, disable: featureList, force: featureList, optional: featureList, forbid: featureList }),
+});
+
 function fromJson(x: X86Map, v: unknown, label: string): CpuDef[] {
   if (Array.isArray(v)) return v.flatMap((e, i) => fromJson(x, e, `${label}#${i + 1}`));
   if (!v || typeof v !== 'object') throw new KvcpuError('E_BAD_INPUT', `${label}: expected a JSON object`);
   const o = v as Json;
-  // kvcpu's own baseline JSON: {"model","vendor","features":{"require":[],"disable":[]}}.
-  const feats = o.features as Json | undefined;
-  if (typeof o.model === 'string' && feats && typeof feats === 'object' && !Array.isArray(feats)) {
+  // kvcpu's own baseline JSON (render-baseline.ts baselineJson): {"model","vendor","features":{"require":[],"disable":[]}}.
+  if (typeof o.model === 'string' && o.features && typeof o.features === 'object' && !Array.isArray(o.features)) {
+    const r = KvcpuCpuJsonSchema.safeParse(o);
+    if (!r.success) {
+      throw new KvcpuError('E_BAD_INPUT', `${label}: not a kvcpu CPU definition: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+        hint: 'expected {"model","vendor","features":{"require":[...],"disable":[...]}} as `kvcpu cpu baseline --format json` writes',
+      });
+    }
+    const j = r.data;
     const def = emptyCpuDef(label, 'kvcpu-json', 'guest');
     def.mode = 'custom';
     def.match = 'exact';
-    def.model = o.model;
-    def.vendor = typeof o.vendor === 'string' ? o.vendor : null;
+    def.model = j.model;
+    def.vendor = j.vendor ?? null;
     // Its feature names may be in Linux or QEMU spelling (`--names`): back to libvirt's.
-    const back = o.names === 'linux' ? linuxToLibvirtName : o.names === 'qemu' ? qemuToLibvirtName : (n: string) => n;
+    const back = j.names === 'linux' ? linuxToLibvirtName : j.names === 'qemu' ? qemuToLibvirtName : (n: string) => n;
     for (const p of ['require', 'disable', 'force', 'optional', 'forbid'] as FeaturePolicy[]) {
-      const list = feats[p];
-      if (Array.isArray(list)) for (const n of list) def.features.push({ name: back(String(n)), policy: p });
+      for (const n of j.features[p] ?? []) def.features.push({ name: back(n), policy: p });
     }
     return [def];
   }
