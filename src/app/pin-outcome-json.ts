@@ -14,5 +14,7 @@ export function pinOutcomeJson(out: PinOutcome): Record<string, unknown> {
       ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, label: r.label, comm: r.comm, cpus: r.cpus }))
       : out.result?.applied,
     statePaths: out.statePaths,
+    warnings: out.warnings,
+    cleaned: out.cleaned,
   };
 }

@@ -20,6 +20,16 @@ export function loadPinPlan(path: string, text?: string): PinPlan {
 
 /** Validate an already parsed pin plan; E_BAD_INPUT names every bad field. */
 export function parsePinPlan(value: unknown, where = 'plan'): PinPlan {
+  // `kvcpu plan --json` lists the guests it could not place under placements (fits: false);
+  // pinning the others would apply part of a plan: all or nothing covers the whole plan.
+  const placements = (value as { placements?: unknown } | null)?.placements;
+  const bad = Array.isArray(placements) ? (placements as { name?: string; fits?: boolean; failed?: string }[]).filter((p) => p && p.fits === false) : [];
+  if (bad.length) {
+    throw new KvcpuError('E_PIN_PLAN_REFUSED', `${where}: the planner refused ${bad.map((b) => `${b.name ?? '?'}${b.failed ? ` (${b.failed})` : ''}`).join(', ')}; nothing was changed`, {
+      hint: 'a plan is applied whole: re-plan without the refused guests (or with more host CPUs), then pin',
+      details: { refused: bad.map((b) => ({ name: b.name, failed: b.failed })) },
+    });
+  }
   const parsed = PinPlanSchema.safeParse(value);
   if (!parsed.success) {
     throw new KvcpuError('E_BAD_INPUT', `${where} is not a kvcpu pin plan: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {

@@ -3,7 +3,7 @@ import { KvcpuError, type ErrorCode } from '../core/errors.ts';
 import type { AffinityEdge } from './affinity-edge.ts';
 import type { PinRequest } from './build-pin-requests.ts';
 import type { CpusetManager } from './cgroup-cpuset.ts';
-import { readThreadCgroup } from './cgroup-cpuset.ts';
+import { cgroupLeafFor, readThreadCgroup } from './cgroup-cpuset.ts';
 import { readProcStat } from './scan-proc.ts';
 
 export interface AppliedPin {
@@ -34,10 +34,6 @@ function same(a: number[], b: number[]): boolean {
 
 function errCode(e: unknown): string {
   return String((e as { code?: unknown })?.code ?? 'EIO');
-}
-
-function leafFor(r: PinRequest): string {
-  return r.role === 'vcpu' ? (r.vcpu === null ? 'vcpus' : `vcpu${r.vcpu}`) : r.role === 'iothread' ? `iothread-${r.iothread}` : 'emulator';
 }
 
 /**
@@ -95,7 +91,7 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
       if (opts.cgroup) {
         const from = readThreadCgroup(root, opts.cgroup.mount, r.pid, r.tid);
         if (from === null) throw Object.assign(new Error('thread vanished'), { code: 'ESRCH' });
-        opts.cgroup.place(`${r.guest}.${r.pid}`, leafFor(r), r.pid, r.tid, from, formatCpulist(r.cpus));
+        opts.cgroup.place(`${r.guest}.${r.pid}`, cgroupLeafFor(r), r.pid, r.tid, from, formatCpulist(r.cpus));
       }
       await edge.set(r.tid, r.cpus);
     } catch (e) {

@@ -1,4 +1,4 @@
-import { MAX_CPUS, parseCpulist } from '../core/cpulist.ts';
+import { formatCpulist, MAX_CPUS, parseCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
 import type { GuestProcess } from './types.ts';
 
@@ -48,7 +48,14 @@ export function parseAssignments(values: string[], what: string): Map<string, nu
     }
     const cpus = parseCpulist(v.slice(eq + 1), { what: `--${what} ${key}` });
     if (cpus.length === 0) throw new KvcpuError('E_BAD_CPULIST', `--${what} ${v}: empty CPU list`, { hint: 'give at least one CPU' });
-    m.set(key, cpus);
+    // `--vcpu 0=1 --vcpu 0=0`: which one was meant? Refuse rather than let the last one win.
+    const norm = what === 'vcpu' ? String(Number(key)) : key;
+    if (m.has(norm)) {
+      throw new KvcpuError('E_PIN_DUPLICATE', `--${what} ${norm} is given twice (${formatCpulist(m.get(norm)!)} and ${formatCpulist(cpus)}); nothing was changed`, {
+        hint: `give each ${what === 'vcpu' ? 'vCPU' : 'IOThread'} once`,
+      });
+    }
+    m.set(norm, cpus);
   }
   return m;
 }
@@ -100,8 +107,15 @@ export function buildPinRequests(guest: GuestProcess, spec: GuestPinSpec): PinRe
       guest.threads.find((x) => x.role === 'iothread' && x.iothread === id) ??
       (guest.libvirt && /^\d+$/.test(id) ? guest.threads.find((x) => x.role === 'iothread' && x.iothread === `iothread${id}`) : undefined);
     if (!t) {
+      // Name both spellings for libvirt domains: virsh's number and QEMU's object id.
+      const have = guest.threads
+        .filter((x) => x.role === 'iothread')
+        .map((x) => {
+          const n = /^iothread(\d+)$/.exec(x.iothread ?? '')?.[1];
+          return guest.libvirt && n ? `${n} (QEMU ${x.iothread})` : String(x.iothread);
+        });
       throw new KvcpuError('E_PIN_NO_IOTHREAD', `guest ${guest.name} has no iothread "${id}"`, {
-        hint: `iothreads: ${guest.threads.filter((x) => x.role === 'iothread').map((x) => x.iothread).join(', ') || 'none'}`,
+        hint: `${guest.libvirt ? 'IOThreads by libvirt id or QEMU name' : 'iothreads'}: ${have.join(', ') || 'none'}`,
       });
     }
     out.push({ ...base, tid: t.tid, comm: t.comm, label: `iothread ${t.iothread ?? id}`, role: 'iothread', vcpu: null, iothread: t.iothread ?? id, cpus });
@@ -112,8 +126,11 @@ export function buildPinRequests(guest: GuestProcess, spec: GuestPinSpec): PinRe
 export interface PinEnvironment {
   /** Online host CPUs. */
   online: number[];
-  /** CPUs the caller may use (its own Cpus_allowed_list: the cpuset it runs in). */
-  callerAllowed: number[];
+  /**
+   * CPUs the caller may use (its own Cpus_allowed_list: the cpuset it runs in); null when a
+   * manager applies the pins (libvirt widens its own cgroups: its rules decide, not ours).
+   */
+  callerAllowed: number[] | null;
   /** Effective cpuset CPUs of each thread's cgroup (null = unknown). */
   threadCpuset(pid: number, tid: number): number[] | null;
 }
@@ -126,10 +143,18 @@ export interface PinEnvironment {
 export function validatePinRequests(reqs: PinRequest[], env: PinEnvironment): string[] {
   const problems: string[] = [];
   const online = new Set(env.online);
-  const allowed = new Set(env.callerAllowed);
+  const allowed = env.callerAllowed ? new Set(env.callerAllowed) : null;
+  // One line per guest target (the emulator has many threads) and per missing CPU set.
+  const offlineSeen = new Set<string>();
   for (const r of reqs) {
     const offline = r.cpus.filter((c) => !online.has(c));
-    if (offline.length) problems.push(`${r.guest} ${r.label} (tid ${r.tid}): CPU ${offline.join(',')} is not online`);
+    const key = `${r.guest}/${r.label}/${offline.join(',')}`;
+    if (offline.length && !offlineSeen.has(key)) {
+      offlineSeen.add(key);
+      problems.push(`${r.guest} ${r.label}: CPU ${formatCpulist(offline)} ${offline.length === 1 ? 'is' : 'are'} not online (online CPUs: ${formatCpulist(env.online)})`);
+    }
+    if (offline.length) continue;
+    if (!allowed) continue;
     const outside = r.cpus.filter((c) => online.has(c) && !allowed.has(c));
     if (outside.length) problems.push(`${r.guest} ${r.label} (tid ${r.tid}): CPU ${outside.join(',')} is outside kvcpu's own cpuset/affinity`);
     const cs = env.threadCpuset(r.pid, r.tid);

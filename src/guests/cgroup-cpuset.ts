@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
@@ -151,6 +151,45 @@ export class CpusetManager {
     } else if (threaded) write(join(abs, 'cgroup.type'), 'threaded');
   }
 
+  /**
+   * The writes `place` would make, as shell lines (`--dry-run --cgroup`); directories that
+   * exist already are not listed. Changes nothing.
+   */
+  describePlace(guestDir: string, leaf: string, pid: number, tid: number, cpus: string): string[] {
+    const out: string[] = [];
+    const abs = (rel: string) => join(this.mount.mountPoint, rel);
+    const seen = new Set<string>();
+    const dir = (rel: string, threaded = false) => {
+      if (seen.has(rel) || existsSync(join(this.sysRoot, rel)) || this.described.has(rel)) return;
+      seen.add(rel);
+      this.described.add(rel);
+      const parentRel = rel.split('/').slice(0, -1).join('/');
+      if (this.mount.version === 2) out.push(`echo +cpuset > ${abs(join(parentRel, 'cgroup.subtree_control'))}`);
+      out.push(`mkdir ${abs(rel)}`);
+      if (this.mount.version === 1) {
+        out.push(`cat ${abs(join(parentRel, 'cpuset.cpus'))} > ${abs(join(rel, 'cpuset.cpus'))}`);
+        out.push(`cat ${abs(join(parentRel, 'cpuset.mems'))} > ${abs(join(rel, 'cpuset.mems'))}`);
+      } else if (threaded) out.push(`echo threaded > ${abs(join(rel, 'cgroup.type'))}`);
+    };
+    dir('kvcpu');
+    const guestRel = `kvcpu/${guestDir}`;
+    dir(guestRel);
+    const rel = `${guestRel}/${leaf}`;
+    dir(rel, true);
+    out.push(`echo ${cpus} > ${abs(join(rel, 'cpuset.cpus'))}`);
+    if (this.mount.version === 1) out.push(`echo ${tid} > ${abs(join(rel, 'tasks'))}   # move thread ${tid} of pid ${pid}`);
+    else {
+      if (!this.describedProcs.has(pid)) {
+        this.describedProcs.add(pid);
+        out.push(`echo ${pid} > ${abs(join(guestRel, 'cgroup.procs'))}   # the whole process first (cgroup v2)`);
+      }
+      out.push(`echo ${tid} > ${abs(join(rel, 'cgroup.threads'))}`);
+    }
+    return out;
+  }
+  private readonly described = new Set<string>();
+  private readonly describedProcs = new Set<number>();
+
   /** Create kvcpu/<guestDir>/<leaf> with `cpus` and move TID (of process PID, now in `from`) into it. */
   place(guestDir: string, leaf: string, pid: number, tid: number, from: string, cpus: string): void {
     this.ensureDir('kvcpu');
@@ -225,4 +264,47 @@ export function restoreCgroupMoves(root: string, mount: CpusetMount, moves: Cgro
     }
   }
   return errors;
+}
+
+/** The leaf a pinned thread goes to under kvcpu/<guest>.<pid>/. */
+export function cgroupLeafFor(r: { role: string; vcpu: number | null; iothread: string | null }): string {
+  return r.role === 'vcpu' ? (r.vcpu === null ? 'vcpus' : `vcpu${r.vcpu}`) : r.role === 'iothread' ? `iothread-${r.iothread}` : 'emulator';
+}
+
+/**
+ * Remove kvcpu/<guest>.<pid> cgroups whose process is gone (a destroyed domain, a killed
+ * QEMU): leaves first, then the guest dir, then kvcpu/ when empty. Only dirs of dead pids are
+ * touched, and rmdir(2) refuses cgroups that still hold tasks, so a live guest's are safe.
+ * Returns what was removed (as messages) so callers can say so.
+ */
+export function removeStaleCgroups(root: string, mount: CpusetMount, only?: { name?: string; pid?: number }): string[] {
+  const base = join(root, mount.mountPoint, 'kvcpu');
+  let dirs: string[];
+  try {
+    dirs = readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const d of dirs) {
+    const m = /^(.*)\.(\d+)$/.exec(d);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (only?.name !== undefined && m[1] !== only.name) continue;
+    if (only?.pid !== undefined && pid !== only.pid) continue;
+    if (existsSync(join(root, 'proc', String(pid)))) continue;
+    try {
+      for (const leaf of readdirSync(join(base, d), { withFileTypes: true })) if (leaf.isDirectory()) rmdirSync(join(base, d, leaf.name));
+      rmdirSync(join(base, d));
+      out.push(`removed cgroup ${join(mount.mountPoint, 'kvcpu', d)} left by guest ${m[1]} (pid ${pid}, gone)`);
+    } catch (e) {
+      out.push(`could not remove cgroup ${join(mount.mountPoint, 'kvcpu', d)} of gone guest ${m[1]}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    if (readdirSync(base, { withFileTypes: true }).every((e) => !e.isDirectory()) && out.length) rmdirSync(base);
+  } catch {
+    // another guest's cgroups still live there
+  }
+  return out;
 }

@@ -23,3 +23,14 @@ export function findGuest(snap: GuestSnapshot, ref: string): GuestProcess {
       : 'no QEMU processes are running (see `kvcpu ps`)',
   });
 }
+
+/**
+ * `kvcpu ps|top|overcommit [GUEST...]`: keep only the named guests (names or pids), in the
+ * snapshot's order. Each ref must match (E_GUEST_NOT_FOUND / E_GUEST_AMBIGUOUS otherwise), so a
+ * typo is an error, not an empty table. No refs: every guest.
+ */
+export function filterGuests(snap: GuestSnapshot, refs: string[]): GuestSnapshot {
+  if (refs.length === 0) return snap;
+  const keep = new Set(refs.map((r) => findGuest(snap, r).pid));
+  return { ...snap, guests: snap.guests.filter((g) => keep.has(g.pid)) };
+}

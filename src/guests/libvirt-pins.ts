@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { formatCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
@@ -19,7 +22,27 @@ export interface LibvirtPin {
   before: string;
   /** The domain XML's pinning before (cpulist), when `--config` was used; null otherwise. */
   beforeConfig: string | null;
+  /**
+   * With `--config`: whether the inactive XML had this <vcpupin>/<emulatorpin>/<iothreadpin>
+   * element, and a <cputune> at all, before kvcpu. Restoring removes what was not there
+   * (libvirt has no "unpin": `vcpupin --config` with every CPU still writes the element).
+   * Absent in state files of older kvcpu versions: then only the value is restored.
+   */
+  configHad?: boolean;
+  cputuneHad?: boolean;
+  /** IOThread targets: whether <iothreadids> was there (libvirt writes it on iothreadpin --config). */
+  iothreadidsHad?: boolean;
+  /** vCPU not plugged yet (libvirt keeps its pin for when it is): no thread to verify. */
+  unplugged?: boolean;
   after: string;
+}
+
+/** A vCPU of a libvirt domain with no thread yet (hot-pluggable, below <vcpu> maximum). */
+export interface UnpluggedVcpuPin {
+  pid: number;
+  domain: string;
+  vcpu: number;
+  cpus: number[];
 }
 
 /** libvirt numbers IOThreads (1, 2, ...) and names the QEMU objects iothread1, iothread2. */
@@ -44,10 +67,11 @@ export function virshPinArgs(domain: string, t: Pick<LibvirtPin, 'what' | 'id'>,
 }
 
 /** The virsh commands for a request list: one per vCPU/IOThread, one emulatorpin per domain. */
-export function virshCommands(guests: Map<number, GuestProcess>, reqs: PinRequest[], persist: boolean): string[][] {
+export function virshCommands(guests: Map<number, GuestProcess>, reqs: PinRequest[], persist: boolean, unplugged: UnpluggedVcpuPin[] = []): string[][] {
   const flags = ['--live', ...(persist ? ['--config'] : [])];
   const seen = new Set<string>();
   const out: string[][] = [];
+  for (const u of unplugged) out.push(virshPinArgs(u.domain, { what: 'vcpu', id: String(u.vcpu) }, formatCpulist(u.cpus), flags));
   for (const r of reqs) {
     const domain = guests.get(r.pid)!.name;
     const t = targetOf(r);
@@ -82,6 +106,84 @@ export async function readConfigAffinity(domain: string, t: Pick<LibvirtPin, 'wh
   });
 }
 
+/** The live pinning libvirt holds for a vCPU (`virsh vcpupin DOM N`), also for unplugged ones. */
+export async function readLiveVcpuPin(domain: string, vcpu: number): Promise<string> {
+  const text = await virsh(['vcpupin', domain, String(vcpu), '--live']);
+  for (const line of text.split('\n')) {
+    const m = /^\s*(\d+):?\s+([\d,-]+)\s*$/.exec(line);
+    if (m && Number(m[1]) === vcpu) return m[2]!;
+  }
+  throw new KvcpuError('E_PIN_FAILED', `cannot read ${domain}'s live vCPU ${vcpu} pinning from virsh`, { hint: `check \`virsh vcpupin ${domain} ${vcpu}\`` });
+}
+
+/** The persistent domain XML, passwords included (redefining without them would drop them). */
+export async function readInactiveXml(domain: string): Promise<string> {
+  return virsh(['dumpxml', '--inactive', '--security-info', domain]);
+}
+
+function cputuneOf(xml: string): string | null {
+  return /<cputune\b[^>]*?(?:\/>|>[\s\S]*?<\/cputune>)/.exec(xml)?.[0] ?? null;
+}
+
+/** The <cputune> child element a target is stored as, as a RegExp over the XML. */
+function pinElementRe(t: Pick<LibvirtPin, 'what' | 'id'>): RegExp {
+  if (t.what === 'vcpu') return new RegExp(`[ \\t]*<vcpupin\\s+vcpu=['"]${t.id}['"][^>]*/>\\n?`);
+  if (t.what === 'iothread') return new RegExp(`[ \\t]*<iothreadpin\\s+iothread=['"]${t.id}['"][^>]*/>\\n?`);
+  return /[ \t]*<emulatorpin\b[^>]*\/>\n?/;
+}
+
+/** Does the inactive XML hold a pin element for this target (and a <cputune> at all)? */
+export function configPinPresence(xml: string, t: Pick<LibvirtPin, 'what' | 'id'>): { configHad: boolean; cputuneHad: boolean; iothreadidsHad?: boolean } {
+  const tune = cputuneOf(xml);
+  return { configHad: tune !== null && pinElementRe(t).test(tune), cputuneHad: tune !== null, ...(t.what === 'iothread' ? { iothreadidsHad: /<iothreadids\b/.test(xml) } : {}) };
+}
+
+/**
+ * Drop an <iothreadids> block libvirt wrote while pinning (iothreadpin --config spells out the
+ * default ids) when it holds exactly the default ids 1..N of <iothreads>N</iothreads>, which
+ * is what the domain meant without it (pure).
+ */
+export function removeDefaultIothreadids(xml: string): string {
+  const m = /[ \t]*<iothreadids>\s*((?:<iothread id='\d+'\/>\s*)*)<\/iothreadids>\n?/.exec(xml);
+  const n = Number(/<iothreads>(\d+)<\/iothreads>/.exec(xml)?.[1] ?? NaN);
+  if (!m) return xml;
+  const ids = [...m[1]!.matchAll(/id='(\d+)'/g)].map((x) => Number(x[1]));
+  if (ids.length !== n || ids.some((id, i) => id !== i + 1)) return xml;
+  return xml.replace(m[0], '');
+}
+
+/**
+ * Drop pin elements kvcpu added from a domain XML, and the <cputune> when kvcpu created it and
+ * nothing else is left in it (pure).
+ */
+export function removePinElements(xml: string, targets: Pick<LibvirtPin, 'what' | 'id'>[], dropEmptyCputune: boolean): string {
+  const tune = cputuneOf(xml);
+  if (tune === null) return xml;
+  let next = tune;
+  for (const t of targets) next = next.replace(pinElementRe(t), '');
+  if (dropEmptyCputune && /^<cputune\b[^>]*>\s*<\/cputune>$|^<cputune\b[^>]*\/>$/.test(next)) {
+    // Remove the whole element and the indentation/newline around it.
+    const at = xml.indexOf(tune);
+    let from = at;
+    while (from > 0 && (xml[from - 1] === ' ' || xml[from - 1] === '\t')) from--;
+    const to = xml[at + tune.length] === '\n' ? at + tune.length + 1 : at + tune.length;
+    return xml.slice(0, from) + xml.slice(to);
+  }
+  return xml.replace(tune, next);
+}
+
+/** `virsh define` a domain XML (updates the persistent definition; a running domain keeps running). */
+async function defineXml(xml: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kvcpu-define-'));
+  try {
+    const file = join(dir, 'domain.xml');
+    writeFileSync(file, xml);
+    await virsh(['define', file]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** virsh's own error line (stderr), else the exec error. */
 export function errText(e: unknown): string {
   return String((e as { stderr?: string }).stderr || (e as Error).message).trim();
@@ -97,11 +199,19 @@ export async function pinViaLibvirt(
   reqs: PinRequest[],
   persist: boolean,
   edge: AffinityEdge,
+  unplugged: UnpluggedVcpuPin[] = [],
 ): Promise<PinResult & { pins: LibvirtPin[] }> {
   const beforeTid = new Map<number, number[]>();
   for (const r of reqs) beforeTid.set(r.tid, (await edge.get(r.pid, r.tid)) ?? []);
   // One target per vCPU/IOThread/domain emulator; its live "before" is its first thread's.
-  const pins = new Map<string, LibvirtPin & { req: PinRequest }>();
+  const pins = new Map<string, LibvirtPin & { req: PinRequest | null }>();
+  for (const u of unplugged) {
+    const t = { what: 'vcpu' as const, id: String(u.vcpu) };
+    const before = await readLiveVcpuPin(u.domain, u.vcpu).catch((e: unknown) => {
+      throw new KvcpuError('E_PIN_FAILED', `virsh vcpupin ${u.domain} ${u.vcpu} failed: ${errText(e)}; nothing was changed`, { hint: 'check `virsh vcpucount`' });
+    });
+    pins.set(targetKey(u.domain, t), { domain: u.domain, ...t, before, beforeConfig: null, after: formatCpulist(u.cpus), unplugged: true, req: null });
+  }
   for (const r of reqs) {
     const domain = guests.get(r.pid)!.name;
     const t = targetOf(r);
@@ -111,24 +221,23 @@ export async function pinViaLibvirt(
     pins.set(key, { domain, ...t, before: formatCpulist(beforeTid.get(r.tid)!), beforeConfig: null, after: formatCpulist(r.cpus), req: r });
   }
   if (persist) {
-    // --config writes the domain XML: a transient domain (virsh create) has none. Refuse up front.
-    const transient: string[] = [];
-    for (const domain of new Set([...pins.values()].map((p) => p.domain))) {
-      const info = await virsh(['dominfo', domain]).catch((e: unknown) => {
-        throw new KvcpuError('E_PIN_FAILED', `virsh dominfo ${domain} failed: ${errText(e)}; nothing was changed`, { hint: 'check `virsh list --all`' });
-      });
-      if (/^Persistent:\s*no\s*$/m.test(info)) transient.push(domain);
+    // (--config on a transient domain was refused by the caller, before any change.)
+    const xmls = new Map<string, string>();
+    for (const p of pins.values()) {
+      if (!xmls.has(p.domain)) {
+        xmls.set(
+          p.domain,
+          await readInactiveXml(p.domain).catch((e: unknown) => {
+            throw new KvcpuError('E_PIN_FAILED', `virsh dumpxml --inactive ${p.domain} failed: ${errText(e)}; nothing was changed`, { hint: 'check `virsh dominfo`' });
+          }),
+        );
+      }
+      Object.assign(p, configPinPresence(xmls.get(p.domain)!, p));
+      p.beforeConfig = await readConfigAffinity(p.domain, p);
     }
-    if (transient.length) {
-      throw new KvcpuError('E_PIN_INVALID', `refusing to pin (nothing was changed): --config needs a persistent domain; transient: ${transient.join(', ')}`, {
-        hint: 'drop --config (pin live only), or `virsh define` the domain first',
-        details: { problems: transient.map((d) => `${d} is transient (no domain XML to persist into)`) },
-      });
-    }
-    for (const p of pins.values()) p.beforeConfig = await readConfigAffinity(p.domain, p);
   }
 
-  const done: (LibvirtPin & { req: PinRequest })[] = [];
+  const done: LibvirtPin[] = [];
   const fail = async (why: string): Promise<never> => {
     const n = done.length;
     const problems = await restoreLibvirtPins([...done].reverse());
@@ -148,7 +257,8 @@ export async function pinViaLibvirt(
       await fail(`virsh ${virshPinArgs(p.domain, p, p.after, []).slice(0, 3).join(' ')} failed: ${errText(e)}`);
     }
   }
-  // Verify from /proc: vCPU and IOThread threads exactly; the emulator through its main thread.
+  // Verify from /proc: vCPU and IOThread threads exactly; the emulator through its main thread;
+  // vCPUs not plugged yet through libvirt's own view.
   const applied: PinResult['applied'] = [];
   const wrong: string[] = [];
   for (const r of reqs) {
@@ -158,19 +268,48 @@ export async function pinViaLibvirt(
     const strict = r.role !== 'emulator' || r.tid === r.pid;
     if (strict && after !== formatCpulist(r.cpus)) wrong.push(`${r.guest} ${r.label} (tid ${r.tid}) is on ${after}, wanted ${formatCpulist(r.cpus)}`);
   }
+  for (const u of unplugged) {
+    const now = await readLiveVcpuPin(u.domain, u.vcpu).catch(() => 'unreadable');
+    const p = pins.get(targetKey(u.domain, { what: 'vcpu', id: String(u.vcpu) }))!;
+    applied.push({ guest: u.domain, pid: u.pid, tid: 0, comm: '(not plugged)', label: `vcpu ${u.vcpu}`, before: p.before, after: now });
+    if (now !== formatCpulist(u.cpus)) wrong.push(`${u.domain} vcpu ${u.vcpu} (not plugged) is pinned to ${now} in libvirt, wanted ${formatCpulist(u.cpus)}`);
+  }
   if (wrong.length) await fail(`libvirt accepted the pins but /proc disagrees: ${wrong.join('; ')}`);
   return { method: 'virsh', applied, pins: [...pins.values()].map(({ req: _r, ...p }) => p) };
 }
 
-/** Put libvirt pins back (live, and the domain XML where kvcpu changed it). */
+/**
+ * Put libvirt pins back: live values through virsh; in the domain XML the old values where
+ * kvcpu changed an element that was there, and elements kvcpu added removed again (with the
+ * <cputune> kvcpu created), by redefining the persistent XML.
+ */
 export async function restoreLibvirtPins(pins: LibvirtPin[]): Promise<string[]> {
   const problems: string[] = [];
+  const removals = new Map<string, { targets: LibvirtPin[]; dropEmptyCputune: boolean; dropIothreadids: boolean }>();
   for (const p of pins) {
     try {
       await virsh(virshPinArgs(p.domain, p, p.before, ['--live']));
-      if (p.beforeConfig !== null) await virsh(virshPinArgs(p.domain, p, p.beforeConfig, ['--config']));
+      if (p.beforeConfig !== null) {
+        if (p.configHad === false) {
+          const r = removals.get(p.domain) ?? { targets: [], dropEmptyCputune: true, dropIothreadids: false };
+          r.targets.push(p);
+          if (p.cputuneHad !== false) r.dropEmptyCputune = false;
+          if (p.iothreadidsHad === false) r.dropIothreadids = true;
+          removals.set(p.domain, r);
+        } else await virsh(virshPinArgs(p.domain, p, p.beforeConfig, ['--config']));
+      }
     } catch (e) {
       problems.push(`${p.domain} ${p.what}${p.id ? ' ' + p.id : ''} back to ${p.before}: ${errText(e)}`);
+    }
+  }
+  for (const [domain, r] of removals) {
+    try {
+      const xml = await readInactiveXml(domain);
+      let next = removePinElements(xml, r.targets, r.dropEmptyCputune);
+      if (r.dropIothreadids) next = removeDefaultIothreadids(next);
+      if (next !== xml) await defineXml(next);
+    } catch (e) {
+      problems.push(`${domain}: removing the pin elements kvcpu added to the domain XML: ${errText(e)}`);
     }
   }
   return problems;

@@ -134,7 +134,24 @@ export function readProcThreads(root: string, pid: number, full: boolean, getAff
       throw e;
     }
   }
-  return out.sort((a, b) => a.tid - b.tid);
+  return orderVcpuThreads(out.sort((a, b) => a.tid - b.tid));
+}
+
+/**
+ * Threads in tid order, except that `CPU n/...` threads are in vCPU order among themselves: a
+ * hot-plugged vCPU gets a new, higher tid whatever its index (plug 3 then 1, and tid order
+ * says 0, 3, 1; a string sort would say 0, 1, 10, 2). The vCPU threads keep the slots they had.
+ */
+export function orderVcpuThreads<T extends { stat: { comm: string } }>(threads: T[]): T[] {
+  const idx = (t: T) => {
+    const m = /^CPU (\d+)\//.exec(t.stat.comm);
+    return m ? Number(m[1]) : null;
+  };
+  const slots = threads.map((t, i) => (idx(t) === null ? -1 : i)).filter((i) => i >= 0);
+  const vcpus = slots.map((i) => threads[i]!).sort((a, b) => idx(a)! - idx(b)!);
+  const out = [...threads];
+  slots.forEach((slot, k) => (out[slot] = vcpus[k]!));
+  return out;
 }
 
 /** stat of one process (for start time), null when gone. */

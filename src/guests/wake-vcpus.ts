@@ -1,5 +1,6 @@
 import { QmpClient } from '../qmp/qmp-client.ts';
 import type { GuestProcess } from './types.ts';
+import { virsh } from './libvirt-pins.ts';
 
 /**
  * Make every vCPU thread of a guest run once so its psr (stat field 39) is current: a halted
@@ -9,6 +10,9 @@ import type { GuestProcess } from './types.ts';
  * cannot be reached (busy or absent).
  */
 export async function wakeVcpus(guest: GuestProcess, timeoutMs = 500): Promise<boolean> {
+  // libvirt owns its domains' monitor: never QMP behind its back; virsh suspend + resume is
+  // the same stop + cont, sent by libvirt (which then knows the domain was paused).
+  if (guest.libvirt && guest.config.qmpSockets.length === 0) return wakeViaLibvirt(guest.name);
   for (const sock of guest.config.qmpSockets) {
     let q: QmpClient | null = null;
     try {
@@ -25,4 +29,17 @@ export async function wakeVcpus(guest: GuestProcess, timeoutMs = 500): Promise<b
     }
   }
   return false;
+}
+
+async function wakeViaLibvirt(domain: string): Promise<boolean> {
+  try {
+    const state = (await virsh(['domstate', domain], 10_000)).trim();
+    if (state !== 'running') return state === 'paused'; // paused on purpose: leave it paused
+    await virsh(['suspend', domain], 10_000);
+    // Never leave the guest paused because one resume failed: retry once.
+    await virsh(['resume', domain], 10_000).catch(() => virsh(['resume', domain], 10_000));
+    return true;
+  } catch {
+    return false;
+  }
 }

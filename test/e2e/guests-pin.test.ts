@@ -159,9 +159,13 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu pin / unpin on real QE
     const [a0, a1] = await vcpuTids(a);
     const [, b1] = await vcpuTids(b);
     expect([allowed(a.pid, a0!), allowed(a.pid, a1!), allowed(b.pid, b1!), allowed(b.pid, b.pid)]).toEqual(['0', '1', '0', '1']);
-    // The CLI path with the same plan (native edge) works too and keeps the original state.
-    const cli = await runCli(['pin', '--plan', plan]);
-    expect(cli.code).toBe(0);
+    // The CLI path with the same plan (native edge) works too and keeps the original state. The
+    // plan pins only vCPU 1 of b: the CLI refuses a partial plan unless --partial says so.
+    const refused = await runCli(['pin', '--plan', plan, '--json']);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.out).error.code).toBe('E_PIN_PLAN_PARTIAL');
+    const cli = await runCli(['pin', '--plan', plan, '--partial']);
+    expect(cli.code, cli.out + cli.err).toBe(0);
     await unpinGuest(a.name, { host, stateDir });
     await unpinGuest(String(b.pid), { host, stateDir });
     for (const g of [a, b]) for (const tid of await allTids(g)) expect(allowed(g.pid, tid)).toBe(all);

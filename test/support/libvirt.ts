@@ -32,6 +32,8 @@ export interface DomainOptions {
   maxVcpus?: number;
   iothreads?: number;
   memoryMiB?: number;
+  /** Inner XML of <cputune> (e.g. "<vcpupin vcpu='0' cpuset='1'/>"); none when absent. */
+  cputune?: string;
 }
 
 /** A minimal TCG domain: qboot as the ROM, no disks or NICs, no balloon. */
@@ -42,6 +44,7 @@ export function domainXml(o: DomainOptions): string {
   <memory unit='MiB'>${o.memoryMiB ?? 32}</memory>
   <vcpu placement='static' current='${o.vcpus}'>${max}</vcpu>
   ${o.iothreads ? `<iothreads>${o.iothreads}</iothreads>` : ''}
+  ${o.cputune ? `<cputune>${o.cputune}</cputune>` : ''}
   <os><type arch='x86_64' machine='pc'>hvm</type><loader type='rom'>/usr/share/qemu/qboot.rom</loader></os>
   <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model><topology sockets='1' dies='1' cores='${max}' threads='1'/></cpu>
   <devices><emulator>/usr/bin/qemu-system-x86_64</emulator><memballoon model='none'/></devices>

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { readHost } from '../../host/read-host.ts';
 import { findGuest } from '../../guests/find-guest.ts';
 import { hotplugVcpus } from '../../guests/hotplug-vcpus.ts';
+import { assessOvercommit } from '../../guests/assess-overcommit.ts';
+import { parseCpulist } from '../../core/cpulist.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { renderTable, writeJson } from '../output.ts';
@@ -16,11 +18,20 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string, opts: { to: number; json?: boolean }) => {
-        const snap = await snapshotGuests({ host: readHost(), full: false, qmp: false });
+        const host = readHost();
+        const snap = await snapshotGuests({ host, full: false, qmp: false });
         const g = findGuest(snap, guest);
+        // The same rule `kvcpu overcommit` applies, on the host as it will be after the change:
+        // warn about every check that the new count makes worse (not about what was already so).
+        const online = parseCpulist(host.cpus.online);
+        const now = assessOvercommit(snap, online);
+        const after = assessOvercommit({ ...snap, guests: snap.guests.map((x) => (x.pid === g.pid ? { ...x, vcpuCount: opts.to } : x)) }, online);
+        const had = new Set(now.checks.filter((c) => c.status !== 'PASS').map((c) => c.message));
+        const warnings = opts.to > g.vcpuCount ? after.checks.filter((c) => c.status !== 'PASS' && !had.has(c.message)).map((c) => `${c.message} (kvcpu overcommit: ${c.id} ${c.status})`) : [];
+        for (const w of warnings) ctx.io.err(`warning: after hotplug: ${w}\n`);
         const out = await hotplugVcpus(g, opts.to);
         if (opts.json) {
-          writeJson(ctx.io, { ok: true, ...out });
+          writeJson(ctx.io, { ok: true, ...out, warnings });
           return 0;
         }
         if (out.action === 'none') ctx.io.out(`${out.guest} already has ${out.from} vCPUs (max ${out.maxCpus})\n`);

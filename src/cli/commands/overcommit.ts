@@ -5,6 +5,7 @@ import { readHost } from '../../host/read-host.ts';
 import { assessOvercommit, DEFAULT_OVERCOMMIT_RATIO } from '../../guests/assess-overcommit.ts';
 import { renderOvercommit } from '../../guests/render-guests.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
+import { filterGuests } from '../../guests/find-guest.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import { paint, writeJson } from '../output.ts';
 
@@ -18,6 +19,7 @@ function parseRatio(v: string): number {
 export const registerOvercommit: RegisterCommand = (program: Command, ctx) => {
   program
     .command('overcommit')
+    .argument('[guest...]', 'audit only these guests (names or pids) against the host')
     .description(
       'audit CPU overcommit of running guests: vCPUs vs online host CPUs, guests larger than the host (or able to grow past it by hot-plug), pCPUs pinned by two guests or open to floating vCPUs of others, vCPU threads per pCPU now',
     )
@@ -30,9 +32,9 @@ export const registerOvercommit: RegisterCommand = (program: Command, ctx) => {
     .option('--root <dir>', 'read /proc and /sys under DIR', '/')
     .option('--json', 'print the report as JSON (hostCpus, guestVcpus, ratio, checks...)')
     .action(
-      act(ctx, async (opts: { ratio: number; root: string; json?: boolean }) => {
+      act(ctx, async (refs: string[], opts: { ratio: number; root: string; json?: boolean }) => {
         const host = readHost({ root: opts.root });
-        const snap = await snapshotGuests({ root: opts.root, host, full: false });
+        const snap = filterGuests(await snapshotGuests({ root: opts.root, host, full: false }), refs);
         const report = assessOvercommit(snap, parseCpulist(host.cpus.online), opts.ratio);
         if (opts.json) writeJson(ctx.io, report);
         else {

@@ -18,7 +18,8 @@ export function renderPinOutcome(o: PinOutcome): string {
   return (
     renderTable(['GUEST', 'PID', 'TID', 'WHAT', 'THREAD', 'BEFORE', 'AFTER'], rows, { right: [1, 2] }) +
     `pinned ${rows.length} thread(s) via ${o.method}; verified from /proc/PID/task/TID/status (Cpus_allowed_list).\n` +
-    (o.statePaths.length ? `undo with \`kvcpu unpin GUEST\` (saved: ${o.statePaths.join(', ')})\n` : '')
+    (o.statePaths.length ? `undo with \`kvcpu unpin GUEST\` (saved: ${o.statePaths.join(', ')})\n` : '') +
+    o.cleaned.map((c) => `${c}\n`).join('')
   );
 }
 
@@ -30,7 +31,9 @@ interface PinOpts {
   cgroup?: boolean;
   dryRun?: boolean;
   viaLibvirt?: boolean;
+  direct?: boolean;
   config?: boolean;
+  partial?: boolean;
   json?: boolean;
 }
 
@@ -50,13 +53,17 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
     .option('--iothread <id=cpus>', 'pin IOThread id (repeatable)', collect)
     .option('--plan <file>', 'apply a pin plan (kvcpu plan output) to every guest it names, all or nothing')
     .option('--cgroup', 'also put each thread in a cpuset cgroup kvcpu/<guest>.<pid>/<vcpuN|emulator> (cgroup v1 tasks, or v2 threaded leaves)')
-    .option('--via-libvirt', 'for libvirt domains: use virsh vcpupin/emulatorpin/iothreadpin')
-    .option('--config', 'with --via-libvirt: also persist in the domain XML (virsh --config)')
+    .option('--via-libvirt', 'require libvirt: every guest must be a libvirt domain pinned with virsh vcpupin/emulatorpin/iothreadpin (libvirt domains use libvirt by default anyway)')
+    .option('--direct', 'pin libvirt domains with sched_setaffinity, bypassing libvirt (warns: libvirt keeps its old pins and re-applies them)')
+    .option('--config', 'libvirt domains: also persist in the domain XML (virsh --config); unpin removes what it added')
+    .option('--partial', 'with --plan: allow a plan that pins only some of a guest\'s vCPUs')
     .option('--dry-run', 'print the equivalent taskset/virsh commands, change nothing')
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string | undefined, opts: PinOpts) => {
         let jobs: PinJob[];
+        if (opts.direct && opts.viaLibvirt) throw new KvcpuError('E_USAGE', '--direct and --via-libvirt contradict each other', { hint: 'pick one' });
+        if (opts.partial && !opts.plan) throw new KvcpuError('E_USAGE', '--partial only applies to --plan', { hint: 'with --vcpu, only the vCPUs you name are pinned anyway' });
         if (opts.plan) {
           if (guest || opts.vcpu || opts.emulator || opts.iothread) {
             throw new KvcpuError('E_USAGE', '--plan cannot be combined with GUEST/--vcpu/--emulator/--iothread', { hint: 'put everything in the plan file' });
@@ -76,9 +83,12 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
           host,
           cgroup: opts.cgroup ?? false,
           dryRun: opts.dryRun ?? false,
-          viaLibvirt: opts.viaLibvirt ?? false,
+          route: opts.direct ? 'direct' : opts.viaLibvirt ? 'libvirt' : 'auto',
           persist: opts.config ?? false,
+          partial: opts.partial ?? false,
+          fromPlan: Boolean(opts.plan),
         });
+        for (const w of out.warnings) ctx.io.err(`warning: ${w}\n`);
         if (opts.json) {
           writeJson(ctx.io, pinOutcomeJson(out));
         } else ctx.io.out(renderPinOutcome(out));
@@ -89,12 +99,13 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
   program
     .command('unpin')
     .argument('<guest>', 'guest name or pid')
-    .description('restore the affinity (and cgroup) every thread had before `kvcpu pin`')
+    .description('restore the affinity (and cgroup, and libvirt domain XML) every thread had before `kvcpu pin`, verified from /proc; for a guest that is gone, remove the cgroups and state kvcpu left')
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string, opts: { json?: boolean }) => {
         const out = await unpinGuest(guest, { host: readHost() });
         if (opts.json) writeJson(ctx.io, { ok: true, ...out });
+        else if (out.gone) ctx.io.out(`${out.guest} is gone; removed what kvcpu left for it:\n${out.cleaned.map((c) => `  ${c}\n`).join('')}`);
         else {
           ctx.io.out(
             renderTable(
@@ -104,6 +115,7 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
             ) + `restored ${out.restored.length} thread(s) of ${out.guest} (pid ${out.pid})\n`,
           );
           for (const e of out.cgroupErrors) ctx.io.err(`warning: cgroup cleanup: ${e}\n`);
+          for (const c of out.cleaned) ctx.io.out(`${c}\n`);
         }
         return 0;
       }),

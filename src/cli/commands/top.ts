@@ -3,6 +3,7 @@ import { readHost } from '../../host/read-host.ts';
 import { renderTopTable } from '../../guests/render-guests.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { computeTopRows, type TopRow } from '../../guests/top-rates.ts';
+import { filterGuests } from '../../guests/find-guest.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { writeJson } from '../output.ts';
 
@@ -20,13 +21,14 @@ function parseInterval(v: string): number {
 export const registerTop: RegisterCommand = (program: Command, ctx) => {
   program
     .command('top')
+    .argument('[guest...]', 'only these guests (names or pids)')
     .description('refreshing per-vCPU view: CPU%, migrations/s, run-queue wait% (host-side steal); q or Ctrl-C quits')
     .option('--interval <seconds>', 'seconds between refreshes', parseInterval, 1)
     .option('--iterations <n>', 'stop after N refreshes', parsePositiveInt)
     .option('--all-threads', 'show emulator, IO and other threads too')
     .option('--json', 'print each refresh as one JSON line {"rows":[...]}')
     .action(
-      act(ctx, async (opts: { interval: number; iterations?: number; allThreads?: boolean; json?: boolean }) => {
+      act(ctx, async (refs: string[], opts: { interval: number; iterations?: number; allThreads?: boolean; json?: boolean }) => {
         const host = readHost();
         const roles: TopRow['role'][] = opts.allThreads ? ['vcpu', 'emulator', 'iothread', 'vhost', 'other'] : ['vcpu'];
         const stdin = ctx.io.stdin as NodeJS.ReadStream;
@@ -49,7 +51,9 @@ export const registerTop: RegisterCommand = (program: Command, ctx) => {
           stdin.on('data', onKey);
         }
         try {
-          let prev = await snapshotGuests({ host });
+          // Resolve the names once (a typo fails at once); then follow those pids.
+          let prev = filterGuests(await snapshotGuests({ host }), refs);
+          const pids = refs.length ? prev.guests.map((g) => g.pid) : undefined;
           for (let i = 0; !stop && (opts.iterations === undefined || i < opts.iterations); i++) {
             await new Promise<void>((r) => {
               const t = setTimeout(r, opts.interval * 1000);
@@ -59,7 +63,7 @@ export const registerTop: RegisterCommand = (program: Command, ctx) => {
               };
             });
             if (stop) break;
-            const cur = await snapshotGuests({ host });
+            const cur = await snapshotGuests({ host, ...(pids ? { pids } : {}) });
             const rows = computeTopRows(prev, cur, roles);
             prev = cur;
             if (opts.json) ctx.io.out(JSON.stringify({ iteration: i + 1, rows }) + '\n');
