@@ -45,9 +45,7 @@ const commands: { args: string[]; work?: string }[] = [
 ];
 
 const base = time(['-e', '0']).ms;
-console.log(
-  `start-up, whole-process medians of ${runs} runs; NODE_EXTRA_CA_CERTS ${hadCaCerts ? 'removed from' : 'not set in'} the children's environment`,
-);
+console.log(`start-up, whole-process medians of ${runs} runs; NODE_EXTRA_CA_CERTS ${hadCaCerts ? 'removed from' : 'not set in'} the children's environment`);
 const rows: [string, number, string][] = [['node -e 0', base, '']];
 for (const c of commands) {
   const r = time([bin, ...c.args]);

@@ -37,22 +37,34 @@ Index: [input](#input-and-usage) · [host and environment](#host-and-environment
 `;
 
 const SECTIONS: { key: ErrorSection; title: string; intro: string }[] = [
-  { key: 'input', title: "Input and usage", intro: `` },
-  { key: 'host', title: "Host and environment", intro: `` },
-  { key: 'smp', title: "-smp (QEMU rules)", intro: `These are QEMU's own refusals, reproduced by \`parseSmp\` (\`src/smp/parse-smp.ts\`) and returned as
+  { key: 'input', title: 'Input and usage', intro: `` },
+  { key: 'host', title: 'Host and environment', intro: `` },
+  {
+    key: 'smp',
+    title: '-smp (QEMU rules)',
+    intro: `These are QEMU's own refusals, reproduced by \`parseSmp\` (\`src/smp/parse-smp.ts\`) and returned as
 values. \`kvcpu smp SPEC\` prints them (\`error E_SMP_...: <QEMU's message>\`) and exits **2**;
 \`kvcpu smp --batch\` prints them per line and exits 0; \`kvcpu topology suggest\` raises them
 (exit 2) if the topology it built would be refused. The message is QEMU's text for the chosen
-QEMU version and machine.` },
-  { key: 'topology', title: "Topology suggest", intro: `\`kvcpu topology suggest\` validates the request against the host before suggesting anything.` },
-  { key: 'cpu-models', title: "CPU models", intro: `` },
-  { key: 'cpu-baseline', title: "CPU baseline (libvirt cpu_map)", intro: `Raised by \`kvcpu cpu baseline\`, \`kvcpu cpu compare\` and \`kvcpu cpu pools\` (libvirt-compatible
-CPU baseline/compare), exit **2**.` },
-  { key: 'guests', title: "Guests, pinning, hotplug", intro: `A guest is named by \`-name guest=NAME\` or by pid. Pinning is all-or-nothing: on any failure
-kvcpu rolls back what it changed and reports the code.` },
-  { key: 'plan', title: "Plan", intro: `` },
-  { key: 'qemu', title: "QEMU and QMP", intro: `` },
-  { key: 'internal', title: "Internal", intro: `` },
+QEMU version and machine.`,
+  },
+  { key: 'topology', title: 'Topology suggest', intro: `\`kvcpu topology suggest\` validates the request against the host before suggesting anything.` },
+  { key: 'cpu-models', title: 'CPU models', intro: `` },
+  {
+    key: 'cpu-baseline',
+    title: 'CPU baseline (libvirt cpu_map)',
+    intro: `Raised by \`kvcpu cpu baseline\`, \`kvcpu cpu compare\` and \`kvcpu cpu pools\` (libvirt-compatible
+CPU baseline/compare), exit **2**.`,
+  },
+  {
+    key: 'guests',
+    title: 'Guests, pinning, hotplug',
+    intro: `A guest is named by \`-name guest=NAME\` or by pid. Pinning is all-or-nothing: on any failure
+kvcpu rolls back what it changed and reports the code.`,
+  },
+  { key: 'plan', title: 'Plan', intro: `` },
+  { key: 'qemu', title: 'QEMU and QMP', intro: `` },
+  { key: 'internal', title: 'Internal', intro: `` },
 ];
 
 /** Wrap markdown text at `width` columns without breaking inside a word. */

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { formatCpulist, parseCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
 import type { HostSnapshot } from '../host/types.ts';
@@ -15,8 +13,6 @@ import { pinViaLibvirt, restoreLibvirtPins, virshCommands, type LibvirtPin } fro
 import { loadPinState, pinStateDir, removePinState, savePinState } from './pin-state.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestProcess } from './types.ts';
-
-const execFileP = promisify(execFile);
 
 export interface PinJob {
   guest: string;

@@ -97,7 +97,6 @@ function smpArg(g: GuestPlanOk): string {
 export function renderQemuPlan(r: PlanResult): string {
   let out = refusals(r, '#');
   for (const g of ok(r)) {
-    const t = g.topology;
     const args = [`qemu-system-x86_64 -name guest=${g.name},debug-threads=on`, smpArg(g), `-m ${g.request.memoryMiB}`];
     for (const c of g.cells) {
       args.push(`-object memory-backend-ram,id=mem${c.guestCell},size=${c.memoryMiB}M,host-nodes=${c.hostNode},policy=bind`);

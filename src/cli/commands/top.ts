@@ -4,7 +4,6 @@ import { renderTopTable } from '../../guests/render-guests.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { computeTopRows, type TopRow } from '../../guests/top-rates.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
-import { writeJson } from '../output.ts';
 
 function parseInterval(v: string): number {
   const n = Number(v);
