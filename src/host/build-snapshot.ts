@@ -137,13 +137,8 @@ function topoFromCpuinfo(info: Cpuinfo, cpu: number): CpuTopo | null {
   };
 }
 
-/** Turn the raw /proc + /sys files into a HostSnapshot (pure: no I/O). */
-export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
-  const warnings: string[] = [];
-  const info = parseCpuinfo(tree.cpuinfo ?? '');
-  const arch = inferArch(info, tree.cpuByteorder);
-
-  // --- CPU sets -------------------------------------------------------------------------
+/** What the CPU-set files say: present, online and offline CPUs (and the raw per-CPU entries). */
+function readCpuSets(tree: RawHostTree, info: Cpuinfo, warnings: string[]) {
   // Present CPUs = cpuN directories (README pitfall 3: the `offline` file also lists
   // possible-but-absent CPUs). Without sysfs, fall back to what cpuinfo lists.
   let present: number[] = tree.cpus.map((c) => c.cpu);
@@ -168,8 +163,14 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   }
   const onlineList = [...onlineSet].sort((a, b) => a - b);
   const offlineList = present.filter((c) => !onlineSet.has(c));
+  return { present, rawByCpu, onlineSet, onlineList, offlineList };
+}
 
-  // --- per-CPU topology ---------------------------------------------------------------------
+type CpuSets = ReturnType<typeof readCpuSets>;
+
+/** Packages, cores, dies, clusters and L3 domains from the per-CPU topology (online CPUs). */
+function readCpuTopology(info: Cpuinfo, sets: CpuSets, warnings: string[]) {
+  const { present, rawByCpu, onlineSet, onlineList } = sets;
   const topo = new Map<number, CpuTopo>();
   let usedCpuinfoTopology = false;
   for (const c of present) {
@@ -280,8 +281,29 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   for (const g of coreGroups) coresPerPkg[pkgIndex.get(g[0]!)!]!++;
   const coresPerSocket: number | number[] =
     coresPerPkg.length > 0 && coresPerPkg.every((n) => n === coresPerPkg[0]) ? coresPerPkg[0]! : coresPerPkg;
+  return {
+    topo,
+    topoCpus,
+    topoSet,
+    pkgGroups,
+    pkgIndex,
+    coreGroups,
+    coreIndex,
+    hasDie,
+    dieKeys,
+    clusters,
+    l3Of,
+    l3Domains,
+    threadsPerCore,
+    threadsPerCoreMin,
+    coresPerSocket,
+  };
+}
 
-  // --- NUMA -------------------------------------------------------------------------------
+type CpuTopology = ReturnType<typeof readCpuTopology>;
+
+/** NUMA nodes and the node of each CPU. */
+function readNuma(tree: RawHostTree, rawByCpu: CpuSets['rawByCpu'], warnings: string[]) {
   const nodeCpus = new Map<number, number[]>();
   const nodes: NumaNode[] = tree.nodes.map((n) => {
     let cpus: number[] | null = parseList(n.cpulist, warnings, `node${n.id}/cpulist`);
@@ -313,19 +335,14 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     // (what numactl, libvirt and hwloc assume).
     return tree.nodeDir ? null : 0;
   };
+  return { nodes, nodeOf };
+}
 
-  // --- identity (needs sysfs for x86 hybrid kinds) -------------------------------------------
-  const x86Kinds = x86HybridKinds(info, arch, topoCpus, topo, coreGroups, coreIndex);
-  const ident = identifyCpu(info, arch, x86Kinds);
-  const { kindCpus, ...cpu } = ident;
-  cpu.coreKinds = kindCpus.map((k) => ({ name: k.name, cpus: formatCpulist(k.cpus) }));
-  // One kind for homogeneous machines, so consumers can always iterate kinds.
-  if (cpu.coreKinds.length === 0 && cpu.modelNames.length > 0) {
-    cpu.coreKinds = [{ name: cpu.modelNames[0]!, cpus: formatCpulist(onlineList) }];
-  }
-
-  // --- per-CPU rows ------------------------------------------------------------------------
-  const perCpu: PerCpuRow[] = present.map((c) => {
+/** One `lscpu -e`-style row per present CPU. */
+function perCpuRows(sets: CpuSets, t: CpuTopology, nodeOf: (c: number) => number | null): PerCpuRow[] {
+  const { present, onlineSet, rawByCpu } = sets;
+  const { topo, coreIndex, topoSet, l3Of, coreGroups } = t;
+  return present.map((c) => {
     const t = topo.get(c) ?? null;
     const on = onlineSet.has(c);
     const raw = rawByCpu.get(c);
@@ -349,6 +366,33 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     if (row.siblings === null && row.core !== null) row.siblings = formatCpulist(coreGroups[row.core]!);
     return row;
   });
+}
+
+/** Turn the raw /proc + /sys files into a HostSnapshot (pure: no I/O). */
+export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
+  const warnings: string[] = [];
+  const info = parseCpuinfo(tree.cpuinfo ?? '');
+  const arch = inferArch(info, tree.cpuByteorder);
+
+  // --- CPU sets, per-CPU topology, NUMA (in this order: their warnings keep it) -------------
+  const sets = readCpuSets(tree, info, warnings);
+  const { onlineList, offlineList } = sets;
+  const t = readCpuTopology(info, sets, warnings);
+  const { topo, topoCpus, pkgGroups, coreGroups, coreIndex, hasDie, dieKeys, clusters, l3Domains, threadsPerCore, threadsPerCoreMin, coresPerSocket } = t;
+  const { nodes, nodeOf } = readNuma(tree, sets.rawByCpu, warnings);
+
+  // --- identity (needs sysfs for x86 hybrid kinds) -------------------------------------------
+  const x86Kinds = x86HybridKinds(info, arch, topoCpus, topo, coreGroups, coreIndex);
+  const ident = identifyCpu(info, arch, x86Kinds);
+  const { kindCpus, ...cpu } = ident;
+  cpu.coreKinds = kindCpus.map((k) => ({ name: k.name, cpus: formatCpulist(k.cpus) }));
+  // One kind for homogeneous machines, so consumers can always iterate kinds.
+  if (cpu.coreKinds.length === 0 && cpu.modelNames.length > 0) {
+    cpu.coreKinds = [{ name: cpu.modelNames[0]!, cpus: formatCpulist(onlineList) }];
+  }
+
+  // --- per-CPU rows ------------------------------------------------------------------------
+  const perCpu = perCpuRows(sets, t, nodeOf);
 
   const topology: HostTopology = {
     sockets: pkgGroups.length,
