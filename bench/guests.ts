@@ -61,7 +61,7 @@ async function idleShare(ms: number): Promise<number> {
 /** Wait until the host is at least `share` idle over one second, or `maxMs` passed; returns idle %. */
 async function waitForIdle(share: number, maxMs: number): Promise<number> {
   const until = Date.now() + maxMs;
-  let idle = 0;
+  let idle: number;
   do idle = await idleShare(1000);
   while (idle < share && Date.now() < until);
   return idle * 100;

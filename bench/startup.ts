@@ -4,6 +4,7 @@
 // NODE_EXTRA_CA_CERTS makes node read a CA bundle on every start (~90 ms here): it is removed
 // from the children's environment so the figures show kvcpu, not the machine's TLS setup.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 function median(xs: number[]): number {
@@ -45,9 +46,8 @@ const commands: { args: string[]; work?: string }[] = [
 ];
 
 const base = time(['-e', '0']).ms;
-console.log(
-  `start-up, whole-process medians of ${runs} runs; NODE_EXTRA_CA_CERTS ${hadCaCerts ? 'removed from' : 'not set in'} the children's environment`,
-);
+const inClone = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
+console.log(`start-up, whole-process medians of ${runs} runs; NODE_EXTRA_CA_CERTS ${hadCaCerts ? 'removed from' : 'not set in'} the children's environment`);
 const rows: [string, number, string][] = [['node -e 0', base, '']];
 for (const c of commands) {
   const r = time([bin, ...c.args]);
@@ -59,4 +59,7 @@ const w = Math.max(...rows.map(([n]) => n.length));
 console.log(`${'what'.padEnd(w)}  ${'ms'.padStart(8)}  ${'vs node'.padStart(7)}`);
 for (const [name, ms, note] of rows) {
   console.log(`${name.padEnd(w)}  ${ms.toFixed(1).padStart(8)}  ${(ms / base).toFixed(2).padStart(6)}x  ${note}`);
+}
+if (inClone) {
+  console.log('(in a clone, bin/kvcpu.js also stats every src/*.ts to make sure dist/ is not stale; an installed package has no src/ and skips that)');
 }

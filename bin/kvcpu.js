@@ -35,9 +35,7 @@ function tsxInstalled() {
 const hasBuild = existsSync(built) && existsSync(stamp);
 const sources = join(root, 'src/cli/main.ts');
 const fromSource =
-  existsSync(sources) &&
-  (process.env.KVCPU_FROM_SOURCE === '1' || !hasBuild || statSync(stamp).mtimeMs < newestSource(join(root, 'src'))) &&
-  tsxInstalled();
+  existsSync(sources) && (process.env.KVCPU_FROM_SOURCE === '1' || !hasBuild || statSync(stamp).mtimeMs < newestSource(join(root, 'src'))) && tsxInstalled();
 
 let entry;
 if (fromSource) {

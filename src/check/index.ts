@@ -13,4 +13,3 @@ export type { ProbeKvmOptions } from './probe-kvm.ts';
 export { readKernelLog } from './read-kernel-log.ts';
 export { collectCheckSection } from './report-section.ts';
 export type { Check, CheckStatus, CheckFacts, CheckHostFacts } from './types.ts';
-

@@ -33,4 +33,3 @@ export {
 export type { BaselineFormat, BaselineJson } from './render-baseline.ts';
 export type { CpuDef, CpuFeatureRef, FeaturePolicy } from './cpu-def.ts';
 export type { LibvirtCpuMap } from './cpu-map-types.ts';
-

@@ -30,4 +30,3 @@ export { renderPsTable, renderTopTable, renderOvercommit } from './render-guests
 export { psJson } from './ps-json.ts';
 export { collectGuestsSection, collectOvercommitSection } from './report-section.ts';
 export type { GuestSnapshot, GuestProcess, GuestThread, ThreadRole, QemuConfig, VcpuSource } from './types.ts';
-

@@ -104,7 +104,7 @@ export function prunePinStates(dir = pinStateDir(), root = '/'): number {
   for (const f of files) {
     const m = /^pin-(\d+)-(\d+)\.json$/.exec(f);
     if (!m) continue;
-    let alive = false;
+    let alive: boolean;
     try {
       const s = readFileSync(join(root, 'proc', m[1]!, 'stat'), 'latin1');
       alive = s.slice(s.lastIndexOf(')') + 2).split(' ')[19] === m[2];

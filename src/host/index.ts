@@ -13,4 +13,3 @@ export { identifyCpu, inferArch } from './cpu-identity.ts';
 export { renderHost, renderHostSummary, renderHostTable } from './render-host.ts';
 export { collectHostSection } from './report-section.ts';
 export type { HostSnapshot, HostCpuSets, HostCpuIdentity, HostTopology, NumaNode, PerCpuRow } from './types.ts';
-

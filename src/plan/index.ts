@@ -37,4 +37,3 @@ export { parseNovaUsageCase, answerNovaUsage } from './nova-usage.ts';
 export type { NovaUsageCase, NovaUsageAnswer } from './nova-usage.ts';
 export { getNovaNumaConstraints, parseNovaFlavorRequest, parseNovaCpuSpec } from './nova-numa-constraints.ts';
 export type { NovaFlavorRequest, NovaConstraintsAnswer } from './nova-numa-constraints.ts';
-

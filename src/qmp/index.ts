@@ -6,4 +6,3 @@ export { QmpClient } from './qmp-client.ts';
 export type { QmpEvent, QmpGreeting } from './qmp-client.ts';
 export { startQemu, qemuAvailable } from './start-qemu.ts';
 export type { QemuProcess, StartQemuOptions } from './start-qemu.ts';
-

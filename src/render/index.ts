@@ -9,4 +9,3 @@ export { renderKubevirt } from './render-kubevirt.ts';
 export { renderNova } from './render-nova.ts';
 export { renderProxmox } from './render-proxmox.ts';
 export type { RenderedTopology } from './render-helpers.ts';
-

@@ -43,7 +43,14 @@ describe('renderers keep every level in its own field (asymmetric topologies)', 
   });
 
   it('qemu: -smp names each level with its own count', () => {
-    const smpOf = (t: GuestTopology) => Object.fromEntries(renderTopology(t, 'qemu').trim().replace(/^-smp /, '').split(',').map((kv) => kv.split('=')));
+    const smpOf = (t: GuestTopology) =>
+      Object.fromEntries(
+        renderTopology(t, 'qemu')
+          .trim()
+          .replace(/^-smp /, '')
+          .split(',')
+          .map((kv) => kv.split('=')),
+      );
     expect(smpOf(flat)).toMatchObject({ cpus: '30', sockets: '2', cores: '3', threads: '5' });
     expect(smpOf(deep)).toEqual({
       cpus: '20',

@@ -5,4 +5,3 @@
 export { collectReport } from './collect-report.ts';
 export type { CollectedReport, SectionCollector } from './collect-report.ts';
 export type { ReportSection, ReportOptions } from './types.ts';
-

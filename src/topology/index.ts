@@ -15,4 +15,3 @@ export {
 } from './nova-topology.ts';
 export type { Sct, NovaTopologyRequest, NovaConstraints, NovaTopologyError } from './nova-topology.ts';
 export { numaQemuArgs } from './numa-qemu-args.ts';
-

@@ -23,7 +23,9 @@ let app: string;
 
 beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'kvcpu-pack-'));
-  const packed = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', work], { cwd: repoRoot, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as {
+  const packed = JSON.parse(
+    execFileSync(npm, ['pack', '--json', '--pack-destination', work], { cwd: repoRoot, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  ) as {
     filename: string;
     files: { path: string }[];
   }[];
@@ -31,7 +33,10 @@ beforeAll(() => {
   files = packed[0]!.files.map((f) => f.path);
   app = path.join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
-  writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'kvcpu-pack-test', version: '1.0.0', private: true, type: 'module', allowScripts: { kvcpu: true } }));
+  writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify({ name: 'kvcpu-pack-test', version: '1.0.0', private: true, type: 'module', allowScripts: { kvcpu: true } }),
+  );
   execFileSync(npm, ['install', '--prefer-offline', '--no-package-lock', tarball], { cwd: app, env, stdio: ['ignore', 'ignore', 'inherit'] });
 }, 300_000);
 
@@ -106,7 +111,10 @@ describe('npm pack → npm install → kvcpu', () => {
     );
     writeFileSync(
       path.join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['use.ts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: [] },
+        files: ['use.ts'],
+      }),
     );
     const tsc = path.join(repoRoot, 'node_modules/typescript/bin/tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', app], { cwd: app, env, encoding: 'utf8' });

@@ -5,7 +5,6 @@ import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { computeTopRows, type TopRow } from '../../guests/top-rates.ts';
 import { filterGuests } from '../../guests/find-guest.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
-import { writeJson } from '../output.ts';
 
 function parseInterval(v: string): number {
   const n = Number(v);
