@@ -10,7 +10,7 @@ import { modelFeaturesFor } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { guestOsSupport, x86Level } from '../../cpu-models/x86-levels.ts';
 import { readHost } from '../../host/read-host.ts';
-import { addBaselineCommands } from '../../cpu-baseline/cli.ts';
+import { addBaselineCommands } from './cpu-baseline.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import type { CliContext } from '../output.ts';
 import { paint, renderKeyValues, renderTable, writeJson } from '../output.ts';
