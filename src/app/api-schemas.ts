@@ -107,41 +107,6 @@ export const ErrorBodySchema = z
   })
   .describe('every error: a stable code (docs/errors.md), a message and a hint; never a stack trace');
 
-const ThreadSchema = z
-  .object({
-    tid: z.number().int(),
-    comm: z.string(),
-    role: z.enum(['vcpu', 'emulator', 'iothread', 'vhost', 'other']),
-    vcpu: z.number().int().nullable(),
-    state: z.string(),
-    psr: z.number().int().nullable(),
-    psrStale: z.boolean(),
-    affinity: z.string(),
-    cpuTicks: z.number(),
-    migrations: z.number().nullable(),
-    runNs: z.number().nullable(),
-    waitNs: z.number().nullable(),
-  })
-  .loose();
-
-/** `GET /api/v1/guests` = `kvcpu ps --json`. */
-export const GuestsBodySchema = z.object({
-  guests: z.array(
-    z
-      .object({
-        pid: z.number().int(),
-        name: z.string(),
-        startTime: z.number(),
-        vcpus: z.number().int(),
-        maxCpus: z.number().int(),
-        vcpuSource: z.enum(['thread-names', 'qmp', 'libvirt', 'none']),
-        libvirt: z.boolean(),
-        threads: z.array(ThreadSchema),
-      })
-      .loose(),
-  ),
-});
-
 /** Result of an action: what changed, per thread, before and after. */
 export const ActionResultSchema = z
   .object({ ok: z.literal(true), action: z.enum(['pin', 'unpin', 'hotplug']), dryRun: z.boolean().optional(), changes: z.array(z.object({ guest: z.string(), pid: z.number(), tid: z.number().nullable(), what: z.string(), before: z.string().nullable(), after: z.string().nullable() })) })

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ErrorBodySchema, PinBodySchema } from '../app/api-schemas.ts';
 import { readHost } from '../host/read-host.ts';
+import { buildReport } from '../app/report.ts';
+import { REPORT_SCHEMA_ID, ReportSchema } from '../app/report-schema.ts';
 import { isKvcpuError } from '../core/errors.ts';
 import { loadToken, tokenMatches } from './token.ts';
 import { postJson, raw, startTestAgent, TEST_TOKEN, writeTokenFile, type RawResponse, type TestAgent } from '../../test/support/agent.ts';
@@ -38,6 +40,19 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
     expect(h.perCpu.length).toBe(readHost().perCpu.length);
     expect(r.headers['x-content-type-options']).toBe('nosniff');
     expect(r.headers['cache-control']).toBe('no-store');
+  });
+
+  it('GET /api/v1/report is a kvcpu/report/1 document with the CLI report\'s sections', async () => {
+    const r = (await raw(agent.port, { path: '/api/v1/report' })).json() as { schema: string; sections: Record<string, { data: unknown }> };
+    const doc = ReportSchema.parse(r);
+    expect(doc.schema).toBe(REPORT_SCHEMA_ID);
+    const cli = await buildReport({ kvcpuVersion: '0.1.0' });
+    expect(Object.keys(r.sections)).toEqual(Object.keys(cli.report.sections));
+    const hostData = (s: unknown) => {
+      const { identity, features, cpus } = s as { identity: unknown; features: unknown; cpus: unknown };
+      return { identity, features, cpus };
+    };
+    expect(hostData(r.sections.host!.data)).toEqual(hostData(cli.report.sections.host!.data));
   });
 
   it('refuses a Host header that is not the listen address (DNS rebinding), accepts loopback names', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ActionResultSchema, ErrorBodySchema, GuestsBodySchema, HotplugBodySchema, PinBodySchema, PlanBodySchema, UnpinBodySchema } from '../app/api-schemas.ts';
+import { ActionResultSchema, ErrorBodySchema, HotplugBodySchema, PinBodySchema, PlanBodySchema, UnpinBodySchema } from '../app/api-schemas.ts';
+import { ChecksSectionDataSchema, GuestsSectionDataSchema, HostSnapshotSchema, ModelsSectionDataSchema, OvercommitSectionDataSchema, ReportSchema } from '../app/report-schema.ts';
 import { PinPlanSchema } from '../plan/pin-plan.ts';
 
 function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -9,7 +10,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
 }
 
 const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
-const anyJson = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const ok = (description: string, ref: string) => ({ description, content: json(ref) });
 const errors = (codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: 'error (see docs/errors.md)', content: json('Error') }]));
 
@@ -38,18 +39,23 @@ export function buildOpenApi(version: string): unknown {
         HotplugRequest: schema(HotplugBodySchema, 'input'),
         PlanRequest: schema(PlanBodySchema, 'input'),
         PinPlan: schema(PinPlanSchema, 'output'),
-        Guests: schema(GuestsBodySchema, 'output'),
+        Report: schema(ReportSchema, 'output'),
+        Host: schema(HostSnapshotSchema, 'output'),
+        Checks: schema(ChecksSectionDataSchema, 'output'),
+        Models: schema(ModelsSectionDataSchema, 'output'),
+        Guests: schema(GuestsSectionDataSchema, 'output'),
+        Overcommit: schema(OvercommitSectionDataSchema, 'output'),
         ActionResult: schema(ActionResultSchema, 'output'),
         Error: schema(ErrorBodySchema, 'output'),
       },
     },
     paths: {
-      '/api/v1/report': read('everything (= kvcpu report --json)', anyJson('report')),
-      '/api/v1/host': read('host CPUs (= kvcpu host --json)', anyJson('host snapshot')),
-      '/api/v1/checks': read('readiness checks (= kvcpu check --json)', anyJson('checks')),
-      '/api/v1/guests': read('guests and threads (= kvcpu ps --json)', { description: 'guests', content: json('Guests') }),
-      '/api/v1/overcommit': read('overcommit audit (= kvcpu overcommit --json)', anyJson('overcommit')),
-      '/api/v1/models': read('CPU models runnable here (report section models)', anyJson('models')),
+      '/api/v1/report': read('everything (= kvcpu report --json, kvcpu/report/1)', ok('report', 'Report')),
+      '/api/v1/host': read('host CPUs (= kvcpu host --json)', ok('host snapshot', 'Host')),
+      '/api/v1/checks': read('readiness checks (= kvcpu check --json)', ok('checks', 'Checks')),
+      '/api/v1/guests': read('guests and threads (= kvcpu ps --json)', ok('guests', 'Guests')),
+      '/api/v1/overcommit': read('overcommit audit (= kvcpu overcommit --json)', ok('overcommit', 'Overcommit')),
+      '/api/v1/models': read('CPU models runnable here (report section models)', ok('models', 'Models')),
       '/api/v1/events': read('Server-Sent Events: one `sample` event per new sample', { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }),
       '/api/v1/plan': {
         post: { summary: 'plan guests on this host; changes nothing', requestBody: { required: true, content: json('PlanRequest') }, responses: { '200': { description: 'pin plan', content: json('PinPlan') }, ...errors([400, 413, 415]) } },
