@@ -9,9 +9,13 @@ import type { GuestProcess } from '../guests/types.ts';
  * escaped by prom-client's exposition writer.
  */
 function guestLabels(guests: GuestProcess[]): Map<number, string> {
-  const seen = new Map<string, number>();
-  for (const g of guests) seen.set(g.name, (seen.get(g.name) ?? 0) + 1);
-  return new Map(guests.map((g) => [g.pid, (seen.get(g.name) ?? 0) > 1 ? `${g.name} (pid ${g.pid})` : g.name]));
+  const seen = new Set<string>();
+  const out = new Map<number, string>();
+  for (const g of guests) {
+    out.set(g.pid, seen.has(g.name) ? `${g.name} (pid ${g.pid})` : g.name);
+    seen.add(g.name);
+  }
+  return out;
 }
 
 const CHECK_VALUE: Record<string, number> = { PASS: 0, WARN: 1, FAIL: 2 };
