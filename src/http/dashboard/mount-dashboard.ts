@@ -44,7 +44,7 @@ export function mountDashboard(app: Hono, deps: AppDeps): void {
     return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}'>
-<title>kvcpu — CPU map</title><link rel="stylesheet" href="/assets/dashboard.css">
+<title>kvcpu — CPU map</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css">
 <script src="/assets/htmx.min.js" defer></script><script src="/assets/dashboard.js" defer></script></head>
 <body>
 <header><h1>kvcpu <span class="dim">CPU map of this host</span></h1>
