@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseCpulist } from '../core/cpulist.ts';
 import { gatherCheckFacts } from '../check/gather-check-facts.ts';
 import { checksJson } from '../check/render-checks.ts';
@@ -89,6 +91,7 @@ export class Sampler extends EventEmitter {
   private checksRunning = false;
   private seq = 0;
   private stopped = false;
+  private host: { snap: HostSnapshot; online: string | null; atMs: number } | null = null;
 
   constructor(opts: SamplerOptions) {
     super();
@@ -150,10 +153,28 @@ export class Sampler extends EventEmitter {
       });
   }
 
+  /**
+   * The host's CPUs change rarely (hotplug, offlining): re-read the whole /sys topology when the
+   * kernel's online list changes, else every 30 s; each interval costs one small file read.
+   */
+  private readHostCached(): HostSnapshot {
+    let online: string | null = null;
+    try {
+      online = readFileSync(join(this.root, 'sys/devices/system/cpu/online'), 'latin1');
+    } catch {
+      online = null;
+    }
+    const now = performance.now();
+    if (!this.host || online === null || online !== this.host.online || now - this.host.atMs > 30_000) {
+      this.host = { snap: readHost({ root: this.root }), online, atMs: now };
+    }
+    return this.host.snap;
+  }
+
   private async read(): Promise<Sample> {
     const t0 = performance.now();
     this.refreshChecks();
-    const host = readHost({ root: this.root });
+    const host = this.readHostCached();
     const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/' });
     const online = parseCpulist(host.cpus.online);
     const isolated = host.cpus.isolated ? parseCpulist(host.cpus.isolated) : [];
