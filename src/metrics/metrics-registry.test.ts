@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { packagePath } from '../core/package-root.ts';
 import { describe, expect, it } from 'vitest';
 import { parseCpulist } from '../core/cpulist.ts';
 import { readHost } from '../host/read-host.ts';
@@ -72,5 +74,15 @@ describe('metrics from a sample', () => {
   it.skipIf(!promtool)('passes promtool check metrics with no lint warnings (hostile names included)', async () => {
     const out = execFileSync('promtool', ['check', 'metrics'], { input: await text(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     expect(out).toBe('');
+  });
+});
+
+describe('deploy/grafana-kvcpu.json', () => {
+  it('queries only metrics the agent exports, and uses every issue metric', async () => {
+    const names = new Set((await createMetricsRegistry(() => s, '0.1.0').getMetricsAsJSON()).map((m) => m.name));
+    const dash = JSON.parse(readFileSync(packagePath('deploy/grafana-kvcpu.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\bkvcpu_[a-z_]+/g)].map((m) => m[0]))));
+    for (const u of used) expect(names.has(u), u).toBe(true);
+    for (const n of ['kvcpu_overcommit_ratio', 'kvcpu_vcpu_wait_seconds_total', 'kvcpu_vcpu_seconds_total', 'kvcpu_vcpu_migrations_total', 'kvcpu_vcpu_cpu', 'kvcpu_guest_vcpus', 'kvcpu_vcpu_pinned', 'kvcpu_check_status', 'kvcpu_host_cpus']) expect(used.has(n), n).toBe(true);
   });
 });
