@@ -242,5 +242,7 @@ export type { QemuProcess, StartQemuOptions } from './qmp/start-qemu.ts';
 
 // Report: gather every capability's section into one document (`kvcpu report`).
 export { collectReport } from './report/collect-report.ts';
-export type { Report, SectionCollector } from './report/collect-report.ts';
+export type { CollectedReport, SectionCollector } from './report/collect-report.ts';
+export { buildReport, reportSections } from './app/report.ts';
+export { REPORT_SCHEMA_ID, ReportSchema, reportJsonSchema, type Report } from './app/report-schema.ts';
 export type { ReportSection, ReportOptions } from './report/types.ts';

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { CHECK_IDS } from '../check/check-ids.ts';
+import { HostIdentitySchema, HostSnapshotSchema } from '../host/host-schema.ts';
+
+// The host parts live with the host capability (its readers validate --host files with them).
+export { HostCpuIdentitySchema, HostCpuSetsSchema, HostIdentitySchema, HostSnapshotSchema, HostTopologySchema, NumaNodeSchema, PerCpuRowSchema } from '../host/host-schema.ts';
 
 /**
  * `kvcpu/report/1`: the one contract for what kvcpu knows about a host. `kvcpu report --json`
@@ -16,85 +21,6 @@ const int = z.number().int();
 
 // --- host -------------------------------------------------------------------------------------
 
-export const HostIdentitySchema = z.object({
-  hostname: z.string().nullable().describe('proc/sys/kernel/hostname under the root (live: os.hostname()), null when unknown'),
-  machineId: z.string().nullable().describe('etc/machine-id under the root (systemd machine-id(5)), null when absent'),
-});
-
-export const HostCpuSetsSchema = z.object({
-  possible: cpulist.nullable(),
-  present: cpulist.nullable(),
-  online: cpulist,
-  offline: cpulist,
-  isolated: cpulist.nullable(),
-  kernelMax: int.nullable(),
-  allowed: cpulist.nullable().optional(),
-});
-
-export const HostCpuIdentitySchema = z.object({
-  vendor: z.string().nullable(),
-  modelNames: z.array(z.string()),
-  family: int.nullable(),
-  model: int.nullable(),
-  stepping: int.nullable(),
-  flags: z.array(z.string()),
-  flagsNotOnAllCpus: z.array(z.string()),
-  vmxFlags: z.array(z.string()),
-  hwVirtualization: z.enum(['vmx', 'svm', 'sie']).nullable(),
-  hypervisorFlag: z.boolean(),
-  hybrid: z.boolean(),
-  coreKinds: z.array(z.object({ name: z.string(), cpus: cpulist })),
-});
-
-export const HostTopologySchema = z.object({
-  sockets: int,
-  dies: int.nullable(),
-  clusters: int.nullable(),
-  cores: int,
-  threadsPerCore: int,
-  threadsPerCoreMin: int,
-  coresPerSocket: z.union([int, z.array(int)]),
-  smt: z.boolean(),
-  packages: z.array(z.object({ id: int.nullable(), cpus: cpulist })),
-  coreGroups: z.array(cpulist),
-  l3Domains: z.array(cpulist),
-});
-
-export const NumaNodeSchema = z.object({
-  id: int,
-  cpus: cpulist,
-  memoryKb: z.number().nullable(),
-  distances: z.array(int).nullable(),
-});
-
-export const PerCpuRowSchema = z.object({
-  cpu: int,
-  online: z.boolean(),
-  socket: int.nullable(),
-  die: int.nullable(),
-  cluster: int.nullable(),
-  coreId: int.nullable(),
-  core: int.nullable(),
-  siblings: cpulist.nullable(),
-  node: int.nullable(),
-  l3: cpulist.nullable(),
-  maxMhz: z.number().nullable(),
-  book: int.nullable().optional(),
-  drawer: int.nullable().optional(),
-});
-
-/** `kvcpu host --json` (HostSnapshot): also what `--host FILE` options read back. */
-export const HostSnapshotSchema = z.object({
-  root: z.string(),
-  arch: z.string(),
-  cpus: HostCpuSetsSchema,
-  cpu: HostCpuIdentitySchema,
-  topology: HostTopologySchema,
-  numa: z.object({ nodes: z.array(NumaNodeSchema) }),
-  perCpu: z.array(PerCpuRowSchema),
-  warnings: z.array(z.string()),
-});
-
 /** The cpuinfo flags decoded into QEMU feature names (cpu-models/feature-names.ts). */
 export const DecodedFeaturesSchema = z.object({
   qemu: z.array(z.string()).describe('QEMU -cpu feature names the flags stand for'),
@@ -108,31 +34,8 @@ export const HostSectionDataSchema = HostSnapshotSchema.extend({
 
 // --- checks -----------------------------------------------------------------------------------
 
-/** Every id `kvcpu check` can report (scripts match on them; a new check adds one here). */
-export const CHECK_IDS = [
-  'cpu.hwvirt',
-  'cpu.vmx.ept',
-  'cpu.vmx.vpid',
-  'cpu.vmx.unrestricted_guest',
-  'cpu.vmx.posted_interrupts',
-  'cpu.svm.npt',
-  'kvm.module',
-  'kvm.nested',
-  'kvm.device',
-  'kvm.permissions',
-  'kvm.usable',
-  'kvm.vcpu_limits',
-  'iommu.acpi',
-  'iommu.enabled',
-  'iommu.groups',
-  'iommu.cmdline',
-  'sriov',
-  'vmdq',
-  'smp.kernel',
-  'cpus.online',
-  'irqbalance',
-  'isolation.cmdline',
-] as const;
+// The ids live with the check capability (check/check-ids.ts), which types Check.id with them.
+export { CHECK_IDS } from '../check/check-ids.ts';
 export const CheckIdSchema = z.enum(CHECK_IDS);
 export const CheckStatusSchema = z.enum(['PASS', 'WARN', 'FAIL', 'SKIP']);
 
@@ -197,6 +100,7 @@ export const GuestSchema = z.object({
   cpuModel: z.string().nullable(),
   smp: z.string().nullable(),
   vcpus: int,
+  vcpuCountFrom: z.enum(['threads', 'cmdline']).optional().describe('cmdline: counted from -smp because the vCPU threads could not be told apart'),
   maxCpus: int,
   memoryMiB: z.number().nullable(),
   vcpuSource: z.enum(['thread-names', 'qmp', 'libvirt', 'none']),
@@ -215,7 +119,7 @@ export const OvercommitSectionDataSchema = z.object({
   guestVcpus: int,
   ratio: z.number(),
   limit: z.number(),
-  guests: z.array(z.object({ pid: int, name: z.string(), vcpus: int, maxCpus: int, pinnedCpus: cpulist.nullable(), oversized: z.boolean() })),
+  guests: z.array(z.object({ pid: int, name: z.string(), vcpus: int, vcpusFrom: z.enum(['threads', 'cmdline']).optional(), maxCpus: int, pinnedCpus: cpulist.nullable(), oversized: z.boolean() })),
   doublyClaimed: z.array(z.object({ cpu: int, guests: z.array(z.string()) })),
   perCpu: z.array(z.object({ cpu: int, vcpuThreads: int, running: int })),
   checks: z.array(z.object({ id: z.string(), status: verdict, message: z.string() })),
@@ -283,5 +187,10 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** The JSON Schema (draft 2020-12) published as docs/report.schema.json. */
 export function reportJsonSchema(): Record<string, unknown> {
-  return { $id: `https://kvcpu.dev/schema/${REPORT_SCHEMA_ID}.json`, ...z.toJSONSchema(ReportSchema, { target: 'draft-2020-12' }) } as Record<string, unknown>;
+  return { $id: `urn:${REPORT_SCHEMA_ID.replaceAll('/', ':')}`, ...z.toJSONSchema(ReportSchema, { target: 'draft-2020-12' }) } as Record<string, unknown>;
+}
+
+/** docs/report.schema.json as written by `npm run gen:schema` (stable key order, trailing newline). */
+export function reportJsonSchemaText(): string {
+  return JSON.stringify(reportJsonSchema(), null, 2) + '\n';
 }

@@ -40,7 +40,7 @@ export interface BuiltReport {
 
 /**
  * Collect the host report (what `kvcpu report` prints and `kvcpu serve` answers): the host is
- * read once for every section, the KVM probe is the one cached probe, and the document is
+ * read once for every section (and the guests scanned once for guests and overcommit), the KVM probe is the one cached probe, and the document is
  * checked against ReportSchema before anyone sees it (a section drifting from the schema is a
  * kvcpu bug, caught here rather than by a consumer). Throws E_USAGE for an unknown section and
  * E_SYSFS_MISSING for a root that is not a host tree.
@@ -62,7 +62,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
     });
   }
   const chosen = only ? reportSections.filter((s) => only.includes(s.id)) : reportSections;
-  const collected = await collectReport(chosen, { root, live: root === '/', color: opts.color ?? false, host: memoHost(root) }, opts.kvcpuVersion);
+  const collected = await collectReport(chosen, { root, live: root === '/', color: opts.color ?? false, host: memoHost(root), shared: new Map() }, opts.kvcpuVersion);
   const doc = {
     schema: REPORT_SCHEMA_ID,
     kvcpuVersion: collected.kvcpuVersion,

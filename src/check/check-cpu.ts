@@ -1,3 +1,4 @@
+import type { CheckId } from './check-ids.ts';
 import type { Check, CheckFacts } from './types.ts';
 
 const X86 = new Set(['x86_64', 'i686', 'i386']);
@@ -113,7 +114,7 @@ export function checkHwVirt(f: CheckFacts): Check {
 
 /** A VT-x feature: its name in the `vmx flags` line, its legacy /proc/cpuinfo flag, its kvm_intel parameter. */
 interface VmxFeature {
-  id: string;
+  id: CheckId;
   label: string;
   vmxFlag: string;
   /** Older kernels (< 5.8) list ept/vpid among the ordinary flags (X86_FEATURE_EPT...). */

@@ -1,4 +1,5 @@
 import type { KvmProbeResult } from '../io/native.ts';
+import type { CheckId } from './check-ids.ts';
 /**
  * Types of `kvcpu check`: plain facts in (CheckFacts, gathered by gather-check-facts.ts under a
  * root prefix), verdicts out (Check). Verdict functions are pure so unit tests feed them
@@ -10,7 +11,7 @@ export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP';
 
 export interface Check {
   /** Stable id (`kvm.usable`, `cpu.vmx.ept`, ...): scripts match on it. */
-  id: string;
+  id: CheckId;
   status: CheckStatus;
   /** One line saying what was found. */
   summary: string;

@@ -1,100 +1,91 @@
-/**
- * Name translations kvcpu's baseline needs between libvirt 9.0, QEMU 7.2 and Linux /proc/cpuinfo.
- * Joined by CPUID bit (see ../shared/notes/cpu-models.md §5–6): libvirt x86_features.xml, QEMU
- * target/i386/cpu.c feature_word_info, Linux arch/x86/include/asm/cpufeatures.h (6.1).
- */
-
-/** libvirt spelling → QEMU property where they differ (libvirt src/cpu/cpu_x86.c translation table). */
-export const LIBVIRT_TO_QEMU: Readonly<Record<string, string>> = {
-  cmp_legacy: 'cmp-legacy',
-  ds_cpl: 'ds-cpl',
-  fxsr_opt: 'fxsr-opt',
-  kvm_pv_eoi: 'kvm-pv-eoi',
-  kvm_pv_unhalt: 'kvm-pv-unhalt',
-  lahf_lm: 'lahf-lm',
-  nodeid_msr: 'nodeid-msr',
-  pclmuldq: 'pclmulqdq',
-  perfctr_core: 'perfctr-core',
-  perfctr_nb: 'perfctr-nb',
-  tsc_adjust: 'tsc-adjust',
-};
+import { canonicalQemuName, featureTable, rowsForQemu } from '../cpu-models/feature-names.ts';
 
 /**
- * libvirt features QEMU 7.2 has no `-cpu` property for: OS state or monitoring bits, and AMD's
- * cvt16 (0x80000001 ECX[18]), which QEMU never named.
+ * Name translations kvcpu's baseline needs between libvirt 9.0, QEMU 7.2 and Linux /proc/cpuinfo,
+ * joined by CPUID bit (libvirt x86_features.xml, QEMU target/i386/cpu.c feature_word_info, Linux
+ * arch/x86/include/asm/cpufeatures.h): a view of the generated table, plus the vendor rules.
  */
-export const LIBVIRT_ONLY = new Set(['osxsave', 'ospke', 'cmt', 'mbm_total', 'mbm_local', 'pconfig', 'cvt16']);
 
-export function libvirtToQemu(name: string): string | null {
-  if (LIBVIRT_ONLY.has(name)) return null;
-  return LIBVIRT_TO_QEMU[name] ?? name;
+/**
+ * One feature vocabulary: every name translation below is read from the generated feature table
+ * (src/cpu-models/data/feature-names.json, joined by CPUID/MSR bit from QEMU, libvirt and Linux
+ * sources by `npm run gen`), not kept by hand. Built on first use.
+ */
+interface BaselineNames {
+  libvirtToQemu: Map<string, string>;
+  libvirtOnly: Set<string>;
+  linuxToLibvirt: Map<string, string>;
+  libvirtToLinux: Map<string, string>;
+  qemuToLibvirt: Map<string, string>;
+  cpuinfoInvisible: string[];
+}
+let names: BaselineNames | undefined;
+function baselineNames(): BaselineNames {
+  if (names) return names;
+  const t = featureTable();
+  const libvirtToQemu = new Map<string, string>();
+  const libvirtOnly = new Set<string>();
+  const linuxToLibvirt = new Map<string, string>();
+  const qemuToLibvirt = new Map<string, string>();
+  for (const r of t.rows) {
+    if (!r.libvirt) continue;
+    if (r.qemu) {
+      libvirtToQemu.set(r.libvirt, r.qemu);
+      qemuToLibvirt.set(r.qemu, r.libvirt);
+    } else libvirtOnly.add(r.libvirt);
+    if (r.linux.flag && !linuxToLibvirt.has(r.linux.flag)) linuxToLibvirt.set(r.linux.flag, r.libvirt);
+  }
+  // Synthetic flags of one vendor that stand for exactly one feature bit and nothing else
+  // (ibrs_enhanced = MSR IA32_ARCH_CAPABILITIES bit 1). Not split_lock_detect: Linux also sets it
+  // from a model list (its note says "or"), so the flag does not prove the MSR bit. The
+  // vendor-dependent ones (ibrs, ibpb, stibp, ssbd, invtsc) are handled in cpuinfoFlagsToLibvirt.
+  for (const [flag, m] of Object.entries(t.linuxSynthetic)) {
+    const all = [...new Set([...m.intel, ...m.amd])];
+    const oneBit = all.length === 1 && (m.intel.length === 0 || m.amd.length === 0) && !/\bor\b/.test(m.note);
+    const lv = oneBit ? rowsForQemu(all[0]!)[0]?.libvirt : undefined;
+    if (lv && !linuxToLibvirt.has(flag)) linuxToLibvirt.set(flag, lv);
+  }
+  const libvirtToLinux = new Map([...linuxToLibvirt].map(([l, v]) => [v, l]));
+  // What cpuinfo can never show: libvirt features with no printed flag, minus those the
+  // translation below still recovers from other flags (synthetic, osxsave, invtsc).
+  const recovered = new Set(['osxsave', 'invtsc', 'spec-ctrl', 'stibp', 'ssbd', 'ibrs', 'ibpb', 'amd-stibp', 'amd-ssbd', ...linuxToLibvirt.values()]);
+  const cpuinfoInvisible = t.rows.filter((r) => r.libvirt && r.qemu && (r.linux.hidden || !r.linux.flag) && !recovered.has(r.libvirt)).map((r) => r.libvirt!);
+  names = { libvirtToQemu, libvirtOnly, linuxToLibvirt, libvirtToLinux, qemuToLibvirt, cpuinfoInvisible };
+  return names;
 }
 
-/**
- * Linux 6.1 cpuinfo flag → libvirt name where the spellings differ (same CPUID bit).
- * Flags with equal spelling need no entry.
- */
-export const LINUX_TO_LIBVIRT: Readonly<Record<string, string>> = {
-  pclmulqdq: 'pclmuldq',
-  sse4_1: 'sse4.1',
-  sse4_2: 'sse4.2',
-  tsc_deadline_timer: 'tsc-deadline',
-  dts: 'ds',
-  cqm: 'cmt',
-  intel_pt: 'intel-pt',
-  sha_ni: 'sha-ni',
-  avx512_vbmi2: 'avx512vbmi2',
-  avx512_vnni: 'avx512vnni',
-  avx512_bitalg: 'avx512bitalg',
-  avx512_vpopcntdq: 'avx512-vpopcntdq',
-  bus_lock_detect: 'bus-lock-detect',
-  sgx_lc: 'sgxlc',
-  avx512_4vnniw: 'avx512-4vnniw',
-  avx512_4fmaps: 'avx512-4fmaps',
-  avx512_vp2intersect: 'avx512-vp2intersect',
-  md_clear: 'md-clear',
-  tsxldtrk: 'tsx-ldtrk',
-  arch_lbr: 'arch-lbr',
-  amx_bf16: 'amx-bf16',
-  avx512_fp16: 'avx512-fp16',
-  amx_tile: 'amx-tile',
-  amx_int8: 'amx-int8',
-  arch_capabilities: 'arch-capabilities',
-  avx_vnni: 'avx-vnni',
-  avx512_bf16: 'avx512-bf16',
-  cqm_mbm_total: 'mbm_total',
-  cqm_mbm_local: 'mbm_local',
-  cr8_legacy: 'cr8legacy',
-  virt_ssbd: 'virt-ssbd',
-  svm_lock: 'svm-lock',
-  nrip_save: 'nrip-save',
-  tsc_scale: 'tsc-scale',
-  vmcb_clean: 'vmcb-clean',
-  pausefilter: 'pause-filter',
-  v_vmsave_vmload: 'v-vmsave-vmload',
-  // MSR IA32_ARCH_CAPABILITIES bit 1 (Linux: X86_FEATURE_IBRS_ENHANCED).
-  ibrs_enhanced: 'ibrs-all',
-};
+/** libvirt features QEMU has no `-cpu` property for (OS state, monitoring bits, AMD cvt16). */
+export function libvirtOnlyFeatures(): ReadonlySet<string> {
+  return baselineNames().libvirtOnly;
+}
 
-const LIBVIRT_TO_LINUX: Record<string, string> = Object.fromEntries(
-  Object.entries(LINUX_TO_LIBVIRT).map(([l, v]) => [v, l]),
-);
+/** libvirt name → QEMU property (null: QEMU has none); names outside libvirt's map pass through QEMU's aliases. */
+export function libvirtToQemu(name: string): string | null {
+  const n = baselineNames();
+  if (n.libvirtOnly.has(name)) return null;
+  return n.libvirtToQemu.get(name) ?? canonicalQemuName(name) ?? name;
+}
 
-const QEMU_TO_LIBVIRT: Record<string, string> = Object.fromEntries(Object.entries(LIBVIRT_TO_QEMU).map(([l, q]) => [q, l]));
+/** Linux cpuinfo flag → libvirt name, for every flag with a 1:1 bit where the spellings differ. */
+export function linuxToLibvirtTable(): ReadonlyMap<string, string> {
+  const n = baselineNames();
+  return new Map([...n.linuxToLibvirt].filter(([l, v]) => l !== v));
+}
 
-/** QEMU property → libvirt name (identity except the 11 renamed ones). */
+/** QEMU property → libvirt name (identity where spelled alike or unknown to libvirt). */
 export function qemuToLibvirtName(name: string): string {
-  return QEMU_TO_LIBVIRT[name] ?? name;
+  const n = baselineNames();
+  return n.qemuToLibvirt.get(name) ?? n.qemuToLibvirt.get(canonicalQemuName(name) ?? '') ?? name;
 }
 
 /** Linux cpuinfo flag → libvirt name for flags with a 1:1 CPUID bit (identity when spelled alike). */
 export function linuxToLibvirtName(name: string): string {
-  return LINUX_TO_LIBVIRT[name] ?? name;
+  return baselineNames().linuxToLibvirt.get(name) ?? name;
 }
 
 /** libvirt name → the Linux cpuinfo spelling (same name when Linux prints it alike or hides it). */
 export function libvirtToLinux(name: string): string {
-  return LIBVIRT_TO_LINUX[name] ?? name;
+  return baselineNames().libvirtToLinux.get(name) ?? name;
 }
 
 /**
@@ -102,23 +93,9 @@ export function libvirtToLinux(name: string): string {
  * cpuinfo looks like it lacks them, so a baseline over cpuinfo inputs may pick an older model
  * than libvirt would from the raw CPUID (Linux cpufeatures.h: quoted "" names, MSR features).
  */
-export const CPUINFO_INVISIBLE = [
-  'core-capability',
-  'xfd',
-  'sgx1',
-  'sgx2',
-  'svme-addr-chk',
-  'amd-no-ssb',
-  'split-lock-detect',
-  'rdctl-no',
-  'rsba',
-  'skip-l1dfl-vmentry',
-  'ssb-no',
-  'mds-no',
-  'pschange-mc-no',
-  'tsx-ctrl',
-  'taa-no',
-];
+export function cpuinfoInvisible(): readonly string[] {
+  return baselineNames().cpuinfoInvisible;
+}
 
 export interface CpuinfoTranslation {
   features: string[];
@@ -142,7 +119,7 @@ export function cpuinfoFlagsToLibvirt(flags: string[], vendor: string | null, kn
   const synthetic = new Set(['ibrs', 'ibpb', 'stibp', 'ssbd']);
   for (const f of flags) {
     if (synthetic.has(f)) continue;
-    const name = LINUX_TO_LIBVIRT[f] ?? f;
+    const name = linuxToLibvirtName(f);
     if (known.has(name)) out.add(name);
     else ignored.push(f);
   }
@@ -160,6 +137,6 @@ export function cpuinfoFlagsToLibvirt(flags: string[], vendor: string | null, kn
   if (have.has('xsave') && known.has('osxsave')) out.add('osxsave');
   // invtsc: CPUID 0x80000007 EDX[8], shown by Linux as constant_tsc + nonstop_tsc.
   if (have.has('constant_tsc') && have.has('nonstop_tsc') && known.has('invtsc')) out.add('invtsc');
-  notes.push(`cpuinfo cannot show ${CPUINFO_INVISIBLE.length} libvirt features (MSR bits such as mds-no, rdctl-no; hidden CPUID bits such as core-capability): they count as missing`);
+  notes.push(`cpuinfo cannot show ${cpuinfoInvisible().length} libvirt features (MSR bits such as mds-no, rdctl-no; hidden CPUID bits such as core-capability): they count as missing`);
   return { features: [...out], ignored, notes };
 }

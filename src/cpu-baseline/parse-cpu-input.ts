@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import { KvcpuError } from '../core/errors.ts';
+import { parseHostCpuJson } from '../host/host-json.ts';
+import { cpuinfoField, parseCpuinfo } from '../host/parse-cpuinfo.ts';
 import { emptyCpuDef, type CpuDef, type FeaturePolicy } from './cpu-def.ts';
 import { cpuinfoFlagsToLibvirt, linuxToLibvirtName, qemuToLibvirtName } from './feature-names.ts';
 import { parseCpuXml } from './parse-cpu-xml.ts';
@@ -34,8 +37,10 @@ function hostFromFlags(x: X86Map, label: string, kind: 'cpuinfo' | 'host-json', 
 
 /** Parse x86 /proc/cpuinfo text: the first processor's vendor_id, family/model/stepping and flags. */
 export function parseCpuinfoCpu(x: X86Map, text: string, label: string): CpuDef {
-  const first = text.split(/\n\s*\n/).find((b) => /^flags\s*:/m.test(b)) ?? text;
-  const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim() ?? null;
+  // The one cpuinfo reader (host/parse-cpuinfo.ts): the first record with a flags line.
+  const info = parseCpuinfo(text);
+  const rec = info.cpus.find((r) => r.fields.flags !== undefined) ?? info.cpus[0];
+  const field = (k: string): string | null => cpuinfoField(info, rec, k)?.trim() ?? null;
   if (!field('flags') && /^(Features|features|cpu model|platform)\s*:/m.test(text)) throw notX86(label, 'non-x86');
   const def = hostFromFlags(x, label, 'cpuinfo', field('vendor_id'), (field('flags') ?? '').split(/\s+/).filter(Boolean));
   const fam = field('cpu family');
@@ -51,34 +56,48 @@ export function parseCpuinfoCpu(x: X86Map, text: string, label: string): CpuDef 
 
 type Json = Record<string, unknown>;
 
+const featureList = z.array(z.string()).optional();
+/** A CPU definition as `kvcpu cpu baseline --format json` writes it (read back as an input). */
+export const KvcpuCpuJsonSchema = z.object({
+  model: z.string().min(1),
+  vendor: z.string().nullable().optional(),
+  names: z.enum(['libvirt', 'qemu', 'linux']).optional(),
+  features: z.object({ require: featureList, disable: featureList, force: featureList, optional: featureList, forbid: featureList }),
+});
+
 function fromJson(x: X86Map, v: unknown, label: string): CpuDef[] {
   if (Array.isArray(v)) return v.flatMap((e, i) => fromJson(x, e, `${label}#${i + 1}`));
   if (!v || typeof v !== 'object') throw new KvcpuError('E_BAD_INPUT', `${label}: expected a JSON object`);
   const o = v as Json;
-  // kvcpu's own baseline JSON: {"model","vendor","features":{"require":[],"disable":[]}}.
-  const feats = o.features as Json | undefined;
-  if (typeof o.model === 'string' && feats && typeof feats === 'object' && !Array.isArray(feats)) {
+  // kvcpu's own baseline JSON (render-baseline.ts baselineJson): {"model","vendor","features":{"require":[],"disable":[]}}.
+  if (typeof o.model === 'string' && o.features && typeof o.features === 'object' && !Array.isArray(o.features)) {
+    const r = KvcpuCpuJsonSchema.safeParse(o);
+    if (!r.success) {
+      throw new KvcpuError('E_BAD_INPUT', `${label}: not a kvcpu CPU definition: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+        hint: 'expected {"model","vendor","features":{"require":[...],"disable":[...]}} as `kvcpu cpu baseline --format json` writes',
+      });
+    }
+    const j = r.data;
     const def = emptyCpuDef(label, 'kvcpu-json', 'guest');
     def.mode = 'custom';
     def.match = 'exact';
-    def.model = o.model;
-    def.vendor = typeof o.vendor === 'string' ? o.vendor : null;
+    def.model = j.model;
+    def.vendor = j.vendor ?? null;
     // Its feature names may be in Linux or QEMU spelling (`--names`): back to libvirt's.
-    const back = o.names === 'linux' ? linuxToLibvirtName : o.names === 'qemu' ? qemuToLibvirtName : (n: string) => n;
+    const back = j.names === 'linux' ? linuxToLibvirtName : j.names === 'qemu' ? qemuToLibvirtName : (n: string) => n;
     for (const p of ['require', 'disable', 'force', 'optional', 'forbid'] as FeaturePolicy[]) {
-      const list = feats[p];
-      if (Array.isArray(list)) for (const n of list) def.features.push({ name: back(String(n)), policy: p });
+      for (const n of j.features[p] ?? []) def.features.push({ name: back(n), policy: p });
     }
     return [def];
   }
-  // `kvcpu host --json`: a HostSnapshot (maybe wrapped as {host: ...} or {snapshot: ...}).
-  const snap = (o.cpu ? o : ((o.host ?? o.snapshot ?? o.data) as Json | undefined)) as Json | undefined;
-  const cpu = snap?.cpu as Json | undefined;
-  if (cpu && Array.isArray(cpu.flags)) {
-    const arch = typeof snap!.arch === 'string' ? snap!.arch : 'x86_64';
+  // `kvcpu host --json` (also wrapped, or a whole kvcpu report): the one host-JSON reader.
+  const snap = parseHostCpuJson(o, label);
+  if (snap) {
+    const cpu = snap.cpu;
+    const arch = snap.arch ?? 'x86_64';
     if (!X86.has(arch)) throw notX86(label, arch);
-    const host = typeof o.hostname === 'string' ? o.hostname : typeof snap!.hostname === 'string' ? snap!.hostname : null;
-    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', (cpu.vendor as string | null) ?? null, cpu.flags.map(String));
+    const host = typeof o.hostname === 'string' ? o.hostname : (snap.hostname ?? snap.identity?.hostname ?? null);
+    const def = hostFromFlags(x, host ? `${label} (${host})` : label, 'host-json', cpu.vendor ?? null, cpu.flags);
     if (typeof cpu.family === 'number' && typeof cpu.model === 'number') {
       def.signature = { family: cpu.family, model: cpu.model, stepping: typeof cpu.stepping === 'number' ? cpu.stepping : null };
     }

@@ -1,3 +1,4 @@
+import { xmlEscape } from '../core/xml-text.ts';
 import { stringify } from 'yaml';
 import type { BaselineCpu } from './baseline-cpus.ts';
 import { libvirtToLinux, libvirtToQemu } from './feature-names.ts';
@@ -13,10 +14,6 @@ export type FeatureVocabulary = 'libvirt' | 'qemu' | 'linux';
  * must pick among the others (checked against `qemu-system-x86_64 -cpu help` of QEMU 7.2).
  */
 export const NOT_IN_QEMU_7_2 = new Set(['pentiumpro', 'cpu64-rhel5', 'cpu64-rhel6', 'Icelake-Client', 'Icelake-Client-noTSX']);
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
-}
 
 /** libvirt guest CPU XML, formatted as `virsh cpu-baseline` prints it. */
 export function renderLibvirtXml(cpu: BaselineCpu): string {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KvcpuError } from '../core/errors.ts';
+import { parseJsonText } from '../core/parse-json.ts';
+import { parseHostCpuJson } from '../host/host-json.ts';
 import { parseCpuinfo } from '../host/parse-cpuinfo.ts';
 import { cpuinfoFlagsToQemu } from './feature-names.ts';
 
@@ -29,17 +31,12 @@ export function parsePoolHost(text: string, file: string): PoolHostFeatures {
   let flags: string[];
   let vendor: string | null;
   if (t.startsWith('{')) {
-    let j: { cpu?: { flags?: unknown; vendor?: unknown } };
-    try {
-      j = JSON.parse(t) as typeof j;
-    } catch (e) {
-      throw new KvcpuError('E_BAD_JSON', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-    }
-    if (!Array.isArray(j.cpu?.flags)) {
+    const j = parseHostCpuJson(parseJsonText(t, file), file);
+    if (!j) {
       throw new KvcpuError('E_BAD_INPUT', `${file}: no cpu.flags (expected \`kvcpu host --json\` output)`, { hint: 'kvcpu host --json > host.json' });
     }
-    flags = j.cpu.flags.map(String);
-    vendor = typeof j.cpu.vendor === 'string' ? j.cpu.vendor : null;
+    flags = j.cpu.flags;
+    vendor = j.cpu.vendor ?? null;
   } else {
     const info = parseCpuinfo(text);
     const rec = info.cpus[0]?.fields ?? info.global;

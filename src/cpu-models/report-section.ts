@@ -21,7 +21,7 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
   const kvmUsable = opts.live ? (await probeKvmCached()).usable : null;
   const accel = opts.live ? await defaultAccel() : 'kvm';
   const { catalog, source, installed } = await loadLiveCatalog();
-  const supported = await accelFeatures(accel, { catalog, root: opts.root });
+  const supported = await accelFeatures(accel, { catalog, root: opts.root, host });
   const rows = modelRunnability(supported, catalog);
   // Named models only (the unversioned aliases users type); versions and specials are in `kvcpu models`.
   const named = rows.filter((r) => !/-v\d+$/.test(r.name) && !['base', 'host', 'max'].includes(r.name));

@@ -1,13 +1,5 @@
+import { xmlComment, xmlEscape } from '../core/xml-text.ts';
 import type { RenderContext, RenderedTopology } from './render-helpers.ts';
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-}
-
-/** XML comments may not contain `--`. */
-function xmlComment(s: string): string {
-  return `<!-- ${s.replace(/--/g, '- -')} -->`;
-}
 
 /**
  * A minimal libvirt domain carrying the topology: `<vcpu current>`, `<vcpus>` (when some vCPUs

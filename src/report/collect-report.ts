@@ -4,7 +4,8 @@ import { isKvcpuError } from '../core/errors.ts';
 /** A capability's contribution to `kvcpu report`. */
 export type SectionCollector = (opts: ReportOptions) => Promise<ReportSection>;
 
-export interface Report {
+/** The sections as collected (app/report.ts turns this into the kvcpu/report/1 document). */
+export interface CollectedReport {
   kvcpuVersion: string;
   generatedAt: string;
   root: string;
@@ -15,7 +16,7 @@ export interface Report {
  * Run every collector; a collector that throws becomes a 'skipped' section carrying its
  * error, so one broken edge (say, no QEMU installed) never hides the rest of the report.
  */
-export async function collectReport(collectors: { id: string; title: string; collect: SectionCollector }[], opts: ReportOptions, version: string): Promise<Report> {
+export async function collectReport(collectors: { id: string; title: string; collect: SectionCollector }[], opts: ReportOptions, version: string): Promise<CollectedReport> {
   const sections: ReportSection[] = [];
   for (const c of collectors) {
     try {

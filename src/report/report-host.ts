@@ -7,6 +7,17 @@ export function reportHost(opts: ReportOptions): HostSnapshot {
   return opts.host ? opts.host() : readHost({ root: opts.root });
 }
 
+/** A fact read once per report under `key` (or read now when the section runs on its own). */
+export function reportShared<T>(opts: ReportOptions, key: string, read: () => Promise<T>): Promise<T> {
+  if (!opts.shared) return read();
+  let hit = opts.shared.get(key) as Promise<T> | undefined;
+  if (!hit) {
+    hit = read();
+    opts.shared.set(key, hit);
+  }
+  return hit;
+}
+
 /**
  * Memoize a host read for one report: every section gets the same snapshot (and the same error
  * when the root is broken), instead of reading /proc and /sys once per section.

@@ -28,4 +28,9 @@ export interface ReportOptions {
    * passes a memo; a section called alone reads the host itself). Throws like readHost.
    */
   host?: () => HostSnapshot;
+  /**
+   * Facts more than one section needs (the guest scan of guests and overcommit), read once per
+   * report: sections share them through reportShared(). Absent when a section runs alone.
+   */
+  shared?: Map<string, Promise<unknown>>;
 }

@@ -153,7 +153,7 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu pin / unpin on real QE
     const edge = realAffinityEdge('/', { useNative: false });
     expect(edge.method).toBe('taskset');
     const { jobsFromPlan } = await import('../../src/guests/pin-guests.ts');
-    const { loadPinPlan } = await import('../../src/cli/commands/pin.ts');
+    const { loadPinPlan } = await import('../../src/app/pin-plan.ts');
     const out = await pinGuests(jobsFromPlan(loadPinPlan(plan)), { host, edge, stateDir });
     expect(out.method).toBe('taskset');
     const [a0, a1] = await vcpuTids(a);

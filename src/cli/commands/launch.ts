@@ -11,7 +11,8 @@ import { stopGuest } from '../../guests/stop-guest.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { writeJson } from '../output.ts';
 import { psJson } from '../../guests/ps-json.ts';
-import { loadPinPlan, renderPinOutcome } from './pin.ts';
+import { loadPinPlan } from '../../app/pin-plan.ts';
+import { renderPinOutcome } from './pin.ts';
 
 interface LaunchOpts {
   name: string;

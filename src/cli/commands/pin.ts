@@ -1,30 +1,16 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { readHost } from '../../host/read-host.ts';
 import { parseAssignments, type GuestPinSpec } from '../../guests/build-pin-requests.ts';
 import { jobsFromPlan, pinGuests, unpinGuest, type PinJob, type PinOutcome } from '../../guests/pin-guests.ts';
-import { PinPlanSchema, type PinPlan } from '../../plan/pin-plan.ts';
+import { loadPinPlan } from '../../app/pin-plan.ts';
+import { pinOutcomeJson } from '../../app/pin-outcome-json.ts';
 import { parseCpulist } from '../../core/cpulist.ts';
-import { act, collect, parseJsonText, type RegisterCommand } from '../command-kit.ts';
+import { act, collect, type RegisterCommand } from '../command-kit.ts';
 import { renderTable, writeJson } from '../output.ts';
 
-/** Read and validate a pin plan file (`kvcpu plan` output; `-` = stdin text passed in). */
-export function loadPinPlan(path: string, text?: string): PinPlan {
-  let raw: string;
-  try {
-    raw = text ?? readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new KvcpuError('E_NOT_FOUND', `cannot read plan file ${path}: ${(e as Error).message}`, { hint: 'write one with `kvcpu plan ... --json > plan.json`' });
-  }
-  const parsed = PinPlanSchema.safeParse(parseJsonText(raw, path));
-  if (!parsed.success) {
-    throw new KvcpuError('E_BAD_INPUT', `${path} is not a kvcpu pin plan: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      hint: 'expected {"kind":"kvcpu-pin-plan","version":1,"guests":[{"name","vcpus":{"0":"2"},...}]}',
-    });
-  }
-  return parsed.data;
-}
+// Plan loading is shared with `kvcpu launch --pin` and the agent: app/pin-plan.ts.
+export { loadPinPlan } from '../../app/pin-plan.ts';
 
 export function renderPinOutcome(o: PinOutcome): string {
   if (o.dryRun) return `# dry run: nothing changed (method: ${o.method}); equivalent commands:\n${o.commands.join('\n')}\n`;
@@ -94,16 +80,7 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
           persist: opts.config ?? false,
         });
         if (opts.json) {
-          writeJson(ctx.io, {
-            ok: true,
-            dryRun: out.dryRun,
-            method: out.method,
-            commands: out.commands,
-            threads: out.dryRun
-              ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, label: r.label, comm: r.comm, cpus: r.cpus }))
-              : out.result?.applied,
-            statePaths: out.statePaths,
-          });
+          writeJson(ctx.io, pinOutcomeJson(out));
         } else ctx.io.out(renderPinOutcome(out));
         return 0;
       }),

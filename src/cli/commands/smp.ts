@@ -1,3 +1,4 @@
+import { parseSmpBatchLine } from '../../app/smp-batch.ts';
 import { Option } from 'commander';
 import { act, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, writeJson, type CliIo } from '../output.ts';
@@ -125,34 +126,6 @@ function statusOf(r: SmpResult, verify?: { differences: string[] }): number {
   return 0;
 }
 
-interface BatchLine {
-  smp: string | string[];
-  machine?: string;
-  qemuVersion?: string;
-  accel?: 'tcg' | 'kvm';
-}
-
-function batchLine(text: string): BatchLine | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return `line is not valid JSON: ${(e as Error).message}`;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'line must be a JSON object {"smp": SPEC, "machine"?: TYPE, "qemuVersion"?: V}';
-  const o = v as Record<string, unknown>;
-  const smpOk = typeof o.smp === 'string' || (Array.isArray(o.smp) && o.smp.every((s) => typeof s === 'string'));
-  if (!smpOk) return '"smp" must be a string (or an array of strings: several -smp options)';
-  for (const k of ['machine', 'qemuVersion'] as const) if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'string') return `"${k}" must be a string`;
-  if (o.accel !== undefined && o.accel !== 'tcg' && o.accel !== 'kvm') return '"accel" must be "tcg" or "kvm"';
-  return {
-    smp: o.smp as string | string[],
-    ...(typeof o.machine === 'string' ? { machine: o.machine } : {}),
-    ...(typeof o.qemuVersion === 'string' ? { qemuVersion: o.qemuVersion } : {}),
-    ...(o.accel ? { accel: o.accel as 'tcg' | 'kvm' } : {}),
-  };
-}
-
 export const registerSmp: RegisterCommand = (program, ctx) => {
   program
     .command('smp')
@@ -187,7 +160,7 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
           const text = await readAll(ctx.io.stdin);
           for (const raw of text.split('\n')) {
             if (raw.trim() === '') continue;
-            const line = batchLine(raw);
+            const line = parseSmpBatchLine(raw);
             if (typeof line === 'string') {
               ctx.io.out(JSON.stringify({ ok: false, error: { code: 'E_BAD_JSON', message: line } }) + '\n');
               continue;

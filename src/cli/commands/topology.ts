@@ -2,19 +2,19 @@ import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { parseCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
+import { parseHostSnapshotJson } from '../../host/host-json.ts';
 import { readHost } from '../../host/read-host.ts';
 import type { HostSnapshot } from '../../host/types.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 import {
   chooseNovaTopology,
-  getNovaConstraints,
-  getNovaPossibleTopologies,
   ImagePropertyError,
   novaTopologyWarnings,
-  sortNovaTopologies,
   type NovaTopologyRequest,
   type Sct,
 } from '../../topology/nova-topology.ts';
+import { novaBatchAnswer } from '../../app/nova-batch.ts';
+import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { numaQemuArgs } from '../../topology/numa-qemu-args.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parseJsonText, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
@@ -52,11 +52,7 @@ function loadHost(o: SuggestOpts): HostSnapshot {
   } catch (e) {
     throw new KvcpuError('E_IO', `cannot read ${o.host}: ${(e as Error).message}`, { hint: 'write one with `kvcpu host --json > host.json`', cause: e });
   }
-  const v = parseJsonText(text, o.host) as Partial<HostSnapshot>;
-  if (!v || typeof v !== 'object' || !v.cpus || !v.topology || !v.numa || !Array.isArray(v.perCpu)) {
-    throw new KvcpuError('E_BAD_INPUT', `${o.host} is not a host snapshot (needs cpus, topology, numa, perCpu)`, { hint: 'write one with `kvcpu host --json > host.json`' });
-  }
-  return v as HostSnapshot;
+  return parseHostSnapshotJson(parseJsonText(text, o.host), o.host);
 }
 
 function describeTopology(s: TopologySuggestion): string {
@@ -66,21 +62,6 @@ function describeTopology(s: TopologySuggestion): string {
   parts.push(`${t.cores} core${t.cores > 1 ? 's' : ''}`, `${t.threads} thread${t.threads > 1 ? 's' : ''}`);
   const hot = t.maxcpus > t.cpus ? ` (${t.cpus} present, ${t.maxcpus - t.cpus} hot-pluggable)` : '';
   return `${parts.join(' x ')} = ${t.maxcpus} vCPUs${hot}`;
-}
-
-function suggestionJson(s: TopologySuggestion, rendered?: { format: TopologyFormat; text: string }): Record<string, unknown> {
-  return {
-    ok: true,
-    topology: s.topology,
-    smp: s.smp,
-    machine: s.machine,
-    reasons: s.reasons,
-    warnings: s.warnings,
-    pin: s.pin,
-    numa: s.numa,
-    hotplug: s.hotplug,
-    ...(rendered ? { rendered } : {}),
-  };
 }
 
 function printSuggestion(io: CliIo, s: TopologySuggestion, rendered: string, format: TopologyFormat): void {
@@ -108,50 +89,8 @@ function parsePairs(items: string[] | undefined, what: string): Record<string, s
   return out;
 }
 
-/** One --batch line → Nova's answer as {"best","ranked"} or {"error"}. */
-export function novaBatchAnswer(line: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (e) {
-    return { error: 'E_BAD_JSON', message: `line is not valid JSON: ${(e as Error).message}` };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: 'E_BAD_INPUT', message: 'line must be a JSON object' };
-  const o = v as Record<string, unknown>;
-  if (!Number.isSafeInteger(o.vcpus) || (o.vcpus as number) < 1) return { error: 'E_BAD_INPUT', message: '"vcpus" must be a positive integer' };
-  const isDict = (x: unknown) => x === undefined || x === null || (typeof x === 'object' && !Array.isArray(x));
-  if (!isDict(o.flavor_extra_specs) || !isDict(o.image_properties)) return { error: 'E_BAD_INPUT', message: '"flavor_extra_specs" and "image_properties" must be objects' };
-  const allowThreads = o.allow_threads === undefined ? true : o.allow_threads === true;
-  const vcpus = o.vcpus as number;
-  const isSct = (x: unknown): x is Sct => Array.isArray(x) && x.length === 3 && x.every((n) => Number.isSafeInteger(n));
-  // `possible` / `sorted` case shapes (explicit limits, optional preference) are answered too.
-  if (o.maximum !== undefined) {
-    if (!isSct(o.maximum) || (o.preferred !== undefined && !isSct(o.preferred))) return { error: 'E_BAD_INPUT', message: '"maximum"/"preferred" must be [sockets,cores,threads]' };
-    const r = getNovaPossibleTopologies(vcpus, o.maximum, allowThreads);
-    if (!r.ok) return { error: r.error };
-    const ranked = isSct(o.preferred) ? sortNovaTopologies(r.possible, o.preferred) : r.possible;
-    return { best: ranked[0], ranked };
-  }
-  try {
-    const req = {
-      vcpus,
-      flavorExtraSpecs: (o.flavor_extra_specs ?? {}) as Record<string, string>,
-      imageProperties: (o.image_properties ?? {}) as Record<string, string | number>,
-      allowThreads,
-    };
-    // A `constraints` case asks only for the preference and limits (get_cpu_topology_constraints).
-    if (o.kind === 'constraints') {
-      const c = getNovaConstraints(req);
-      return c.ok ? { preferred: c.preferred, maximum: c.maximum } : { error: c.error };
-    }
-    const r = chooseNovaTopology(req);
-    return r.ok ? { best: r.best, ranked: r.ranked } : { error: r.error };
-  } catch (e) {
-    // ImageMeta.from_dict itself raises ValueError on a non-integer image property.
-    if (e instanceof ImagePropertyError) return { error: 'ValueError' };
-    throw e;
-  }
-}
+// The batch answerer is shared with the agent: app/nova-batch.ts.
+export { novaBatchAnswer } from '../../app/nova-batch.ts';
 
 function fmtSct(t: Sct): string {
   return `${t[0]}s x ${t[1]}c x ${t[2]}t`;
@@ -241,7 +180,7 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
           for (const raw of text.split('\n')) {
             if (raw.trim() === '') continue;
             const a = novaBatchAnswer(raw);
-            if (typeof a.error === 'string' && a.error.startsWith('E_')) bad = true;
+            if ('error' in a && a.error.startsWith('E_')) bad = true;
             ctx.io.out(JSON.stringify(a) + '\n');
           }
           return bad ? 2 : 0;
@@ -262,7 +201,7 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
         }
         const warnings = novaTopologyWarnings(req, r);
         if (o.json) {
-          writeJson(ctx.io, r.ok ? { ok: true, nova: '26.2.2', best: r.best, ranked: r.ranked, preferred: r.preferred, maximum: r.maximum, warnings } : { ok: true, nova: '26.2.2', error: r.error, message: r.message, ...(r.preferred ? { preferred: r.preferred, maximum: r.maximum } : {}), warnings });
+          writeJson(ctx.io, novaAnswerJson(r, warnings));
           return r.ok ? 0 : 1;
         }
         const p = paint(ctx.io);
