@@ -6,6 +6,7 @@ import { hotplugVcpus } from '../guests/hotplug-vcpus.ts';
 import { jobsFromPlan, pinGuests, unpinGuest, type PinJob } from '../guests/pin-guests.ts';
 import { snapshotGuests } from '../guests/snapshot-guests.ts';
 import type { HotplugBody, PinBody, UnpinBody } from './api-schemas.ts';
+import { pinOutcomeJson } from './pin-outcome-json.ts';
 import type { AuditEntry, AuditLog } from './audit-log.ts';
 
 export type Change = NonNullable<AuditEntry['changes']>[number];
@@ -100,7 +101,8 @@ export class ActionRunner {
       const changes: Change[] = out.dryRun
         ? out.requests.map((r) => ({ guest: r.guest, pid: r.pid, tid: r.tid, what: r.label, before: null, after: r.cpus.join(',') }))
         : (out.result?.applied ?? []).map((a) => ({ guest: a.guest, pid: a.pid, tid: a.tid, what: a.label, before: a.before, after: a.after }));
-      return { ok: true as const, action: 'pin' as const, dryRun: out.dryRun, method: out.method, commands: out.commands, changes, statePaths: out.statePaths };
+      // The CLI's `kvcpu pin --json` document, plus the action name and the before/after list the audit log keeps.
+      return { ...pinOutcomeJson(out), ok: true as const, action: 'pin' as const, dryRun: out.dryRun, changes };
     });
   }
 

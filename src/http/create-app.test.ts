@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,16 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
     expect(audit.some((e) => e.outcome === 'refused' && e.error!.code === 'E_GUEST_NOT_FOUND')).toBe(true);
     expect(readFileSync(agent.auditPath, 'utf8')).not.toContain(TEST_TOKEN);
     expect(readFileSync(agent.auditPath, 'utf8')).not.toContain(TEST_TOKEN.slice(0, 20));
+  });
+
+  it('guest names are data, never shell or paths: `$(touch …)` and `../../x` are just unknown guests', async () => {
+    const marker = join(tmpdir(), `kvcpu-agent-shell-${process.pid}`);
+    for (const guest of [`$(touch ${marker})`, '../../x', '`touch ' + marker + '`', 'a;touch ' + marker]) {
+      for (const [path, body] of [['/api/v1/pin', { guest, vcpus: { 0: '0' } }], ['/api/v1/unpin', { guest }], ['/api/v1/hotplug', { guest, to: 2 }]] as const) {
+        expectError(await postJson(agent.port, path, body, TEST_TOKEN), 404, 'E_GUEST_NOT_FOUND');
+      }
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('unknown routes are JSON 404; POST /api/v1/plan plans and changes nothing', async () => {
