@@ -66,6 +66,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   isAllowed.check = allowedHosts(o.host, port, o.allowHosts);
   const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
   let closing: Promise<void> | null = null;
+  // While stopping, a connection whose last answer just left is closed at once (keep-alive would hold it).
+  server.on('request', (_req, res: import('node:http').ServerResponse) => res.on('finish', () => closing && setImmediate(() => server.closeIdleConnections())));
   return {
     url: `http://${hostPart}:${port}`,
     port,
