@@ -212,8 +212,19 @@ export function createAgentApp(deps: AppDeps): AgentApp {
     });
   });
 
+  // Every value comes from the sample, so the text is rendered once per sample: N scrapers
+  // between two samples cost one rendering.
+  let rendered: { seq: number; text: Promise<string> } | null = null;
   app.get('/metrics', async (c) => {
-    const text = await deps.metrics.metrics();
+    const seq = latest().seq;
+    if (rendered?.seq !== seq) {
+      const text = deps.metrics.metrics();
+      rendered = { seq, text };
+      text.catch(() => {
+        if (rendered?.text === text) rendered = null;
+      });
+    }
+    const text = await rendered.text;
     return c.body(text, 200, { 'Content-Type': deps.metrics.contentType });
   });
 
