@@ -91,9 +91,10 @@ const probes = new Map<string, { at: number; facts: Promise<KvmProbeFacts> }>();
  * KVM_PROBE_MAX_AGE_MS, and never longer than KVM_PROBE_DEADLINE_MS (then `usable: null` with a
  * note). Concurrent callers wait on the same probe instead of starting one each.
  */
-export function probeKvmCached(opts: { path?: string; maxAgeMs?: number; deadlineMs?: number } = {}): Promise<KvmProbeFacts> {
+export function probeKvmCached(opts: { path?: string; maxAgeMs?: number; deadlineMs?: number; /** probe settings (tests: no addon, another binary) */ probe?: Pick<ProbeKvmOptions, 'native' | 'qemuBinary'> } = {}): Promise<KvmProbeFacts> {
   const path = opts.path ?? '/dev/kvm';
-  const hit = probes.get(path);
+  const key = `${path}|${opts.probe?.native === null ? 'no-native' : ''}|${opts.probe?.qemuBinary ?? ''}`;
+  const hit = probes.get(key);
   if (hit && Date.now() - hit.at <= (opts.maxAgeMs ?? KVM_PROBE_MAX_AGE_MS)) return hit.facts;
   const deadlineMs = opts.deadlineMs ?? KVM_PROBE_DEADLINE_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -101,8 +102,8 @@ export function probeKvmCached(opts: { path?: string; maxAgeMs?: number; deadlin
     timer = setTimeout(() => resolve({ method: 'none', usable: null, path, note: `KVM probe gave no answer within ${deadlineMs} ms` }), deadlineMs);
     timer.unref();
   });
-  const facts = Promise.race([probeKvm({ path, timeoutMs: deadlineMs }), timedOut]).finally(() => clearTimeout(timer));
-  probes.set(path, { at: Date.now(), facts });
+  const facts = Promise.race([probeKvm({ ...opts.probe, path, timeoutMs: deadlineMs }), timedOut]).finally(() => clearTimeout(timer));
+  probes.set(key, { at: Date.now(), facts });
   return facts;
 }
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
 import type { HostSnapshot } from '../../host/types.ts';
-import { parseHostSnapshotJson } from '../../host/host-json.ts';
+import { loadHostSnapshot } from '../../app/load-host.ts';
 import { readHost } from '../../host/read-host.ts';
 import { buildPlanHost } from '../../plan/build-plan-host.ts';
 import { checkNovaAnswer } from '../../plan/check-nova-answer.ts';
@@ -58,7 +58,7 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
   if (opts.host && opts.root && opts.root !== '/') throw new KvcpuError('E_USAGE', '--host and --root are exclusive', { hint: 'give a `kvcpu host --json` file or a captured tree, not both' });
   let snap: HostSnapshot;
   if (opts.host) {
-    snap = parseHostSnapshotJson(parseJsonText(await readText(opts.host, ctx), opts.host), opts.host);
+    snap = loadHostSnapshot(opts.host, await readText(opts.host, ctx));
   } else snap = readHost({ root: opts.root ?? '/' });
   const host = buildPlanHost(snap, { reserved: opts.reserved, dedicated: opts.dedicatedSet, shared: opts.sharedSet });
   const guests: GuestRequest[] = [];

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { parseCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
-import { parseHostSnapshotJson } from '../../host/host-json.ts';
+import { loadHostSnapshot } from '../../app/load-host.ts';
 import { readHost } from '../../host/read-host.ts';
 import type { HostSnapshot } from '../../host/types.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
@@ -17,7 +16,7 @@ import { novaBatchAnswer } from '../../app/nova-batch.ts';
 import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { numaQemuArgs } from '../../topology/numa-qemu-args.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
-import { act, collect, parseJsonText, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
+import { act, collect, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, writeJson, type CliIo } from '../output.ts';
 
 interface SuggestOpts {
@@ -46,13 +45,7 @@ interface NovaOpts {
 function loadHost(o: SuggestOpts): HostSnapshot {
   if (o.host && o.root) throw new KvcpuError('E_USAGE', 'give --root or --host, not both', { hint: '--root DIR reads a captured tree, --host FILE a `kvcpu host --json` snapshot' });
   if (!o.host) return readHost({ root: o.root ?? '/' });
-  let text: string;
-  try {
-    text = readFileSync(o.host, 'utf8');
-  } catch (e) {
-    throw new KvcpuError('E_IO', `cannot read ${o.host}: ${(e as Error).message}`, { hint: 'write one with `kvcpu host --json > host.json`', cause: e });
-  }
-  return parseHostSnapshotJson(parseJsonText(text, o.host), o.host);
+  return loadHostSnapshot(o.host);
 }
 
 function describeTopology(s: TopologySuggestion): string {
