@@ -29,7 +29,9 @@ interface Served {
 async function serve(extra: string[] = []): Promise<Served> {
   const token = writeTokenFile(dir, 0o600);
   const child = spawn(process.execPath, [packagePath('bin/kvcpu.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '0.5', '--token-file', token, '--audit-log', join(dir, 'audit.jsonl'), ...extra], {
-    env: { ...process.env, KVCPU_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '' },
+    // A bounded old generation (as MemoryMax in the systemd unit bounds it): a leak would crash the
+    // agent (connection errors), and V8 cannot just grow the heap lazily under a fast request loop.
+    env: { ...process.env, KVCPU_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '', NODE_OPTIONS: '--max-old-space-size=64' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
