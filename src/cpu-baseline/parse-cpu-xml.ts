@@ -17,6 +17,16 @@ export function parseCpuXml(xml: string, label: string): CpuDef[] {
   const found: XmlElement[] = [];
   const walk = (els: XmlElement[]) => {
     for (const e of els) {
+      // `virsh capabilities`: only /capabilities/host/cpu is the host CPU. The NUMA topology
+      // (<host><topology><cells><cell><cpus><cpu id='0' socket_id=… siblings=…/>) lists logical
+      // CPUs, not CPU definitions; libvirt's virsh cpu-baseline skips them (it reads
+      // /capabilities/host/cpu), and so do we.
+      if (e.name === 'cpus') continue;
+      if (e.name === 'capabilities') {
+        const host = child(e, 'host');
+        if (host) for (const c of children(host, 'cpu')) found.push(c);
+        continue;
+      }
       if (e.name !== 'cpu') {
         walk(e.children);
         continue;
