@@ -2,7 +2,7 @@ import { KvcpuError } from '../core/errors.ts';
 import { baselineCpus, type BaselineCpu, type BaselineOptions } from '../cpu-baseline/baseline-cpus.ts';
 import type { CpuDef } from '../cpu-baseline/cpu-def.ts';
 import { effectiveBits } from '../cpu-baseline/decode-cpu.ts';
-import { planPools, type PoolsOptions, type PoolsPlan } from '../cpu-baseline/plan-pools.ts';
+import { planPoolsOf, type PoolEntry, type PoolsOptions, type PoolsPlan } from '../cpu-baseline/plan-pools.ts';
 import { NOT_IN_QEMU_7_2, renderKubevirt, renderLibvirtXml, renderNova, renderQemu } from '../cpu-baseline/render-baseline.ts';
 import { bitsToNames, countBits, type X86Map } from '../cpu-baseline/x86-map.ts';
 import { cpuDefOf, type FleetHostSummary, type StoredCpu } from './fleet-record.ts';
@@ -112,8 +112,20 @@ export function filterHosts(hosts: FleetHost[], where: WherePredicate[], opts: {
   return hosts.filter((h) => tests.every((t) => t(h)));
 }
 
-function defsOf(hosts: FleetHost[]): CpuDef[] {
-  return hosts.map((h) => cpuDefOf(h.cpu, h.summary.name));
+/** One CpuDef per distinct stored CPU, in order of first appearance, with its hosts' names. */
+function groupByCpu(hosts: FleetHost[]): PoolEntry[] {
+  const groups = new Map<string, PoolEntry>();
+  for (const h of hosts) {
+    const g = groups.get(h.cpuDigest);
+    if (g) g.labels.push(h.summary.name);
+    else groups.set(h.cpuDigest, { def: cpuDefOf(h.cpu, h.summary.name), labels: [h.summary.name] });
+  }
+  return [...groups.values()];
+}
+
+/** One CpuDef per distinct CPU: a baseline over identical CPUs equals the baseline over one of them. */
+function distinctDefs(hosts: FleetHost[]): CpuDef[] {
+  return groupByCpu(hosts).map((g) => g.def);
 }
 
 /** Models a QEMU command line can name: libvirt's list minus those QEMU 7.2 lacks. */
@@ -124,7 +136,7 @@ export function qemuModelNames(x: X86Map): Set<string> {
 /** The baseline of these hosts exactly as `kvcpu cpu baseline` computes it from the same inputs. */
 export function fleetBaseline(x: X86Map, hosts: FleetHost[], opts: BaselineOptions = {}): ReturnType<typeof baselineCpus> {
   if (hosts.length === 0) throw new KvcpuError('E_FLEET_NO_HOSTS', 'no hosts match', { hint: 'check --hosts/--where against `kvcpu fleet hosts`' });
-  return baselineCpus(x, defsOf(hosts), opts);
+  return baselineCpus(x, distinctDefs(hosts), opts);
 }
 
 export type RenderedBaseline = { qemu: string; libvirt: string; kubevirt: string; nova: string };
@@ -174,7 +186,7 @@ export interface FleetPools {
  */
 export function fleetPools(x: X86Map, hosts: FleetHost[], opts: PoolsOptions & { hostLimit?: number } = {}): FleetPools {
   if (hosts.length === 0) throw new KvcpuError('E_FLEET_NO_HOSTS', 'the store has no hosts (or none match)', { hint: 'kvcpu fleet import --db DB FILES...' });
-  const plan = planPools(x, defsOf(hosts), opts);
+  const plan = planPoolsOf(x, groupByCpu(hosts), opts);
   const byName = new Map(hosts.map((h) => [h.summary.name, h]));
   const limit = opts.hostLimit ?? 50;
   const pools = plan.pools.map((pl): FleetPool => {

@@ -26,7 +26,8 @@ export const MIGRATIONS: Migration[] = [
         last_seen TEXT NOT NULL,
         latest_digest TEXT NOT NULL,
         cpu_digest TEXT NOT NULL REFERENCES cpus(digest),
-        summary TEXT NOT NULL
+        summary TEXT NOT NULL,
+        report_count INTEGER NOT NULL DEFAULT 0
       )`,
       // One machine-id is one machine: a second host name claiming it is a rename or a lie.
       `CREATE UNIQUE INDEX hosts_machine_id ON hosts (machine_id) WHERE machine_id IS NOT NULL`,

@@ -241,6 +241,44 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     expect(text.out).toMatch(/held back by p-Xeon-E5-2650-v3: lacks .*avx512f.*; without it the pool gets Skylake-Server/);
   });
 
+  it.skipIf(skip)('placement: hosts whose CPU runs the guest CPU and that have room for it now, best first', async () => {
+    const dir = path.join(work, `place-${name}`);
+    mkdirSync(dir, { recursive: true });
+    // Two reports of real topologies (2-socket 8-CPU and 2-CPU captures) and one XML-only host.
+    for (const [host, root] of [
+      ['place-big', 'test/fixtures/hosts/old-kernel-hexmask-2s2c2t'],
+      ['place-small', 'test/fixtures/hosts/this-machine-amd-epyc-2c'],
+    ] as const) {
+      const rep = JSON.parse((await runCli(['report', '--json', '--only', 'host', '--root', root])).out) as Record<string, unknown>;
+      rep.hostname = host;
+      writeFileSync(path.join(dir, `${host}.json`), JSON.stringify(rep));
+    }
+    writeFileSync(path.join(dir, 'place-xml.xml'), hostCpuXml(byName('Xeon-Gold-6148')));
+    expect((await runCli(['fleet', 'import', '--db', db, dir])).code).toBe(0);
+    const place = async (...args: string[]) => {
+      const r = await runCli(['fleet', 'placement', '--db', db, '--where', 'name=place-*', '--json', ...args]);
+      return { code: r.code, ...(JSON.parse(r.out) as { candidates: { host: string; runnable: boolean; fits: boolean | null; vcpus: { vcpu: number; cpus: number[] }[]; missing: string[] }[] }) };
+    };
+    const four = await place('--vcpus', '4');
+    expect(four.code).toBe(0);
+    expect(four.candidates.map((c) => [c.host, c.fits])).toEqual([
+      ['place-big', true],
+      ['place-xml', null],
+      ['place-small', false],
+    ]);
+    const pins = four.candidates[0]!.vcpus.map((v) => v.cpus);
+    expect(pins.every((c) => c.length === 1)).toBe(true);
+    expect(new Set(pins.flat()).size).toBe(4);
+    // AVX-512 runs only on the Skylake-Server host, which sent no topology.
+    const avx = await place('--vcpus', '2', '--cpu', 'Skylake-Server,+avx512f');
+    expect(avx.code).toBe(1);
+    expect(avx.candidates.filter((c) => c.runnable).map((c) => c.host)).toEqual(['place-xml']);
+    expect(avx.candidates.find((c) => c.host === 'place-big')!.missing).toContain('avx512f');
+    const unknown = await runCli(['fleet', 'placement', '--db', db, '--vcpus', '2', '--cpu', 'Skylake-Servr']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/E_CPU_UNKNOWN_MODEL/);
+  });
+
   it.skipIf(name !== 'postgres' || skip)('two stores on one PostgreSQL database see each other’s writes (replicas share nothing else)', async () => {
     const other = await openFleetStore(db);
     try {

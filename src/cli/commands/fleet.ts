@@ -1,6 +1,9 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_STALE_AFTER_MS, filterHosts, fleetBaseline, fleetHealth, fleetPools, isStale, parseWhere, qemuModelNames, renderBaselineForms, type FleetHost } from '../../app/fleet-query.ts';
+import { guestCpuFromString, placeGuest } from '../../app/fleet-placement.ts';
+import { formatCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
+import { guestFromRecord } from '../../plan/parse-guest-spec.ts';
 import { baselineJson } from '../../cpu-baseline/render-baseline.ts';
 import { loadCpuMap } from '../../cpu-baseline/read-cpu-map.ts';
 import { indexCpuMap, type X86Map } from '../../cpu-baseline/x86-map.ts';
@@ -245,6 +248,55 @@ function addShow(fleet: Command, ctx: CliContext): void {
     );
 }
 
+function addPlacement(fleet: Command, ctx: CliContext): void {
+  fleet
+    .command('placement')
+    .description('which stored hosts can run this guest: its CPU model runs there and it fits the free CPUs under the planner\'s rules; where it would be pinned, best first')
+    .addOption(dbOption())
+    .option('--cpu <cpu>', "guest CPU as a -cpu string: 'Skylake-Server,+avx512f,-hle' (default: any CPU)")
+    .requiredOption('--vcpus <n>', 'guest vCPUs', parsePositiveInt)
+    .addOption(new Option('--policy <policy>', 'CPU policy').choices(['dedicated', 'shared', 'mixed']).default('dedicated'))
+    .addOption(new Option('--threads <policy>', 'SMT thread policy').choices(['prefer', 'isolate', 'require']).default('prefer'))
+    .option('--memory <MiB>', 'guest memory', parsePositiveInt, 1024)
+    .option('--where <terms>', 'only hosts matching (see `fleet hosts --where`)')
+    .option('--limit <n>', 'list at most N hosts', parsePositiveInt, 20)
+    .addOption(staleOption())
+    .option('--json', 'JSON: {"candidates":[{host,runnable,missing,fits,failed,vcpus,freeAfter,reasons}]}')
+    .action(
+      act(ctx, async (opts: { db?: string; cpu?: string; vcpus: number; policy: string; threads: string; memory: number; where?: string; limit: number; staleAfter: number; json?: boolean }) => {
+        const x = x86();
+        const guestCpu = opts.cpu ? guestCpuFromString(x, opts.cpu) : null;
+        const req = guestFromRecord({ name: 'guest', vcpus: opts.vcpus, policy: opts.policy, threads: opts.threads, memory: opts.memory });
+        const candidates = await withStore(opts.db, async (s) => {
+          const hosts = await selectHosts(s, opts);
+          const withReports = [];
+          for (const h of hosts) withReports.push({ host: h, report: await s.latestReport(h.summary.name) });
+          return placeGuest(x, withReports, guestCpu, req);
+        });
+        const fit = candidates.filter((c) => c.fits === true);
+        if (opts.json) writeJson(ctx.io, { candidates: candidates.slice(0, opts.limit), fitting: fit.length, runnable: candidates.filter((c) => c.runnable).length, hosts: candidates.length });
+        else {
+          const p = paint(ctx.io);
+          ctx.io.out(
+            renderTable(
+              ['HOST', 'CPU', 'FITS', 'FREE AFTER', 'PINNING / WHY NOT'],
+              candidates.slice(0, opts.limit).map((c) => [
+                c.host,
+                c.runnable ? p.green('runs') : p.red('no'),
+                c.fits === true ? p.green('yes') : c.fits === null ? p.yellow('unknown') : p.red('no'),
+                c.freeAfter,
+                c.fits ? c.vcpus.map((v) => `${v.vcpu}→${formatCpulist(v.cpus)}`).join(' ') : c.missing.length ? `lacks ${c.missing.slice(0, 8).join(' ')}${c.missing.length > 8 ? ` (+${c.missing.length - 8})` : ''}` : (c.failed ?? c.reasons[0] ?? ''),
+              ]),
+              { right: [3] },
+            ),
+          );
+          ctx.io.out(`${fit.length} of ${candidates.length} host(s) can take it now; ${candidates.filter((c) => c.runnable).length} can run its CPU\n`);
+        }
+        return fit.length ? 0 : 1;
+      }),
+    );
+}
+
 export const registerFleet: RegisterCommand = (program, ctx) => {
   const fleet = program.command('fleet').description('many hosts in one store (SQLite by default, PostgreSQL at scale): pools, baselines, readiness');
   addImport(fleet, ctx);
@@ -253,4 +305,5 @@ export const registerFleet: RegisterCommand = (program, ctx) => {
   addBaseline(fleet, ctx);
   addHealth(fleet, ctx);
   addShow(fleet, ctx);
+  addPlacement(fleet, ctx);
 };
