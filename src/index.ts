@@ -35,7 +35,7 @@ export { runChecks, countStatuses, hostFactsFrom } from './check/run-checks.ts';
 export { renderChecks, checksJson } from './check/render-checks.ts';
 export { parseKernelCmdline, readCmdlineCpus } from './check/parse-kernel-cmdline.ts';
 export type { KernelCmdline, CmdlineCpus } from './check/parse-kernel-cmdline.ts';
-export { probeKvm, probeKvmWithQemu } from './check/probe-kvm.ts';
+export { kvmUsable, probeKvm, probeKvmCached, probeKvmWithQemu } from './check/probe-kvm.ts';
 export type { ProbeKvmOptions } from './check/probe-kvm.ts';
 export { readKernelLog } from './check/read-kernel-log.ts';
 export { collectCheckSection } from './check/report-section.ts';
@@ -236,7 +236,8 @@ export type { NovaFlavorRequest, NovaConstraintsAnswer } from './plan/nova-numa-
 // QMP and QEMU: a QMP client and a launcher that never leaves QEMU behind.
 export { QmpClient } from './qmp/qmp-client.ts';
 export type { QmpEvent, QmpGreeting } from './qmp/qmp-client.ts';
-export { startQemu, qemuAvailable, kvmAvailable } from './qmp/start-qemu.ts';
+export { startQemu, qemuAvailable } from './qmp/start-qemu.ts';
+export { qemuVersion } from './qmp/qemu-env.ts';
 export type { QemuProcess, StartQemuOptions } from './qmp/start-qemu.ts';
 
 // Report: gather every capability's section into one document (`kvcpu report`).

@@ -90,6 +90,8 @@ const SAFE_ARGS: Record<string, string[]> = {
   stop: [noGuest],
   launch: ['--name', noGuest, '--smp', '1', '--pin', missing],
   top: ['--iterations', '1', '--interval', '0.05'],
+  // A missing token file fails before the agent samples or listens.
+  serve: ['--token-file', missing, '--listen', '127.0.0.1:0'],
   capture: [nonEmptyDir],
   // cpu explain accepts unknown options (see above): keep it off live QEMU where /dev/kvm works.
   'cpu explain': ['qemu64', '--accel', 'tcg'],
@@ -136,6 +138,7 @@ const BAD_INPUT: Record<string, BadInput> = {
   launch: { args: ['--name', noGuest, '--smp', '2', '--pin', emptyObject], code: 'E_BAD_INPUT' },
   plan: { args: ['--root', fixtureHost, '--guest', 'name=g1,vcpus=0'], code: 'E_BAD_INPUT' },
   'plan nova': { args: [badJson], code: 'E_BAD_JSON' },
+  serve: { args: ['--token-file', missing, '--listen', '127.0.0.1:0'], code: 'E_TOKEN_FILE' },
 };
 
 /**

@@ -5,7 +5,7 @@ import { KvcpuError } from '../core/errors.ts';
 import { TreeAccess } from '../host/host-tree.ts';
 import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
-import { probeKvm, type ProbeKvmOptions } from './probe-kvm.ts';
+import { probeKvm, probeKvmCached, type ProbeKvmOptions } from './probe-kvm.ts';
 import { readKernelLog } from './read-kernel-log.ts';
 import { hostFactsFrom } from './run-checks.ts';
 import type { CheckFacts, DeviceNodeFacts, IommuFacts, ModuleFacts, NetInterfaceFacts, PciFunctionFacts, UserFacts } from './types.ts';
@@ -274,7 +274,7 @@ export async function gatherCheckFacts(opts: GatherCheckFactsOptions = {}): Prom
   const host = opts.host ?? readHost({ root });
   const a = opts.access ?? new TreeAccess(root);
   const kvmDevice = live ? statDeviceNode('/dev/kvm') : null;
-  const probe = live && (opts.probe ?? true) ? await probeKvm(opts.probeOptions) : null;
+  const probe = live && (opts.probe ?? true) ? await (opts.probeOptions ? probeKvm(opts.probeOptions) : probeKvmCached()) : null;
   return {
     root,
     live,

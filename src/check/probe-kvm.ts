@@ -77,3 +77,41 @@ export async function probeKvmWithQemu(
     if (proc) await proc.stop();
   }
 }
+
+/** How long one probe answer is reused (KVM does not come and go; a module reload is rare). */
+export const KVM_PROBE_MAX_AGE_MS = 60_000;
+/** The longest a probe may take before its answer is "unknown" (the QEMU fallback's bound). */
+export const KVM_PROBE_DEADLINE_MS = 5_000;
+
+const probes = new Map<string, { at: number; facts: Promise<KvmProbeFacts> }>();
+
+/**
+ * The one KVM probe every caller shares (check kvm.usable, the models section, default
+ * accelerators, launch, smp --verify, the agent): probeKvm once per device path, reused for
+ * KVM_PROBE_MAX_AGE_MS, and never longer than KVM_PROBE_DEADLINE_MS (then `usable: null` with a
+ * note). Concurrent callers wait on the same probe instead of starting one each.
+ */
+export function probeKvmCached(opts: { path?: string; maxAgeMs?: number; deadlineMs?: number } = {}): Promise<KvmProbeFacts> {
+  const path = opts.path ?? '/dev/kvm';
+  const hit = probes.get(path);
+  if (hit && Date.now() - hit.at <= (opts.maxAgeMs ?? KVM_PROBE_MAX_AGE_MS)) return hit.facts;
+  const deadlineMs = opts.deadlineMs ?? KVM_PROBE_DEADLINE_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<KvmProbeFacts>((resolve) => {
+    timer = setTimeout(() => resolve({ method: 'none', usable: null, path, note: `KVM probe gave no answer within ${deadlineMs} ms` }), deadlineMs);
+    timer.unref();
+  });
+  const facts = Promise.race([probeKvm({ path, timeoutMs: deadlineMs }), timedOut]).finally(() => clearTimeout(timer));
+  probes.set(path, { at: Date.now(), facts });
+  return facts;
+}
+
+/** KVM works here (the cached probe said so). False when it does not or could not be told. */
+export async function kvmUsable(): Promise<boolean> {
+  return (await probeKvmCached()).usable === true;
+}
+
+/** Forget cached probe answers (tests; the agent after a module load). */
+export function clearKvmProbeCache(): void {
+  probes.clear();
+}

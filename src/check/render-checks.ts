@@ -1,4 +1,4 @@
-import { paint, renderTable, type CliIo } from '../cli/output.ts';
+import { paint, renderTable, type ColorOption } from '../core/format.ts';
 import { countStatuses } from './run-checks.ts';
 import type { Check } from './types.ts';
 
@@ -12,8 +12,8 @@ export function checksJson(checks: Check[]): { checks: Check[] } {
  * table style), then evidence and a `fix:` line for every check that did not PASS (a SKIP
  * with neither has nothing to add and gets no block), then a one-line tally.
  */
-export function renderChecks(checks: Check[], io: Pick<CliIo, 'color'>): string {
-  const p = paint({ color: io.color } as CliIo);
+export function renderChecks(checks: Check[], io: ColorOption): string {
+  const p = paint(io);
   const rows = checks.map((c) => [p.status(c.status), c.id, c.summary]);
   let out = renderTable(['STATUS', 'ID', 'SUMMARY'], rows);
   const details = checks.filter((c) => c.status !== 'PASS' && (c.status !== 'SKIP' || c.evidence.length > 0 || c.fix !== null));

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { KvcpuError } from '../core/errors.ts';
 import { reportError, type CliContext } from './output.ts';
+
+// Input helpers live below the capabilities; re-exported for the commands.
+export { parseJsonText } from '../core/parse-json.ts';
+export { readAll } from '../io/read-stream.ts';
 
 /** A CLI module: adds its command(s) to the program. One module per noun in cli/commands/. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
@@ -43,23 +46,4 @@ export function parseNonNegativeInt(value: string): number {
 /** Collect a repeatable option into an array (`--vcpu 0=2 --vcpu 1=3`). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** Read all of stdin as text (for --batch modes and `-` file arguments). */
-export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Parse JSON text or throw E_BAD_JSON naming where it came from. */
-export function parseJsonText(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new KvcpuError('E_BAD_JSON', `${where} is not valid JSON: ${(e as Error).message}`, {
-      hint: 'check the file with `jq . FILE`',
-      cause: e,
-    });
-  }
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAll } from '../cli/command-kit.ts';
+import { readAll } from '../io/read-stream.ts';
 import { KvcpuError } from '../core/errors.ts';
 import type { CpuDef } from './cpu-def.ts';
 import { parseCpuInput, parseCpuinfoCpu } from './parse-cpu-input.ts';

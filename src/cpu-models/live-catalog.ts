@@ -1,17 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
-import { kvmAvailable, qemuAvailable } from '../qmp/start-qemu.ts';
+import { kvmUsable } from '../check/probe-kvm.ts';
+import { qemuAvailable, qemuVersion } from '../qmp/qemu-env.ts';
 import { catalogVersions, loadCatalog } from './catalog.ts';
 import { expandModel, featuresOn, normalizeUnavailable, probeQemuCatalog, queryCpuDefinitions, startCatalogQemu } from './probe-qemu-catalog.ts';
 import { kvmFeaturesFromCpuinfo, tcgFeatures, type AccelFeatures } from './runnability.ts';
 import type { Accel, QemuCatalog } from './types.ts';
 
 /** `7.2.22` of the installed qemu-system-x86_64 (`--version`), null when absent. */
-export function installedQemuVersion(binary = 'qemu-system-x86_64'): string | null {
-  if (!qemuAvailable(binary)) return null;
-  const r = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return /version (\d+\.\d+\.\d+)/.exec(r.stdout ?? '')?.[1] ?? null;
+export function installedQemuVersion(binary = 'qemu-system-x86_64'): Promise<string | null> {
+  return qemuVersion(binary);
 }
 
 /**
@@ -20,7 +18,7 @@ export function installedQemuVersion(binary = 'qemu-system-x86_64'): string | nu
  * absent. `source` says which.
  */
 export async function loadLiveCatalog(): Promise<{ catalog: QemuCatalog; source: 'snapshot' | 'live' | 'snapshot-no-qemu'; installed: string | null }> {
-  const installed = installedQemuVersion();
+  const installed = await installedQemuVersion();
   if (!installed) return { catalog: loadCatalog(), source: 'snapshot-no-qemu', installed };
   const mm = installed.split('.').slice(0, 2).join('.');
   if (catalogVersions().includes(mm)) return { catalog: loadCatalog(mm), source: 'snapshot', installed };
@@ -28,8 +26,8 @@ export async function loadLiveCatalog(): Promise<{ catalog: QemuCatalog; source:
 }
 
 /** Pick the accelerator users mean by default: KVM when it works here, else TCG. */
-export function defaultAccel(): Accel {
-  return kvmAvailable() ? 'kvm' : 'tcg';
+export async function defaultAccel(): Promise<Accel> {
+  return (await kvmUsable()) ? 'kvm' : 'tcg';
 }
 
 /**
@@ -39,7 +37,8 @@ export function defaultAccel(): Accel {
  */
 export async function accelFeatures(accel: Accel, opts: { catalog?: QemuCatalog; host?: HostSnapshot; root?: string } = {}): Promise<AccelFeatures> {
   if (accel === 'tcg') return tcgFeatures(opts.catalog);
-  if ((opts.root ?? '/') === '/' && kvmAvailable() && qemuAvailable()) {
+  const kvm = await kvmUsable();
+  if ((opts.root ?? '/') === '/' && kvm && qemuAvailable()) {
     const q = await startCatalogQemu({ accel: 'kvm' });
     try {
       const props = await expandModel(q, 'host', 'static');
@@ -50,7 +49,7 @@ export async function accelFeatures(accel: Accel, opts: { catalog?: QemuCatalog;
   }
   const host = opts.host ?? readHost(opts.root ? { root: opts.root } : {});
   const est = kvmFeaturesFromCpuinfo(host.cpu.flags, host.cpu.vendor);
-  if (!kvmAvailable()) est.notes.push('/dev/kvm is absent or unusable on this machine: QEMU would refuse -accel kvm here');
+  if (!kvm) est.notes.push('/dev/kvm is absent or unusable on this machine: QEMU would refuse -accel kvm here');
   return est;
 }
 

@@ -1,4 +1,5 @@
-import { readHost } from '../host/read-host.ts';
+import { probeKvmCached } from '../check/probe-kvm.ts';
+import { reportHost } from '../report/report-host.ts';
 import type { ReportOptions, ReportSection } from '../report/types.ts';
 import { cpuinfoFlagsToQemu } from './feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from './live-catalog.ts';
@@ -11,11 +12,14 @@ import { x86Level } from './x86-levels.ts';
  * Captured trees get the KVM estimate from their cpuinfo (no live accelerator to ask).
  */
 export async function collectModelsSection(opts: ReportOptions): Promise<ReportSection> {
-  const host = readHost({ root: opts.root });
+  const host = reportHost(opts);
   if (host.arch !== 'x86_64' && host.arch !== 'i686') {
-    return { id: 'models', title: 'CPU models', data: { arch: host.arch }, text: `QEMU x86 CPU models do not apply to ${host.arch}.\n`, status: 'skipped' };
+    const reason = `QEMU x86 CPU models do not apply to ${host.arch}`;
+    return { id: 'models', title: 'CPU models', data: null, reason, text: `${reason}.\n`, status: 'skipped' };
   }
-  const accel = opts.live ? defaultAccel() : 'kvm';
+  // The same cached probe as the checks section's kvm.usable, so the two can never disagree.
+  const kvmUsable = opts.live ? (await probeKvmCached()).usable : null;
+  const accel = opts.live ? await defaultAccel() : 'kvm';
   const { catalog, source, installed } = await loadLiveCatalog();
   const supported = await accelFeatures(accel, { catalog, root: opts.root });
   const rows = modelRunnability(supported, catalog);
@@ -26,6 +30,7 @@ export async function collectModelsSection(opts: ReportOptions): Promise<ReportS
   const data = {
     accel,
     accelExact: supported.exact,
+    kvmUsable,
     qemu: { catalog: catalog.qemu.version, installed, source },
     hostLevel: { level: hostLevel.level, missingForNext: hostLevel.missingForNext },
     runnable,

@@ -1,4 +1,4 @@
-import { renderKeyValues, renderTable } from '../cli/output.ts';
+import { renderKeyValues, renderTable } from '../core/format.ts';
 import type { OvercommitReport } from './assess-overcommit.ts';
 import type { TopRow } from './top-rates.ts';
 import type { GuestSnapshot } from './types.ts';

@@ -1,4 +1,4 @@
-import { renderKeyValues, renderTable } from '../cli/output.ts';
+import { renderKeyValues, renderTable } from '../core/format.ts';
 import { parseCpulist } from '../core/cpulist.ts';
 import type { HostSnapshot } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { formatCpulist } from '../core/cpulist.ts';
-import { renderTable } from '../cli/output.ts';
+import { renderTable } from '../core/format.ts';
 import type { PinPlan } from './pin-plan.ts';
 import { renderTopology } from '../render/render-topology.ts';
 import type { GuestTopology } from '../smp/types.ts';

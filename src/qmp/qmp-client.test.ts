@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kvmAvailable, qemuAvailable, startQemu } from './start-qemu.ts';
+import { kvmUsable } from '../check/probe-kvm.ts';
+import { qemuAvailable, startQemu } from './start-qemu.ts';
 
 const hasQemu = qemuAvailable();
 
@@ -39,8 +40,8 @@ describe.skipIf(!hasQemu)('QMP client against real QEMU', () => {
     }
   });
 
-  it('kvmAvailable() agrees with QEMU accepting -accel kvm', async () => {
-    const kvm = kvmAvailable();
+  it('the cached KVM probe (kvmUsable) agrees with QEMU accepting -accel kvm', async () => {
+    const kvm = await kvmUsable();
     const attempt = startQemu({ args: ['-machine', 'none', '-accel', 'kvm', '-nodefaults', '-display', 'none', '-S'] });
     if (kvm) {
       const q = await attempt;

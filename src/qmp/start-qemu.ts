@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvcpuError } from '../core/errors.ts';
-import { loadNative } from '../io/native.ts';
+import { qemuAvailable } from './qemu-env.ts';
 import { QmpClient } from './qmp-client.ts';
 
 export interface QemuProcess {
@@ -37,37 +37,8 @@ function installExitHook(): void {
   });
 }
 
-/** True when the QEMU binary is on PATH (or the given path is executable). */
-export function qemuAvailable(binary = 'qemu-system-x86_64'): boolean {
-  if (binary.includes('/')) {
-    try {
-      accessSync(binary, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  return spawnSync('which', [binary], { encoding: 'utf8' }).status === 0;
-}
-
-/**
- * True when KVM really works here: /dev/kvm opens and a VM (with one vCPU) can be created.
- * Uses the native probe; without the addon, falls back to asking QEMU itself.
- */
-export function kvmAvailable(): boolean {
-  if (!existsSync('/dev/kvm')) return false;
-  const native = loadNative();
-  if (native) {
-    const r = native.kvmProbe('/dev/kvm');
-    return r.openErrno === 0 && r.apiVersion === 12 && r.createErrno === 0 && r.vcpuErrno === 0;
-  }
-  const r = spawnSync('qemu-system-x86_64', ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', 'stdio'], {
-    input: '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
-    timeout: 10_000,
-    encoding: 'utf8',
-  });
-  return r.status === 0;
-}
+// qemuAvailable moved to qemu-env.ts with the other environment probes (re-exported here for callers).
+export { qemuAvailable } from './qemu-env.ts';
 
 /** Start QEMU with a QMP socket and connect to it. The caller must `stop()` it. */
 export async function startQemu(opts: StartQemuOptions): Promise<QemuProcess> {

@@ -22,7 +22,7 @@ export async function collectReport(collectors: { id: string; title: string; col
       sections.push(await c.collect(opts));
     } catch (e) {
       const error = isKvcpuError(e) ? e.toJSON() : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
-      sections.push({ id: c.id, title: c.title, data: { error }, text: `(not available: ${error.code}: ${error.message})\n`, status: 'skipped' });
+      sections.push({ id: c.id, title: c.title, data: null, error, text: `(not available: ${error.code}: ${error.message})\n`, status: 'skipped' });
     }
   }
   return { kvcpuVersion: version, generatedAt: new Date().toISOString(), root: opts.root, sections };

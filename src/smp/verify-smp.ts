@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { qemuVersion } from '../qmp/qemu-env.ts';
 import { isKvcpuError, KvcpuError } from '../core/errors.ts';
 import { startQemu } from '../qmp/start-qemu.ts';
 import { enumerateSlots } from './cpu-slots.ts';
@@ -34,20 +34,15 @@ export interface AskQemuOptions {
   timeoutMs?: number;
 }
 
-const versionCache = new Map<string, string>();
-/** `qemu-system-x86_64 --version` → `7.2.22` (cached per binary). */
-export function qemuBinaryVersion(binary = 'qemu-system-x86_64'): string {
-  const hit = versionCache.get(binary);
-  if (hit) return hit;
-  const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  const m = /version (\d+\.\d+\.\d+)/.exec(r.stdout ?? '');
-  if (!m) {
+/** `qemu-system-x86_64 --version` → `7.2.22` (the one cached QEMU-version probe, qmp/qemu-env.ts); E_QEMU_MISSING when absent. */
+export async function qemuBinaryVersion(binary = 'qemu-system-x86_64'): Promise<string> {
+  const version = await qemuVersion(binary);
+  if (version === null) {
     // Debian packages: qemu-system-x86 (x86_64), qemu-system-arm (aarch64), qemu-system-misc (s390x).
     const pkg = binary.endsWith('aarch64') ? 'qemu-system-arm' : binary.endsWith('s390x') ? 'qemu-system-misc' : 'qemu-system-x86';
     throw new KvcpuError('E_QEMU_MISSING', `${binary} is not installed (or printed no version)`, { hint: `apt-get install --no-install-recommends ${pkg}` });
   }
-  versionCache.set(binary, m[1]!);
-  return m[1]!;
+  return version;
 }
 
 /** QEMU's stderr → error line (prefix and `-smp ARG:` location removed) and warnings. */
@@ -104,7 +99,7 @@ export async function askQemuSmp(specs: string[], opts: AskQemuOptions = {}): Pr
 
 async function askQemuOnce(specs: string[], opts: AskQemuOptions): Promise<QemuSmpAnswer> {
   const binary = opts.binary ?? 'qemu-system-x86_64';
-  const version = qemuBinaryVersion(binary);
+  const version = await qemuBinaryVersion(binary);
   const args = ['-S', '-nodefaults', '-no-user-config', '-display', 'none', '-accel', opts.accel ?? 'tcg', '-machine', opts.machine ?? 'q35'];
   for (const s of specs) args.push('-smp', s);
   let q;

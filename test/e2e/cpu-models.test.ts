@@ -22,12 +22,14 @@ import { expandModel, featuresOn, probeQemuCatalog, queryCpuDefinitions, startCa
 import { modelFeaturesFor, modelRunnability, tcgFeatures } from '../../src/cpu-models/runnability.ts';
 import type { AccelFeatures } from '../../src/cpu-models/runnability.ts';
 import { isKvcpuError } from '../../src/core/errors.ts';
-import { kvmAvailable, qemuAvailable, startQemu, type QemuProcess } from '../../src/qmp/start-qemu.ts';
+import { kvmUsable } from '../../src/check/probe-kvm.ts';
+import { qemuAvailable, startQemu, type QemuProcess } from '../../src/qmp/start-qemu.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const refDir = path.resolve(repoRoot, '../shared/reference/cpu');
 const hasQemu = qemuAvailable();
-const qemuVersion = hasQemu ? installedQemuVersion() : null;
+const qemuVersion = hasQemu ? await installedQemuVersion() : null;
+const kvmWorks = await kvmUsable();
 const snapshotMatches = qemuVersion !== null && qemuVersion.startsWith(loadCatalog().qemu.version.split('.').slice(0, 2).join('.'));
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -94,7 +96,7 @@ describe.skipIf(!hasQemu)('catalog vs live QEMU (TCG)', () => {
 });
 
 describe.skipIf(!hasQemu)('KVM runnability', () => {
-  it.skipIf(!kvmAvailable())('`kvcpu models --accel kvm` equals QEMU unavailable-features under KVM', async () => {
+  it.skipIf(!kvmWorks)('`kvcpu models --accel kvm` equals QEMU unavailable-features under KVM', async () => {
     const q = await startCatalogQemu({ accel: 'kvm' });
     let defs;
     let host: string[];
@@ -109,7 +111,7 @@ describe.skipIf(!hasQemu)('KVM runnability', () => {
     for (const d of defs) expect(mine.get(d.name), d.name).toEqual([...new Set(d['unavailable-features'] ?? [])].sort());
   });
   it('without a usable /dev/kvm, --accel kvm is an estimate and says why', async () => {
-    if (kvmAvailable()) return;
+    if (kvmWorks) return;
     const r = await cli(['models', '--accel', 'kvm', '--json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.out) as { exact: boolean; hostSource: string; notes: string[] };

@@ -17,7 +17,7 @@ import { parseSmp } from '../../src/smp/parse-smp.ts';
 import { askQemuSmp, compareWithQemu, qemuBinaryVersion } from '../../src/smp/verify-smp.ts';
 
 const haveQemu = qemuAvailable();
-const qemuVersion = haveQemu ? qemuBinaryVersion() : '';
+const qemuVersion = haveQemu ? await qemuBinaryVersion() : '';
 // kvcpu's rules were verified against 7.2; another installed QEMU would need its own profile.
 const skipReason = !haveQemu ? 'qemu-system-x86_64 not installed' : !qemuVersion.startsWith('7.2.') ? `installed QEMU is ${qemuVersion}, the oracle tests model 7.2` : '';
 if (skipReason) console.warn(`smp-verify e2e skipped: ${skipReason}`);
@@ -168,7 +168,7 @@ describe.skipIf(!haveVirsh)('libvirt accepts the rendered domain (virsh define -
 });
 
 // Other targets, when their QEMU is installed (Debian: qemu-system-arm, qemu-system-misc).
-const armQemu = qemuAvailable('qemu-system-aarch64') && qemuBinaryVersion('qemu-system-aarch64').startsWith('7.2.');
+const armQemu = qemuAvailable('qemu-system-aarch64') && (await qemuBinaryVersion('qemu-system-aarch64')).startsWith('7.2.');
 describe.skipIf(!armQemu)('arm virt vs real qemu-system-aarch64 7.2 (clusters, GICv2 limit, prefer sockets <= 6.1)', () => {
   it('agrees on generated specs', { timeout: 120_000 }, async () => {
     const machines = ['virt', 'virt-6.1', 'virt-6.2', 'virt-7.0', 'virt,gic-version=3'];
@@ -187,7 +187,7 @@ describe.skipIf(!armQemu)('arm virt vs real qemu-system-aarch64 7.2 (clusters, G
   });
 });
 
-const s390Qemu = qemuAvailable('qemu-system-s390x') && qemuBinaryVersion('qemu-system-s390x').startsWith('7.2.');
+const s390Qemu = qemuAvailable('qemu-system-s390x') && (await qemuBinaryVersion('qemu-system-s390x')).startsWith('7.2.');
 describe.skipIf(!s390Qemu)('s390x vs real qemu-system-s390x 7.2 (max 248, no SMT on >= 7.2 types, prefer sockets <= 6.1)', () => {
   it('agrees on generated specs', { timeout: 120_000 }, async () => {
     const machines = ['s390-ccw-virtio', 's390-ccw-virtio-6.1', 's390-ccw-virtio-6.2', 's390-ccw-virtio-7.1'];

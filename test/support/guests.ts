@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchGuest, type LaunchedGuest } from '../../src/guests/launch-guest.ts';
 import { stopGuest } from '../../src/guests/stop-guest.ts';
-import { kvmAvailable, qemuAvailable } from '../../src/qmp/start-qemu.ts';
+import { kvmUsable } from '../../src/check/probe-kvm.ts';
+import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
 import { writeSpinnerElf } from './spinner.ts';
 
 /**
@@ -117,5 +118,5 @@ process.on('exit', () => {
 });
 
 export const qemuPresent = qemuAvailable();
-export const kvmPresent = qemuPresent && kvmAvailable();
+export const kvmPresent = qemuPresent && (await kvmUsable());
 export const KVM_SKIP_REASON = '/dev/kvm is absent or unusable on this machine (KVM_CREATE_VM probe failed): KVM cases skipped, TCG cases cover the same code';

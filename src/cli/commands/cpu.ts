@@ -10,7 +10,7 @@ import { modelFeaturesFor } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { guestOsSupport, x86Level } from '../../cpu-models/x86-levels.ts';
 import { readHost } from '../../host/read-host.ts';
-import { addBaselineCommands } from '../../cpu-baseline/cli.ts';
+import { addBaselineCommands } from './cpu-baseline.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
 import type { CliContext } from '../output.ts';
 import { paint, renderKeyValues, renderTable, writeJson } from '../output.ts';
@@ -48,7 +48,7 @@ function addExplain(cpu: Command, ctx: CliContext): void {
         const args = words.filter((w) => w !== '-cpu' && w !== '--cpu');
         if (!args.length) throw new KvcpuError('E_USAGE', 'missing -cpu string', { hint: "kvcpu cpu explain 'qemu64,+aes'" });
         const input = args.join(',');
-        const accel = opts.accel ?? defaultAccel();
+        const accel = opts.accel ?? (await defaultAccel());
         const { catalog } = await loadLiveCatalog();
         const supported = await accelFeatures(accel, { catalog, root: opts.root });
         const ex = explainCpu(input, { supported, catalog, ...(opts.machine ? { machine: opts.machine } : {}) });
@@ -112,7 +112,7 @@ function addLevels(cpu: Command, ctx: CliContext): void {
     .action(
       act(ctx, async (model: string | undefined, opts: { host?: boolean; accel?: Accel; root: string; json?: boolean }) => {
         const { catalog } = await loadLiveCatalog();
-        const accel = opts.accel ?? defaultAccel();
+        const accel = opts.accel ?? (await defaultAccel());
         if (opts.host || model) {
           let features: string[];
           let subject: string;

@@ -20,6 +20,7 @@ const modules = {
   launch: async () => (await import('./launch.ts')).registerLaunch,
   plan: async () => (await import('./plan.ts')).registerPlan,
   fleet: async () => (await import('./fleet.ts')).registerFleet,
+  serve: async () => (await import('./serve.ts')).registerServe,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 type ModuleName = keyof typeof modules;

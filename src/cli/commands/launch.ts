@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { readHost } from '../../host/read-host.ts';
-import { kvmAvailable } from '../../qmp/start-qemu.ts';
+import { kvmUsable } from '../../check/probe-kvm.ts';
 import { findGuest } from '../../guests/find-guest.ts';
 import { launchGuest } from '../../guests/launch-guest.ts';
 import { jobsFromPlan, pinGuests, type PinOutcome } from '../../guests/pin-guests.ts';
@@ -51,7 +51,7 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
           if (plan.guests.length === 1) planGuest = plan.guests[0]!;
           else throw new KvcpuError('E_BAD_INPUT', `plan ${opts.pin} has no guest named "${opts.name}"`, { hint: `plan guests: ${plan.guests.map((g) => g.name).join(', ')}` });
         }
-        const accel = opts.accel ?? (kvmAvailable() ? 'kvm' : 'tcg');
+        const accel = opts.accel ?? ((await kvmUsable()) ? 'kvm' : 'tcg');
         const g = await launchGuest({
           name: opts.name,
           smp: opts.smp,

@@ -35,7 +35,7 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
     .option('--json', 'machine-readable output')
     .action(
       act(ctx, async (opts: ModelsOpts) => {
-        const accel = opts.accel ?? defaultAccel();
+        const accel = opts.accel ?? (await defaultAccel());
         const { catalog, source, installed } = await loadLiveCatalog();
         const supported = await accelFeatures(accel, { catalog, root: opts.root });
         let rows = modelRunnability(supported, catalog);

@@ -7,7 +7,7 @@ import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
 import type { GuestTopology, SmpResult } from '../../smp/types.ts';
 import { SMP_MEMBERS } from '../../smp/types.ts';
 import { askQemuSmp, compareWithQemu, type QemuSmpAnswer } from '../../smp/verify-smp.ts';
-import { kvmAvailable } from '../../qmp/start-qemu.ts';
+import { kvmUsable } from '../../check/probe-kvm.ts';
 import { renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
 
 interface SmpOpts {
@@ -111,7 +111,7 @@ async function runVerify(specs: string[], r: SmpResult, o: ParseSmpOptions): Pro
   const version = parseQemuVersion(o.qemuVersion ?? '7.2');
   const m = version ? resolveMachine(o.machine ?? 'q35', version) : undefined;
   const binary = m && !('code' in m) ? `qemu-system-${m.arch}` : 'qemu-system-x86_64';
-  if (o.accel === 'kvm' && !kvmAvailable()) {
+  if (o.accel === 'kvm' && !(await kvmUsable())) {
     throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', { hint: 'drop --accel kvm: --verify runs QEMU under TCG by default' });
   }
   const qemu = await askQemuSmp(specs, { machine: o.machine ?? 'q35', accel: o.accel ?? 'tcg', binary });

@@ -1,15 +1,15 @@
 import { Option, type Command } from 'commander';
-import { act, parseNonNegativeInt, parsePositiveInt } from '../cli/command-kit.ts';
-import { paint, renderTable, writeJson, type CliContext } from '../cli/output.ts';
-import { KvcpuError } from '../core/errors.ts';
-import { baselineCpus, type BaselineOptions } from './baseline-cpus.ts';
-import { compareCpu } from './compare-cpu.ts';
-import { emptyCpuDef, type CpuDef } from './cpu-def.ts';
-import { explainBaseline, renderExplanation } from './explain-baseline.ts';
-import { parseCpuInput } from './parse-cpu-input.ts';
-import { planPools } from './plan-pools.ts';
-import { loadCpuMap } from './read-cpu-map.ts';
-import { readCpuInputs, readLiveHostCpu, readTextFile } from './read-cpu-inputs.ts';
+import { act, parseNonNegativeInt, parsePositiveInt } from '../command-kit.ts';
+import { paint, renderTable, writeJson, type CliContext } from '../output.ts';
+import { KvcpuError } from '../../core/errors.ts';
+import { baselineCpus, type BaselineOptions } from '../../cpu-baseline/baseline-cpus.ts';
+import { compareCpu } from '../../cpu-baseline/compare-cpu.ts';
+import { emptyCpuDef, type CpuDef } from '../../cpu-baseline/cpu-def.ts';
+import { explainBaseline, renderExplanation } from '../../cpu-baseline/explain-baseline.ts';
+import { parseCpuInput } from '../../cpu-baseline/parse-cpu-input.ts';
+import { planPools } from '../../cpu-baseline/plan-pools.ts';
+import { loadCpuMap } from '../../cpu-baseline/read-cpu-map.ts';
+import { readCpuInputs, readLiveHostCpu, readTextFile } from '../../cpu-baseline/read-cpu-inputs.ts';
 import {
   BASELINE_FORMATS,
   baselineJson,
@@ -20,10 +20,10 @@ import {
   renderQemu,
   type BaselineFormat,
   type FeatureVocabulary,
-} from './render-baseline.ts';
-import { indexCpuMap, type X86Map } from './x86-map.ts';
-import { readHypervisorContext, readHypervisorHostCpu } from './read-hypervisor-context.ts';
-import type { Accel } from '../cpu-models/types.ts';
+} from '../../cpu-baseline/render-baseline.ts';
+import { indexCpuMap, type X86Map } from '../../cpu-baseline/x86-map.ts';
+import { readHypervisorContext, readHypervisorHostCpu } from '../../cpu-baseline/read-hypervisor-context.ts';
+import type { Accel } from '../../cpu-models/types.ts';
 
 const cpuMapOption = () =>
   new Option('--cpu-map <source>', 'libvirt CPU map: installed (/usr/share/libvirt/cpu_map), snapshot (shipped), auto').choices(['auto', 'installed', 'snapshot']).default('auto');

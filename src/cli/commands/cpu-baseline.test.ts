@@ -6,14 +6,14 @@ import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../cli/output.ts';
-import { addBaselineCommands } from './cli.ts';
-import { compareCpu } from './compare-cpu.ts';
-import { parseCpuInput } from './parse-cpu-input.ts';
-import { readSnapshotCpuMap } from './read-cpu-map.ts';
-import { haveReference, readRef, REF_DIR, refToDef, refToHostXml, SKIP_REASON } from './reference.test-helpers.ts';
-import { indexCpuMap } from './x86-map.ts';
-import { readHypervisorContext } from './read-hypervisor-context.ts';
+import type { CliContext } from '../output.ts';
+import { addBaselineCommands } from './cpu-baseline.ts';
+import { compareCpu } from '../../cpu-baseline/compare-cpu.ts';
+import { parseCpuInput } from '../../cpu-baseline/parse-cpu-input.ts';
+import { readSnapshotCpuMap } from '../../cpu-baseline/read-cpu-map.ts';
+import { haveReference, readRef, REF_DIR, refToDef, refToHostXml, SKIP_REASON } from '../../cpu-baseline/reference.test-helpers.ts';
+import { indexCpuMap } from '../../cpu-baseline/x86-map.ts';
+import { readHypervisorContext } from '../../cpu-baseline/read-hypervisor-context.ts';
 
 const x = indexCpuMap(readSnapshotCpuMap());
 const dir = mkdtempSync(path.join(tmpdir(), 'kvcpu-baseline-'));
@@ -307,7 +307,7 @@ describe('virsh (when installed) agrees on a reference pair', () => {
 
 describe('kvcpu main() integration', () => {
   it('runs `kvcpu cpu baseline` through main() once the lead wires addBaselineCommands', async () => {
-    const { main } = await import('../cli/main.ts');
+    const { main } = await import('../main.ts');
     let out = '';
     const io = { out: (s: string) => void (out += s), err: () => {}, color: false, stdin: Readable.from(['']) };
     await main(['cpu', '--help'], io);
