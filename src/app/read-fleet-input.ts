@@ -8,6 +8,7 @@ import type { X86Map } from '../cpu-baseline/x86-map.ts';
 import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
 import { buildFleetRecord, type FleetRecord, type FleetSource, type RecordFacts } from './fleet-record.ts';
+import { REPORT_SCHEMA_ID, ReportSchema } from './report-schema.ts';
 
 /** Inputs larger than this are refused before they are read: no host report comes near it. */
 export const MAX_FLEET_INPUT_BYTES = 16 * 1024 * 1024;
@@ -84,6 +85,20 @@ interface Parsed {
 
 /** A `kvcpu report --json` document: {kvcpuVersion, generatedAt, sections:{host:{data}, checks:{data}, ...}}. */
 function fromReport(x: X86Map, o: Json, label: string): Parsed {
+  // A versioned report is held to its schema: the fleet's stored row is that contract.
+  if (o.schema === REPORT_SCHEMA_ID) {
+    const r = ReportSchema.safeParse(o);
+    if (!r.success) {
+      const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '(report)'}: ${i.message}`);
+      throw new KvcpuError('E_FLEET_BAD_REPORT', `${label}: not a valid ${REPORT_SCHEMA_ID} report: ${issues.join('; ')}`, {
+        hint: 'send what `kvcpu report --json` prints (or GET /api/v1/report of an agent)',
+      });
+    }
+  } else if (typeof o.schema === 'string') {
+    throw new KvcpuError('E_FLEET_BAD_REPORT', `${label}: report schema ${JSON.stringify(o.schema)} is not one this kvcpu reads (${REPORT_SCHEMA_ID})`, {
+      hint: 'upgrade kvcpu on the fleet server, or send reports of the same kvcpu version',
+    });
+  }
   const sections = isObj(o.sections) ? o.sections : {};
   const data = (id: string): unknown => (isObj(sections[id]) ? (sections[id] as Json).data : undefined);
   const host = data('host');
@@ -169,6 +184,16 @@ export function parseFleetText(x: X86Map, text: string, label: string): Parsed {
   const defs = parseCpuInput(x, t, label);
   const kind = defs[0]?.kind;
   return bare(defs, kind === 'libvirt-xml' ? 'libvirt-xml' : kind === 'kvcpu-json' ? 'kvcpu-json' : kind === 'host-json' ? 'host-json' : 'cpuinfo');
+}
+
+/** A report pushed by an agent (already JSON-parsed): its records, named by the report's hostname. */
+export function recordsFromReport(x: X86Map, v: unknown, where: string): FleetRecord[] {
+  if (!isObj(v) || !isObj(v.sections)) {
+    throw new KvcpuError('E_FLEET_BAD_REPORT', `${where}: not a kvcpu report (no sections)`, { hint: 'send what `kvcpu report --json` prints' });
+  }
+  const parsed = fromReport(x, v, where);
+  if (!parsed.facts.name) throw new KvcpuError('E_FLEET_BAD_REPORT', `${where}: the report names no host (host.hostname is null)`, { hint: 'set the host name (hostnamectl) or import the file, which is named by its stem' });
+  return finish(x, parsed, parsed.facts.name, where);
 }
 
 /** True when `dir` is a `kvcpu capture` tree (or any /proc+/sys root). */

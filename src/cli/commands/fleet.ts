@@ -10,7 +10,11 @@ import { indexCpuMap, type X86Map } from '../../cpu-baseline/x86-map.ts';
 import { defaultFleetDb, openFleetStore, type FleetStore } from '../../store/fleet-store.ts';
 import { importFleet } from '../../store/import-fleet.ts';
 import { loadFleetHosts, pickHosts } from '../../store/load-fleet.ts';
-import { act, parseNonNegativeInt, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
+import { startFleetServer } from '../../http/start-fleet-server.ts';
+import { loadToken } from '../../http/token.ts';
+import { kvcpuVersion } from '../../app/sample-views.ts';
+import { parseListen } from './serve.ts';
+import { act, collect, parseNonNegativeInt, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { paint, renderTable, writeJson, type CliContext } from '../output.ts';
 
 const dbOption = () => new Option('--db <db>', 'fleet store: a SQLite file (default $KVCPU_FLEET_DB or ./kvcpu-fleet.db) or postgres://user@host:port/db');
@@ -297,6 +301,58 @@ function addPlacement(fleet: Command, ctx: CliContext): void {
     );
 }
 
+/** Default port of `kvcpu fleet serve`: next to the host agent's 10193 (see serve.ts). */
+export const DEFAULT_FLEET_PORT = 10194;
+
+function addServe(fleet: Command, ctx: CliContext): void {
+  fleet
+    .command('serve')
+    .description('run the fleet server: agents push reports (token), the API and dashboard answer from the store; replicas may share one PostgreSQL')
+    .addOption(dbOption())
+    .option('--listen <host:port>', `address to listen on (loopback by default; port ${DEFAULT_FLEET_PORT})`, parseListen, { host: '127.0.0.1', port: DEFAULT_FLEET_PORT })
+    .option('--token-file <file>', 'bearer token agents push with (file mode 0600); without it the server only answers reads')
+    .option('--allow-host <name>', 'extra Host header name to answer (a load balancer name; repeatable)', collect)
+    .addOption(staleOption())
+    .action(
+      act(ctx, async (opts: { db?: string; listen: { host: string; port: number }; tokenFile?: string; allowHost?: string[]; staleAfter: number }) => {
+        const token = opts.tokenFile ? loadToken(opts.tokenFile) : null;
+        const say = (m: string) => ctx.io.err(`kvcpu fleet serve: ${m}\n`);
+        let server;
+        try {
+          server = await startFleetServer({
+            db: opts.db ?? defaultFleetDb(),
+            host: opts.listen.host,
+            port: opts.listen.port,
+            token,
+            x: x86(),
+            version: kvcpuVersion(),
+            allowHosts: opts.allowHost ?? [],
+            staleAfterMs: opts.staleAfter * 3_600_000,
+            log: say,
+          });
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+            throw new KvcpuError('E_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${code}`, { hint: 'choose another --listen address or stop what uses it' });
+          }
+          throw e;
+        }
+        say(`listening on ${server.url} (${server.store.backend} store; ${token ? 'agents push with the bearer token' : 'read-only: no --token-file'})`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGTERM', stop);
+            process.off('SIGINT', stop);
+            say('stopping');
+            void server.close().then(resolve, resolve);
+          };
+          process.on('SIGTERM', stop);
+          process.on('SIGINT', stop);
+        });
+        return 0;
+      }),
+    );
+}
+
 export const registerFleet: RegisterCommand = (program, ctx) => {
   const fleet = program.command('fleet').description('many hosts in one store (SQLite by default, PostgreSQL at scale): pools, baselines, readiness');
   addImport(fleet, ctx);
@@ -306,4 +362,5 @@ export const registerFleet: RegisterCommand = (program, ctx) => {
   addHealth(fleet, ctx);
   addShow(fleet, ctx);
   addPlacement(fleet, ctx);
+  addServe(fleet, ctx);
 };
