@@ -44,13 +44,27 @@ export interface PoolsPlan {
 
 interface Cluster {
   vendor: string;
+  /** Indexes into the entries. */
   members: number[];
   common: FeatureBits;
-  /** Σ |host features| over members. */
+  /** Σ |host features| over the hosts of the members. */
   sizeSum: number;
+  /** Hosts in the cluster (Σ entry weights). */
+  hosts: number;
 }
 
-const lost = (c: Cluster) => c.sizeSum - c.members.length * countBits(c.common);
+const lost = (c: Cluster) => c.sizeSum - c.hosts * countBits(c.common);
+
+/**
+ * Hosts that share one CPU definition: a fleet has 10,000 hosts of a dozen CPUs, and every
+ * quantity the clustering uses (features lost summed over hosts, the worst host) depends on a
+ * CPU and how many hosts have it, so each distinct CPU is computed once.
+ */
+export interface PoolEntry {
+  def: CpuDef;
+  /** The hosts with this CPU (their labels; at least one). */
+  labels: string[];
+}
 
 /**
  * Group hosts into migration pools: hosts of different vendors never share a pool; within a
@@ -61,6 +75,17 @@ const lost = (c: Cluster) => c.sizeSum - c.members.length * countBits(c.common);
  * (default: one pool per vendor, the "one model for all hosts" answer).
  */
 export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): PoolsPlan {
+  return planPoolsOf(
+    x,
+    defs.map((def) => ({ def, labels: [def.label] })),
+    opts,
+  );
+}
+
+/** planPools over hosts grouped by CPU: the same answer as one entry per host. */
+export function planPoolsOf(x: X86Map, entries: PoolEntry[], opts: PoolsOptions = {}): PoolsPlan {
+  const defs = entries.map((e) => e.def);
+  const weight = entries.map((e) => Math.max(1, e.labels.length));
   // Features QEMU cannot give a guest anyway (osxsave, cmt...) are nobody's loss: leave them out.
   const ignore = opts.qemuFilter === false ? new Uint32Array(x.words) : namesToBits(x, QEMU_FILTERED_FEATURES.filter((f) => x.featureIndex.has(f)));
   // Fitted to a hypervisor (`--hypervisor tcg|kvm`): what that QEMU cannot give a guest is lost on
@@ -81,9 +106,10 @@ export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): P
     const c = byKey.get(key);
     if (c) {
       c.members.push(i);
-      c.sizeSum += sizes[i]!;
+      c.sizeSum += sizes[i]! * weight[i]!;
+      c.hosts += weight[i]!;
     } else {
-      const n: Cluster = { vendor: vendorOf(d), members: [i], common: bits[i]!, sizeSum: sizes[i]! };
+      const n: Cluster = { vendor: vendorOf(d), members: [i], common: bits[i]!, sizeSum: sizes[i]! * weight[i]!, hosts: weight[i]! };
       byKey.set(key, n);
       clusters.push(n);
     }
@@ -92,8 +118,14 @@ export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): P
   const total = (cs: Cluster[]) => cs.reduce((s, c) => s + lost(c), 0);
   // Merge records name at most 5 hosts per side (a 10,000-host fleet would print megabytes).
   const labels = (c: Cluster) => {
-    const l = c.members.slice(0, 5).map((m) => defs[m]!.label);
-    return c.members.length > 5 ? [...l, `… ${c.members.length - 5} more`] : l;
+    const all: string[] = [];
+    for (const m of c.members) {
+      for (const l of entries[m]!.labels) {
+        if (all.length === 5) break;
+        all.push(l);
+      }
+    }
+    return c.hosts > 5 ? [...all, `… ${c.hosts - 5} more`] : all;
   };
   const tradeoff: TradeoffStep[] = [{ pools: clusters.length, totalLost: total(clusters), worstLost: worst(clusters), merged: null }];
   const snapshots: Cluster[][] = [clusters.slice()];
@@ -104,7 +136,7 @@ export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): P
         const a = clusters[i]!;
         const b = clusters[j]!;
         if (a.vendor !== b.vendor) continue;
-        const merged: Cluster = { vendor: a.vendor, members: [...a.members, ...b.members], common: andBits(a.common, b.common), sizeSum: a.sizeSum + b.sizeSum };
+        const merged: Cluster = { vendor: a.vendor, members: [...a.members, ...b.members], common: andBits(a.common, b.common), sizeSum: a.sizeSum + b.sizeSum, hosts: a.hosts + b.hosts };
         const delta = lost(merged) - lost(a) - lost(b);
         if (!best || delta < best.delta) best = { i, j, merged, delta };
       }
@@ -142,7 +174,10 @@ export function planPools(x: X86Map, defs: CpuDef[], opts: PoolsOptions = {}): P
       );
       return {
         vendor: c.vendor === '(none)' ? null : c.vendor,
-        hosts: c.members.map((m) => ({ label: defs[m]!.label, lost: sizes[m]! - countBits(c.common), lostFeatures: bitsToNames(x, minusBits(bits[m]!, c.common)) })),
+        hosts: c.members.flatMap((m) => {
+          const lostFeatures = bitsToNames(x, minusBits(bits[m]!, c.common));
+          return entries[m]!.labels.map((label) => ({ label, lost: sizes[m]! - countBits(c.common), lostFeatures }));
+        }),
         baseline: r.cpu,
         features: countBits(c.common),
         level: x86Level(bitsToNames(x, effectiveBits(x, r.cpu)).map(libvirtToQemu).filter((f): f is string => f !== null)).name,

@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { z } from 'zod';
@@ -10,7 +9,8 @@ import { planFromBody } from '../app/plan-request.ts';
 import { readOnlyError, type ActionRunner, type Who } from '../app/run-actions.ts';
 import { checksView, guestsView, ModelsCache, reportView } from '../app/sample-views.ts';
 import type { Sample, Sampler } from '../app/sampler.ts';
-import { errorResponse, quoteControl } from './errors.ts';
+import { quoteControl } from './errors.ts';
+import { installGuards } from './guards.ts';
 import { buildOpenApi } from './openapi.ts';
 import { tokenMatches } from './token.ts';
 
@@ -91,47 +91,13 @@ export function createAgentApp(deps: AppDeps): AgentApp {
   const log = deps.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const streams = new Set<() => void>();
 
-  app.onError((err, c) => {
-    const { status, body } = errorResponse(err);
-    if (status >= 500) log(`kvcpu serve: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return c.json(body, status as 400);
+  installGuards(app, {
+    hostAllowed: deps.hostAllowed,
+    maxBodyBytes: MAX_BODY_BYTES,
+    bodyHint: 'send one pin plan per request',
+    who: 'this agent',
+    log: (l) => log(`kvcpu serve: ${l}`),
   });
-  app.notFound((c) => c.json(errorResponse(new KvcpuError('E_NOT_FOUND', `no route ${c.req.method} ${quoteControl(c.req.path)}`, { hint: 'see /api/v1/openapi.json' })).body, 404));
-
-  app.use('*', async (c, next) => {
-    if (!deps.hostAllowed(c.req.header('host'))) {
-      fail('E_BAD_HOST', `Host ${quoteControl(c.req.header('host') ?? '(none)')} is not this agent's address`, 'use the --listen address in the URL (requests through another name are refused: DNS rebinding)');
-    }
-    if (!['GET', 'HEAD', 'POST'].includes(c.req.method)) {
-      c.header('Allow', 'GET, HEAD, POST');
-      fail('E_METHOD_NOT_ALLOWED', `method ${quoteControl(c.req.method)} is not allowed (this agent sends no CORS headers)`, 'use GET for reads, POST for actions');
-    }
-    // A browser page from another origin may POST; the bearer token already stops it, and
-    // an Origin that is not ours is refused outright (no CORS, no cross-site writes).
-    const origin = c.req.header('origin');
-    if (c.req.method === 'POST' && origin !== undefined) {
-      let h: string | undefined;
-      try {
-        h = new URL(origin).host;
-      } catch {
-        h = undefined;
-      }
-      if (!deps.hostAllowed(h)) fail('E_BAD_ORIGIN', `Origin ${quoteControl(origin)} may not send requests to this agent`, 'call the API from the agent page or a non-browser client');
-    }
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'no-referrer');
-    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-  });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => fail('E_BODY_TOO_LARGE', `request body larger than ${MAX_BODY_BYTES} bytes`, 'send one pin plan per request'),
-    }),
-  );
 
   const latest = (): Sample => deps.sampler.latest();
 

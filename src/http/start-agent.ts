@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { AuditLog } from '../app/audit-log.ts';
 import { ActionRunner } from '../app/run-actions.ts';
-import { kvcpuVersion } from '../app/sample-views.ts';
+import { FleetPusher } from '../app/fleet-push.ts';
+import { kvcpuVersion, ModelsCache, reportView } from '../app/sample-views.ts';
 import { Sampler } from '../app/sampler.ts';
 import { createMetricsRegistry } from '../metrics/metrics-registry.ts';
 import { createAgentApp } from './create-app.ts';
@@ -22,12 +23,16 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Where audit lines go when there is no --audit-log file (default stderr). */
   audit?: (line: string) => void;
+  /** Push the report to a fleet server (`--fleet URL --fleet-token-file F`). */
+  fleet?: { url: string; token: string; intervalMs: number; minBackoffMs?: number };
 }
 
 export interface RunningAgent {
   url: string;
   port: number;
   sampler: Sampler;
+  /** The fleet pusher when --fleet is given. */
+  pusher: FleetPusher | null;
   /** Stop cleanly: no new connections, let a running action finish, end streams, close. */
   close(): Promise<void>;
 }
@@ -47,7 +52,19 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   let port = o.port;
   const isAllowed = { check: allowedHosts(o.host, port, o.allowHosts) };
+  const models = new ModelsCache();
+  const pusher = o.fleet
+    ? new FleetPusher({
+        url: o.fleet.url,
+        token: o.fleet.token,
+        intervalMs: o.fleet.intervalMs,
+        ...(o.fleet.minBackoffMs ? { minBackoffMs: o.fleet.minBackoffMs } : {}),
+        getReport: () => reportView(sampler.latest(), models),
+        log: (l) => log(`kvcpu serve: ${l}`),
+      })
+    : null;
   const agent = createAgentApp({
+    models,
     sampler,
     actions,
     metrics: createMetricsRegistry(() => sampler.latest(), version),
@@ -63,6 +80,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   server.maxConnections = 2048;
   port = (server.address() as AddressInfo).port;
+  if (pusher) {
+    pusher.start();
+    sampler.on('sample', () => void pusher.maybePush().catch(() => undefined));
+  }
   isAllowed.check = allowedHosts(o.host, port, o.allowHosts);
   const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
   let closing: Promise<void> | null = null;
@@ -72,9 +93,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     url: `http://${hostPart}:${port}`,
     port,
     sampler,
+    pusher,
     close() {
       closing ??= (async () => {
         sampler.stop();
+        await pusher?.stop();
         const closed = new Promise<void>((r) => server.close(() => r()));
         await actions.idle();
         agent.closeStreams();

@@ -19,6 +19,7 @@ const modules = {
   hotplug: async () => (await import('./hotplug.ts')).registerHotplug,
   launch: async () => (await import('./launch.ts')).registerLaunch,
   plan: async () => (await import('./plan.ts')).registerPlan,
+  fleet: async () => (await import('./fleet.ts')).registerFleet,
   serve: async () => (await import('./serve.ts')).registerServe,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 

@@ -33,6 +33,9 @@ interface ServeOpts {
   auditLog?: string;
   allowHost?: string[];
   json?: boolean;
+  fleet?: string;
+  fleetTokenFile?: string;
+  fleetInterval: number;
 }
 
 /** `kvcpu serve`: the host agent (JSON API, /metrics, live CPU-map page) until SIGTERM/Ctrl-C. */
@@ -45,12 +48,27 @@ export const registerServe: RegisterCommand = (program: Command, ctx) => {
     .option('--interval <seconds>', 'seconds between samples of /proc', parseInterval, 2)
     .option('--audit-log <file>', 'append one JSON line per action (who, what, affinity before/after); default: stderr')
     .option('--allow-host <name>', 'extra Host header name to answer (a reverse proxy name; repeatable)', collect)
+    .option('--fleet <url>', 'push this host\'s report to a fleet server (`kvcpu fleet serve`) on start, on change and every --fleet-interval')
+    .option('--fleet-token-file <file>', 'bearer token of the fleet server (file mode 0600)')
+    .option('--fleet-interval <seconds>', 'push at least this often', parseInterval, 300)
     .option('--json', 'log as JSON lines on stderr ({"time","level","msg"}; audit entries too), for journald/log shippers')
     .action(
       act(ctx, async (opts: ServeOpts) => {
         const say = (msg: string, level = 'info') =>
           ctx.io.err(opts.json ? JSON.stringify({ time: new Date().toISOString(), level, msg }) + '\n' : `kvcpu serve: ${msg}\n`);
         const token = opts.tokenFile ? loadToken(opts.tokenFile) : null;
+        let fleet: { url: string; token: string; intervalMs: number } | undefined;
+        if (opts.fleet !== undefined) {
+          let u: URL;
+          try {
+            u = new URL(opts.fleet);
+          } catch {
+            throw new KvcpuError('E_USAGE', `--fleet ${JSON.stringify(opts.fleet)} is not a URL`, { hint: '--fleet http://fleet.example:10194' });
+          }
+          if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KvcpuError('E_USAGE', `--fleet must be http:// or https://, not ${u.protocol}`, { hint: '--fleet http://fleet.example:10194' });
+          if (!opts.fleetTokenFile) throw new KvcpuError('E_USAGE', '--fleet needs --fleet-token-file (the fleet server refuses reports without its token)', { hint: 'copy the fleet server\'s token file here (mode 0600)' });
+          fleet = { url: u.toString(), token: loadToken(opts.fleetTokenFile), intervalMs: Math.round(opts.fleetInterval * 1000) };
+        } else if (opts.fleetTokenFile) throw new KvcpuError('E_USAGE', '--fleet-token-file without --fleet', { hint: 'add --fleet URL' });
         if (!isLoopback(opts.listen.host) && token === null) {
           say(`listening on ${opts.listen.host} without --token-file: read-only, but the API and metrics are visible to the network`, 'warning');
         }
@@ -63,6 +81,7 @@ export const registerServe: RegisterCommand = (program: Command, ctx) => {
             token,
             auditLog: opts.auditLog ?? null,
             allowHosts: opts.allowHost ?? [],
+            ...(fleet ? { fleet } : {}),
             log: (l) => say(l.replace(/^kvcpu serve: /, ''), 'error'),
             audit: (line) => ctx.io.err(opts.json ? line : `audit ${line}`),
           });
