@@ -19,12 +19,13 @@ const modules = {
   hotplug: async () => (await import('./hotplug.ts')).registerHotplug,
   launch: async () => (await import('./launch.ts')).registerLaunch,
   plan: async () => (await import('./plan.ts')).registerPlan,
+  completion: async () => (await import('./completion.ts')).registerCompletion,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 type ModuleName = keyof typeof modules;
 
 /** Commands registered by another command's module (pin.ts adds unpin, launch.ts adds stop). */
-const hostedBy: Record<string, ModuleName> = { unpin: 'pin', stop: 'launch' };
+const hostedBy: Record<string, ModuleName> = { unpin: 'pin', stop: 'launch', __complete: 'completion' };
 
 /** The module that registers top-level command `name`, or undefined for an unknown name. */
 export function moduleFor(name: string): ModuleName | undefined {
