@@ -19,6 +19,7 @@ const modules = {
   hotplug: async () => (await import('./hotplug.ts')).registerHotplug,
   launch: async () => (await import('./launch.ts')).registerLaunch,
   plan: async () => (await import('./plan.ts')).registerPlan,
+  traits: async () => (await import('./traits.ts')).registerTraits,
   completion: async () => (await import('./completion.ts')).registerCompletion,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
