@@ -43,6 +43,7 @@ const nodes: Node[] = [];
 (function walk(c: Command, at: string[]) {
   for (const sub of c.commands) {
     const p = [...at, sub.name()];
+    if ((sub as unknown as { _hidden?: boolean })._hidden) continue; // `kvcpu __complete`: the completion scripts' helper, not a command
     nodes.push({ path: p, cmd: sub, runnable: typeof (sub as unknown as { _actionHandler?: unknown })._actionHandler === 'function' });
     walk(sub, p);
   }
@@ -66,11 +67,18 @@ writeFileSync(path.join(nonEmptyDir, 'keep'), 'x');
 const missing = path.join(scratch, 'does-not-exist');
 // No QEMU process is ever named like this (names are -name guest=... or pids).
 const noGuest = 'kvcpu-conventions-no-such-guest';
+const fleetDb = path.join(scratch, 'fleet.db');
 
 // ---- exceptions, each with its reason ---------------------------------------------------------
 /** Runnable commands without `--json`. */
 const NO_JSON_OPTION: Record<string, string> = {
   'plan nova': 'its answer is always JSON (one object per case; --batch: one per line), so there is no text mode to switch off',
+  completion: 'prints a shell script for the shell to source',
+};
+
+/** Commands whose output is never JSON (so a bad input is only checked in text). */
+const TEXT_ONLY: Record<string, string> = {
+  completion: 'its output is a shell script',
 };
 
 /** Commands that accept unknown options on purpose (so an unknown option is not E_USAGE). */
@@ -93,6 +101,15 @@ const SAFE_ARGS: Record<string, string[]> = {
   // A missing token file fails before the agent samples or listens.
   serve: ['--token-file', missing, '--listen', '127.0.0.1:0'],
   capture: [nonEmptyDir],
+  // The fleet commands get a store in the scratch folder (never ./kvcpu-fleet.db in the checkout).
+  'fleet import': ['--db', fleetDb, missing],
+  'fleet hosts': ['--db', fleetDb],
+  'fleet pools': ['--db', fleetDb],
+  'fleet baseline': ['--db', fleetDb],
+  'fleet health': ['--db', fleetDb],
+  'fleet show': ['nope', '--db', fleetDb],
+  'fleet placement': ['--db', fleetDb, '--vcpus', '1'],
+  'fleet serve': ['--db', fleetDb, '--token-file', missing, '--listen', '127.0.0.1:0'],
   // cpu explain accepts unknown options (see above): keep it off live QEMU where /dev/kvm works.
   'cpu explain': ['qemu64', '--accel', 'tcg'],
 };
@@ -139,6 +156,16 @@ const BAD_INPUT: Record<string, BadInput> = {
   plan: { args: ['--root', fixtureHost, '--guest', 'name=g1,vcpus=0'], code: 'E_BAD_INPUT' },
   'plan nova': { args: [badJson], code: 'E_BAD_JSON' },
   serve: { args: ['--token-file', missing, '--listen', '127.0.0.1:0'], code: 'E_TOKEN_FILE' },
+  'fleet import': { args: ['--db', '', missing], code: 'E_USAGE' },
+  'fleet hosts': { args: ['--db', fleetDb, '--where', 'colour=red'], code: 'E_FLEET_BAD_WHERE' },
+  'fleet pools': { args: ['--db', fleetDb], code: 'E_FLEET_NO_HOSTS' },
+  'fleet baseline': { args: ['--db', fleetDb, '--hosts', 'nope'], code: 'E_FLEET_UNKNOWN_HOST' },
+  'fleet health': { args: ['--db', fleetDb, '--where', 'stale=1'], code: 'E_FLEET_BAD_WHERE' },
+  'fleet show': { args: ['nope', '--db', fleetDb], code: 'E_FLEET_UNKNOWN_HOST' },
+  'fleet placement': { args: ['--db', fleetDb, '--vcpus', '2', '--cpu', 'No-Such-Model'], code: 'E_CPU_UNKNOWN_MODEL' },
+  'fleet serve': { args: ['--db', fleetDb, '--token-file', missing, '--listen', '127.0.0.1:0'], code: 'E_TOKEN_FILE' },
+  traits: { args: ['--cpu', missing], code: 'E_NOT_FOUND' },
+  completion: { args: ['tcsh'], code: 'E_USAGE', commanderLevel: true },
 };
 
 /**
@@ -263,6 +290,12 @@ describe('CLI conventions', () => {
           expect(r.code).toBe(2);
           expect(r.err).toMatch(new RegExp(`^error ${bad.code}: `, 'm'));
           expect(r.out + r.err).not.toMatch(ANSI); // colour is off for a non-TTY io
+        }
+        if (p in TEXT_ONLY) {
+          const r = await run(argv);
+          expect(r.code).toBe(2);
+          expect(r.err).toMatch(new RegExp(`^error ${bad.code}: `, 'm'));
+          return;
         }
         // Under --json (or for commands whose output is always JSON) the error is data on stdout.
         const r = await run(jsonMode ? [...argv, '--json'] : argv);

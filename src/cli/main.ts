@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_ERROR, quoteControls } from '../core/errors.ts';
 import { kvcpuVersion } from '../core/package-root.ts';
+import { registerCompletion } from './commands/completion.ts';
 import { loadCommands } from './commands/index.ts';
 import { paint, processIo, reportError, writeJson, type CliContext, type CliIo } from './output.ts';
 
@@ -15,7 +16,10 @@ function wantsJson(argv: string[]): boolean {
  * none (`kvcpu --version` needs no command module).
  */
 export async function buildProgram(ctx: CliContext, only?: string | null): Promise<Command> {
-  const commands = only === null ? [] : await loadCommands(only);
+  // `completion` and its hidden `__complete` helper need no capability module of their own; the
+  // completion script is made from the whole program, built on demand (no import cycle).
+  const completionOnly = only === 'completion' || only === '__complete';
+  const commands = only === null || completionOnly ? [] : await loadCommands(only);
   const program = new Command('kvcpu')
     .description('vCPU toolkit for KVM/QEMU hosts: readiness, -smp topology, CPU models, placement, pinning, overcommit')
     .version(kvcpuVersion())
@@ -27,6 +31,10 @@ export async function buildProgram(ctx: CliContext, only?: string | null): Promi
     })
     .exitOverride();
   for (const register of commands) register(program, ctx);
+  if (only === undefined || completionOnly) {
+    const silent: CliContext = { io: { out: () => undefined, err: () => undefined, color: false, stdin: ctx.io.stdin }, exitCode: 0 };
+    registerCompletion(program, ctx, () => buildProgram(silent));
+  }
   // Subcommands inherit output settings and exitOverride so usage errors never call process.exit.
   const propagate = (c: Command) => {
     for (const sub of c.commands) {

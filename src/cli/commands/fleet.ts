@@ -314,10 +314,11 @@ function addServe(fleet: Command, ctx: CliContext): void {
     .option('--token-file <file>', 'bearer token agents push with (file mode 0600); without it the server only answers reads')
     .option('--allow-host <name>', 'extra Host header name to answer (a load balancer name; repeatable)', collect)
     .addOption(staleOption())
+    .option('--json', 'log as JSON lines on stderr ({"time","level","msg"}), for journald/log shippers; errors as the JSON envelope')
     .action(
-      act(ctx, async (opts: { db?: string; listen: { host: string; port: number }; tokenFile?: string; allowHost?: string[]; staleAfter: number }) => {
+      act(ctx, async (opts: { db?: string; listen: { host: string; port: number }; tokenFile?: string; allowHost?: string[]; staleAfter: number; json?: boolean }) => {
         const token = opts.tokenFile ? loadToken(opts.tokenFile) : null;
-        const say = (m: string) => ctx.io.err(`kvcpu fleet serve: ${m}\n`);
+        const say = (m: string) => ctx.io.err(opts.json ? JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: m }) + '\n' : `kvcpu fleet serve: ${m}\n`);
         let server;
         try {
           server = await startFleetServer({

@@ -21,6 +21,7 @@ const modules = {
   plan: async () => (await import('./plan.ts')).registerPlan,
   fleet: async () => (await import('./fleet.ts')).registerFleet,
   serve: async () => (await import('./serve.ts')).registerServe,
+  traits: async () => (await import('./traits.ts')).registerTraits,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 type ModuleName = keyof typeof modules;
