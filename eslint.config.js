@@ -46,8 +46,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    // Plain JS (bin, build scripts, CommonJS configs): no type information, so no type-aware rules.
+    // (languageOptions spreads disableTypeChecked's parserOptions, which a bare key would replace.)
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // .dependency-cruiser.cjs, scripts/layers.cjs: CommonJS (require, module.exports).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The dashboard's browser script (served as-is by the agent); its browser globals are declared
+    // in the file with a `/* global */` comment.
+    files: ['src/http/dashboard/assets/**/*.js'],
+    languageOptions: { sourceType: 'script' },
   },
 );

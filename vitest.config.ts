@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (src/ and test/*.test.ts: pure logic, captured trees, the CLI in-process,
+// Two projects: `unit` (src/, test/*.test.ts, the fuzz and hardening suites in test/fuzz and test/harden: pure logic, captured trees, the CLI in-process,
 // short live reads of this host) and `e2e` (test/e2e and test/support: real QEMU guests, libvirt domains, the
 // packed tarball). `npm run test:unit` / `npm run test:e2e` run one; `npm test` runs both.
 const shared = {
@@ -16,7 +16,7 @@ export default defineConfig({
   test: {
     ...shared,
     projects: [
-      { test: { ...shared, name: 'unit', include: ['src/**/*.test.ts', 'test/*.test.ts'] } },
+      { test: { ...shared, name: 'unit', include: ['src/**/*.test.ts', 'test/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/harden/**/*.test.ts'] } },
       { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/support/**/*.test.ts'] } },
     ],
   },

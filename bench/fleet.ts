@@ -75,7 +75,7 @@ async function run(backend: string, db: string) {
   t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [bin, 'fleet', 'pools', '--db', db, '--json'], { env, maxBuffer: 1 << 28 });
   rows.push([`${backend}: kvcpu fleet pools --json (CLI)`, ms(t0)]);
-  if (r.status !== 0) throw new Error(`fleet pools failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`fleet pools failed: ${String(r.stderr)}`);
 }
 
 await run('sqlite', path.join(work, 'fleet.db'));
@@ -93,7 +93,7 @@ if (spawnSync('virsh', ['--version']).status === 0) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('virsh', ['-c', 'test:///default', 'cpu-baseline', together], { maxBuffer: 1 << 26 });
   rows.push([`virsh cpu-baseline (${N} CPUs, test driver)`, ms(t0)]);
-  if (r.status !== 0) console.log(`virsh cpu-baseline failed: ${r.stderr}`);
+  if (r.status !== 0) console.log(`virsh cpu-baseline failed: ${String(r.stderr)}`);
 } else console.log('virsh not installed: apt-get install libvirt-clients');
 rmSync(work, { recursive: true, force: true });
 

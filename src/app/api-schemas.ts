@@ -34,6 +34,7 @@ export const CpulistSchema = z
 
 /** A guest: its QEMU -name, or its pid. */
 export const GuestRefSchema = z
+  // eslint-disable-next-line no-control-regex -- the point: refuse guest names with control characters
   .union([z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters'), z.number().int().positive().max(4194304)])
   .describe('guest name (QEMU -name guest=X) or pid');
 

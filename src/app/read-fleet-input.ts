@@ -45,7 +45,7 @@ function topologyOf(snap: Json): RecordFacts['topology'] {
   const t = snap.topology;
   if (!isObj(t) || typeof t.sockets !== 'number' || typeof t.threadsPerCore !== 'number') return null;
   const cpus = isObj(snap.cpus) ? snap.cpus : {};
-  let online = 0;
+  let online: number;
   try {
     online = typeof cpus.online === 'string' ? parseCpulist(cpus.online).length : 0;
   } catch {
@@ -225,7 +225,7 @@ export function readFleetInput(x: X86Map, p: string): FleetRecord[] {
   if (st.isDirectory()) {
     if (!isCaptureTree(p)) throw new KvcpuError('E_BAD_INPUT', `${p} is a directory but not a capture tree`, { hint: 'folders are walked by `fleet import`; give it the folder' });
     const snap = readHost({ root: p });
-    let hostname: string | null = null;
+    let hostname: string | null;
     try {
       hostname = readFileSync(path.join(p, 'proc/sys/kernel/hostname'), 'utf8').trim() || null;
     } catch {

@@ -158,7 +158,7 @@ export class Sampler extends EventEmitter {
    * kernel's online list changes, else every 30 s; each interval costs one small file read.
    */
   private readHostCached(): HostSnapshot {
-    let online: string | null = null;
+    let online: string | null;
     try {
       online = readFileSync(join(this.root, 'sys/devices/system/cpu/online'), 'latin1');
     } catch {

@@ -11,6 +11,7 @@ function esc(s: string): string {
     .split('\n')
     .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
     .join('\n')
+    // eslint-disable-next-line no-control-regex -- \u0001 is the placeholder for break points set above
     .replace(/\u0001/g, '\\:');
 }
 

@@ -73,7 +73,6 @@ export function quoteControls(text: string): string {
  * They can only occur inside JSON strings, so a textual replace is exact.
  */
 export function escapeJsonControls(json: string): string {
-  // eslint-disable-next-line no-control-regex
   return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -45,9 +45,11 @@ export type PropKind =
  */
 export function lookupProp(name: string, modelClass: 'named' | 'max-and-host', catalog: QemuCatalog, props: CpuPropsData): PropKind | null {
   if (catalog.features.includes(name)) return { kind: 'feature', name, canonical: name };
-  const alias = catalog.aliases[name];
+  // Own keys only: `+toString` found Object.prototype.toString through these tables and crashed
+  // (fuzz, issue 15); QEMU has no such property.
+  const alias = Object.hasOwn(catalog.aliases, name) ? catalog.aliases[name] : undefined;
   if (alias) return { kind: 'feature', name, canonical: alias };
-  const type = props.types[name];
+  const type = Object.hasOwn(props.types, name) ? props.types[name] : undefined;
   if (type === undefined) return null;
   if (modelClass === 'named' && props.classOnly['max-and-host'].includes(name)) return null;
   if (type === 'bool') return { kind: 'bool', name };

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { formatCpulist, parseCpulist } from '../core/cpulist.ts';
 import { isKvcpuError, KvcpuError } from '../core/errors.ts';
 import type { HostSnapshot } from '../host/types.ts';
@@ -16,8 +14,6 @@ import { acquirePinLocks, stateDirError } from './pin-lock.ts';
 import { loadPinState, pinStateDir, removePinState, savePinState } from './pin-state.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestProcess } from './types.ts';
-
-const execFileP = promisify(execFile);
 
 export interface PinJob {
   guest: string;
@@ -104,7 +100,7 @@ async function realDominfo(domain: string): Promise<string | null> {
  */
 export function cgroupManagerOf(g: GuestProcess, root: string): string | null {
   if (g.libvirt) return 'libvirt';
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(join(root, 'proc', String(g.pid), 'cgroup'), 'utf8');
   } catch {
@@ -466,7 +462,7 @@ function removeStatesOf(dir: string, who: { name?: string; pid?: number }, root:
     if (!m) continue;
     const pid = Number(m[1]);
     if (existsSync(join(root, 'proc', String(pid)))) continue;
-    let name: string | null = null;
+    let name: string | null;
     try {
       name = (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { guest?: string }).guest ?? null;
     } catch {

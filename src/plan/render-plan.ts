@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { formatCpulist } from '../core/cpulist.ts';
 import { renderTable } from '../core/format.ts';
 import type { PinPlan } from './pin-plan.ts';

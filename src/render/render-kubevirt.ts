@@ -31,7 +31,7 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
   const c = forkContext(c0);
   const { t } = c;
   let cores = coresPerSocket(t);
-  let sockets = totalSockets(t);
+  const sockets = totalSockets(t);
   let threads = t.threads;
   if (cores !== t.cores) note(c, 'W_KUBEVIRT_FOLDED', `KubeVirt has no dies/clusters/modules: folded into cores=${cores} per socket`);
   if (sockets !== t.sockets) note(c, 'W_KUBEVIRT_FOLDED', `KubeVirt has no drawers/books: folded into sockets=${sockets}`);
@@ -61,7 +61,7 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
       cpu.cores = c2;
       cpu.sockets = t.cpus / unit;
       cpu.maxSockets = t.maxcpus / unit;
-      note(c, 'W_KUBEVIRT_HOTPLUG_SOCKETS', `KubeVirt hot-plugs whole sockets: the plan's ${sockets} socket(s) x ${cores} cores (${t.cpus} of ${t.maxcpus} present) becomes ${cpu.sockets} of ${cpu.maxSockets} sockets x ${c2} cores x ${threads} threads`);
+      note(c, 'W_KUBEVIRT_HOTPLUG_SOCKETS', `KubeVirt hot-plugs whole sockets: the plan's ${sockets} socket(s) x ${cores} cores (${t.cpus} of ${t.maxcpus} present) becomes ${String(cpu.sockets)} of ${String(cpu.maxSockets)} sockets x ${c2} cores x ${threads} threads`);
     }
     extra.push(`KubeVirt hot-plugs whole sockets of ${(cpu.cores as number) * threads} vCPUs: raise spec.domain.cpu.sockets (up to maxSockets) on the VirtualMachine that owns this spec (LiveUpdate rollout)`);
   }

@@ -86,7 +86,7 @@ export async function startPostgres(): Promise<TestPostgres> {
         asPostgres('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
       } catch (e) {
         const log = existsSync(path.join(dir, 'LOG')) ? readFileSync(path.join(dir, 'LOG'), 'utf8').slice(-2000) : '';
-        throw new Error(`pg_ctl stop failed: ${(e as Error).message}\n${log}`);
+        throw new Error(`pg_ctl stop failed: ${(e as Error).message}\n${log}`, { cause: e });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -6,7 +6,6 @@ import { adviseFeatures, settleSuggestion } from '../../cpu-models/feature-advic
 import { cpuinfoFlagsToQemu } from '../../cpu-models/feature-names.ts';
 import { accelFeatures, defaultAccel, loadLiveCatalog } from '../../cpu-models/live-catalog.ts';
 import { readPoolHost } from '../../cpu-models/read-pool-host.ts';
-import { modelFeaturesFor } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { guestOsSupport, x86Level } from '../../cpu-models/x86-levels.ts';
 import { modelLevel } from '../../cpu-models/model-level.ts';

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { KvcpuError } from '../../core/errors.ts';
 import { accelFeatures, defaultAccel, liveUnavailable, loadLiveCatalog } from '../../cpu-models/live-catalog.ts';
 import { resolveModel } from '../../cpu-models/catalog.ts';
-import { modelFeaturesFor, modelRunnability, runnableSentence, summarizeRunnable } from '../../cpu-models/runnability.ts';
+import { modelRunnability, runnableSentence, summarizeRunnable } from '../../cpu-models/runnability.ts';
 import type { Accel } from '../../cpu-models/types.ts';
 import { modelLevel } from '../../cpu-models/model-level.ts';
 import { qemuAvailable } from '../../qmp/start-qemu.ts';

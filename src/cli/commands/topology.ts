@@ -14,7 +14,6 @@ import {
 } from '../../topology/nova-topology.ts';
 import { novaBatchAnswer } from '../../app/nova-batch.ts';
 import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
-import { numaQemuArgs } from '../../topology/numa-qemu-args.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, warnRendering, writeJson, type CliIo } from '../output.ts';
@@ -164,13 +163,13 @@ Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPU
         if (!o.format) {
           // No --format: the explanation and the QEMU rendering, for a person to read.
           const r = renderTopologyDetailed(s.topology, 'qemu', ropts);
-          explainSuggestion(ctx.io, ctx.io.out, s);
+          explainSuggestion(ctx.io, (t) => ctx.io.out(t), s);
           ctx.io.out(`\n${paint(ctx.io).dim('# --format qemu')}\n${r.text}`);
           return 0;
         }
         // --format: exactly one document on stdout; explanation and coded warnings on stderr.
         const r = renderTopologyDetailed(s.topology, o.format, ropts);
-        if (o.explain) explainSuggestion(ctx.io, ctx.io.err, s);
+        if (o.explain) explainSuggestion(ctx.io, (t) => ctx.io.err(t), s);
         warnRendering(ctx.io, r.notes);
         ctx.io.out(r.text.endsWith('\n') ? r.text : r.text + '\n');
         return 0;

@@ -1,5 +1,6 @@
 // kvcpu dashboard: SSE -> htmx refresh of the map and side panel; guest selection; plan apply.
 // No framework beyond htmx; served by the agent (no CDN). Keyboard: every chip and guest is a button.
+/* global document, location, history, sessionStorage, fetch, EventSource, URL, htmx -- browser globals; htmx is loaded by the page before this script */
 (function () {
   'use strict';
   var input = document.getElementById('guest-input');
