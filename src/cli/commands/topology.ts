@@ -157,7 +157,10 @@ Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPU
         const ropts = suggestionRenderOptions(s, host, o);
         if (o.json || o.format === 'json') {
           const all = renderAllJson(renderContext(s.topology, ropts), true);
-          writeJson(ctx.io, { ...suggestionJson(s), ...all });
+          // `warnings` stays the suggestion's (topology, hot-plug, host rules); the renderings'
+          // coded notes are `renderWarnings` (and each rendering's own `warnings`).
+          const { warnings: renderWarnings, ...rest } = all;
+          writeJson(ctx.io, { ...suggestionJson(s), ...rest, renderWarnings });
           return 0;
         }
         if (!o.format) {
