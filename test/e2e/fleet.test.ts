@@ -280,7 +280,12 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     expect(unknown.err).toMatch(/E_CPU_UNKNOWN_MODEL/);
   });
 
-  it.skipIf(name !== 'postgres' || skip)('two stores on one PostgreSQL database see each other’s writes (replicas share nothing else)', async () => {
+});
+
+describe.skipIf(pgWhy !== null)('fleet store on PostgreSQL, two connections', () => {
+  it('two stores on one PostgreSQL database see each other’s writes (replicas share nothing else)', async () => {
+    const db = await pg!.newDatabase();
+    const store = await openFleetStore(db);
     const other = await openFleetStore(db);
     try {
       const def = cpuDefOf(readFleetInput(x, writeTmp('r.xml', hostCpuXml(byName('Core-i7-8700'))))[0]!.cpu, 'r');
@@ -292,6 +297,7 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
       expect((await store.hosts()).map((h) => h.summary.name)).toContain('replica-pushed');
     } finally {
       await other.close();
+      await store.close();
     }
   });
 });
