@@ -27,6 +27,7 @@ import { kvmUsable } from '../../src/check/probe-kvm.ts';
 import { generateSmpCases } from '../../src/smp/generate-smp-cases.test-helpers.ts';
 import { parseSmp } from '../../src/smp/parse-smp.ts';
 import { askQemuSmp, compareWithQemu, qemuBinaryVersion } from '../../src/smp/verify-smp.ts';
+import { mapLimit } from '../support/map-limit.ts';
 
 const haveQemu = qemuAvailable();
 const version = haveQemu ? await qemuBinaryVersion() : '';
@@ -53,18 +54,6 @@ const KNOWN_DIVERGENCES: { name: string; accel: Accel; matches: (input: string, 
   },
 ];
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>, deadline: number): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && Date.now() < deadline) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return out.filter((x) => x !== undefined);
-}
 
 async function compareOne(input: string, accel: Accel, supported: AccelFeatures) {
   const q = await askQemuCpu(input, { accel, features: catalog.features });

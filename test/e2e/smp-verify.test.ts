@@ -15,6 +15,7 @@ import { renderTopology } from '../../src/render/render-topology.ts';
 import { generateSmpCases, mulberry32 } from '../../src/smp/generate-smp-cases.test-helpers.ts';
 import { parseSmp } from '../../src/smp/parse-smp.ts';
 import { askQemuSmp, compareWithQemu, qemuBinaryVersion } from '../../src/smp/verify-smp.ts';
+import { mapLimit } from '../support/map-limit.ts';
 
 const haveQemu = qemuAvailable();
 const qemuVersion = haveQemu ? await qemuBinaryVersion() : '';
@@ -29,19 +30,6 @@ const N = Number(process.env.KVCPU_SMP_ORACLE_N ?? 300);
 const BUDGET_MS = Number(process.env.KVCPU_SMP_ORACLE_BUDGET_MS ?? 150_000);
 const MIN_CHECKED = Math.min(N, 120);
 
-/** Run `fn` over `items` with at most `limit` in flight (QEMU under -S: no spinning vCPUs). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>, deadline = Infinity): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && Date.now() < deadline) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return out.filter((x) => x !== undefined);
-}
 
 function bufferIo(stdinLines: string[] = []) {
   const io = { outText: '', errText: '' };
