@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PinPlanSchema } from '../plan/pin-plan.ts';
+import { ErrorBodySchema as ReportErrorSchema } from './report-schema.ts';
 
 /**
  * The agent's HTTP contract: request bodies (validated before anything runs) and the error
@@ -97,15 +98,9 @@ export const PlanBodySchema = z
   .strict();
 export type PlanBody = z.infer<typeof PlanBodySchema>;
 
+// The error object is the report's own (a skipped section carries the same shape).
 export const ErrorBodySchema = z
-  .object({
-    error: z.object({
-      code: z.string().regex(/^E_[A-Z0-9_]+$/),
-      message: z.string(),
-      hint: z.string().optional(),
-      details: z.record(z.string(), z.unknown()).optional(),
-    }),
-  })
+  .object({ error: ReportErrorSchema.extend({ code: z.string().regex(/^E_[A-Z0-9_]+$/) }) })
   .describe('every error: a stable code (docs/errors.md), a message and a hint; never a stack trace');
 
 /** Result of an action: what changed, per thread, before and after. */

@@ -3,24 +3,11 @@ import { KvcpuError } from '../core/errors.ts';
 import type { HostSnapshot } from '../host/types.ts';
 import type { GuestSnapshot } from '../guests/types.ts';
 import { buildPlanHost } from '../plan/build-plan-host.ts';
-import { checkGuestPlan } from '../plan/check-plan.ts';
+import { assertPlanValid } from '../plan/check-plan.ts';
 import { guestFromRecord } from '../plan/parse-guest-spec.ts';
-import { planGuests, planOrder } from '../plan/plan-guests.ts';
-import type { GuestRequest, PlanHost, PlanResult } from '../plan/plan-types.ts';
+import { planGuests } from '../plan/plan-guests.ts';
 import { toPinPlanJson } from '../plan/render-plan.ts';
 import type { PlanBody } from './api-schemas.ts';
-
-/** Self-check with the independent checker (check-plan.ts): a violation is a planner bug, never output. */
-function selfCheck(host: PlanHost, guests: GuestRequest[], result: PlanResult, pinned: number[]): void {
-  const claimed = new Set(pinned);
-  for (const i of planOrder(guests)) {
-    const chk = checkGuestPlan(host, claimed, result.guests[i]!);
-    if (chk.errors.length) {
-      throw new KvcpuError('E_INTERNAL', `planner produced an invalid plan: ${chk.errors.join('; ')}`, { hint: 'this is a kvcpu bug: please report it with the request body' });
-    }
-    chk.claims.forEach((c) => claimed.add(c));
-  }
-}
 
 /** `POST /api/v1/plan`: plan the given guests on this host (the `kvcpu plan --json` answer); changes nothing. */
 export function planFromBody(body: PlanBody, snap: HostSnapshot): ReturnType<typeof toPinPlanJson> {
@@ -33,7 +20,7 @@ export function planFromBody(body: PlanBody, snap: HostSnapshot): ReturnType<typ
   }
   const pinned = body.pinned ? parseCpulist(body.pinned) : [];
   const result = planGuests(host, guests, { placement: body.placement, cpuAllocationRatio: body.cpuRatio, ramAllocationRatio: body.ramRatio }, pinned);
-  selfCheck(host, guests, result, pinned);
+  assertPlanValid(host, guests, result, pinned, 'this is a kvcpu bug: please report it with the request body');
   return toPinPlanJson(result);
 }
 
@@ -63,7 +50,7 @@ export function suggestForRunning(guests: GuestSnapshot, snap: HostSnapshot): Su
     const requests = reqs.map((r, i) => guestFromRecord({ ...r, policy }, i));
     const result = planGuests(host, requests);
     if (policy === 'shared' || result.guests.every((g) => g.fits)) {
-      selfCheck(host, requests, result, []);
+      assertPlanValid(host, requests, result, [], 'this is a kvcpu bug: please report it with the agent log');
       return { policy, plan: toPinPlanJson(result), skipped };
     }
   }

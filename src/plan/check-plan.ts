@@ -2,7 +2,9 @@
  * Independent checker for native plans (property tests, `kvcpu plan` self-check). It does not
  * import the planner: it re-derives cores, nodes and claims from the host description alone.
  */
-import type { GuestPlan, PlanHost } from './plan-types.ts';
+import { KvcpuError } from '../core/errors.ts';
+import { planOrder } from './plan-guests.ts';
+import type { GuestPlan, GuestRequest, PlanHost, PlanResult } from './plan-types.ts';
 
 export interface GuestCheck {
   errors: string[];
@@ -135,4 +137,17 @@ export function checkL3Kept(host: PlanHost, pinnedBefore: ReadonlySet<number>, m
   const cpus = plan.vcpus.map((v) => v.cpus[0]!);
   const inOne = host.l3.some((d) => cpus.every((c) => d.includes(c)));
   return inOne ? [] : [`${plan.name}: an L3 domain could hold it, but its CPUs ${cpus.join(',')} span L3 domains`];
+}
+
+/**
+ * Self-check of a planner answer with this independent checker, guest by guest in planning order:
+ * a violation is a planner bug, never output (E_INTERNAL; `hint` says what to report).
+ */
+export function assertPlanValid(host: PlanHost, guests: GuestRequest[], result: PlanResult, pinned: Iterable<number>, hint: string): void {
+  const claimed = new Set(pinned);
+  for (const i of planOrder(guests)) {
+    const chk = checkGuestPlan(host, claimed, result.guests[i]!);
+    if (chk.errors.length) throw new KvcpuError('E_INTERNAL', `planner produced an invalid plan: ${chk.errors.join('; ')}`, { hint });
+    chk.claims.forEach((c) => claimed.add(c));
+  }
 }

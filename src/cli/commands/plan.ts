@@ -13,10 +13,10 @@ import { parseNovaCase, type NovaAnswer, type NovaInstance } from '../../plan/no
 import { answerNovaUsage, parseNovaUsageCase, type NovaUsageAnswer } from '../../plan/nova-usage.ts';
 import { getNovaNumaConstraints, parseNovaFlavorRequest, type NovaConstraintsAnswer } from '../../plan/nova-numa-constraints.ts';
 import { guestsFromJson, parseGuestSpec } from '../../plan/parse-guest-spec.ts';
-import { planGuests, planOrder } from '../../plan/plan-guests.ts';
+import { planGuests } from '../../plan/plan-guests.ts';
 import { runningUsage } from '../../plan/running-usage.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
-import { checkGuestPlan } from '../../plan/check-plan.ts';
+import { assertPlanValid } from '../../plan/check-plan.ts';
 import type { GuestRequest } from '../../plan/plan-types.ts';
 import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../../plan/render-plan.ts';
 import { act, collect, parseJsonText, readAll, type RegisterCommand } from '../command-kit.ts';
@@ -87,14 +87,7 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
   );
   if (running) result.notes = [...result.notes, ...(running.notes.length ? running.notes : ['no guests running: planned on an empty host'])];
   // Self-check with the independent checker (check-plan.ts): a violation is a planner bug, never output.
-  const claimed = new Set(pinned);
-  for (const i of planOrder(guests)) {
-    const chk = checkGuestPlan(host, claimed, result.guests[i]!);
-    if (chk.errors.length) {
-      throw new KvcpuError('E_INTERNAL', `planner produced an invalid plan: ${chk.errors.join('; ')}`, { hint: 'this is a kvcpu bug: please report it with the command line you ran' });
-    }
-    chk.claims.forEach((c) => claimed.add(c));
-  }
+  assertPlanValid(host, guests, result, pinned, 'this is a kvcpu bug: please report it with the command line you ran');
   const notes: RenderNote[] = [];
   const text = renderPlan(result, format, host, notes);
   warnRendering(ctx.io, notes);
