@@ -103,31 +103,37 @@ function pinnedByGuests(report: unknown, online: number[]): { pinned: number[]; 
  * room for it now (the planner on the host's reported topology, with the CPUs its running guests
  * pin taken), best first: fits, then the most dedicated CPUs left free, then by name.
  */
-export function placeGuest(
+export async function placeGuest(
   x: X86Map,
-  hosts: { host: FleetHost; report: unknown }[],
+  hosts: FleetHost[],
   guestCpu: CpuDef | null,
   req: GuestRequest,
-): PlacementCandidate[] {
-  const out = hosts.map(({ host, report }): PlacementCandidate => {
-    const name = host.summary.name;
-    const cmp = guestCpu ? compareCpu(x, cpuDefOf(host.cpu, name), guestCpu) : null;
-    const runnable = cmp ? cmp.result !== 'incompatible' : true;
-    const base: PlacementCandidate = { host: name, runnable, missing: cmp?.missing ?? [], fits: null, failed: runnable ? null : (cmp?.message ?? 'incompatible CPU'), vcpus: [], freeAfter: null, reasons: [] };
-    if (!runnable) return { ...base, fits: false };
-    const snap = snapshotOf(report);
-    if (!snap) return { ...base, reasons: ['no topology stored for this host (imported from CPU XML or cpuinfo): fit unknown'] };
-    const planHost = buildPlanHost(snap, {}, name);
-    const { pinned, floatingVcpus } = pinnedByGuests(report, planHost.online);
-    const state = newPlanState(pinned);
-    // Floating vCPUs of running guests count against the shared capacity, spread over the nodes.
-    const n = Math.max(1, planHost.nodes.length);
-    planHost.nodes.forEach((node, i) => state.sharedVcpus.set(node.id, Math.floor(floatingVcpus / n) + (i < floatingVcpus % n ? 1 : 0)));
-    const plan = planGuest(planHost, state, req);
-    if (!plan.fits) return { ...base, fits: false, failed: plan.failed, reasons: plan.reasons };
-    const after = hostAfter(planHost, state);
-    return { ...base, fits: true, vcpus: plan.vcpus, freeAfter: parseCpulist(after.freeDedicated).length, reasons: plan.reasons };
-  });
+  /** The host's latest stored report; asked only for hosts whose CPU runs the guest CPU. */
+  loadReport: (name: string) => Promise<unknown>,
+): Promise<PlacementCandidate[]> {
+  const out: PlacementCandidate[] = [];
+  for (const host of hosts) out.push(await placeOn(x, host, guestCpu, req, loadReport));
   const rank = (c: PlacementCandidate) => (c.fits === true ? 0 : c.fits === null && c.runnable ? 1 : 2);
   return out.sort((a, b) => rank(a) - rank(b) || (b.freeAfter ?? -1) - (a.freeAfter ?? -1) || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
+async function placeOn(x: X86Map, host: FleetHost, guestCpu: CpuDef | null, req: GuestRequest, loadReport: (name: string) => Promise<unknown>): Promise<PlacementCandidate> {
+  const name = host.summary.name;
+  const cmp = guestCpu ? compareCpu(x, cpuDefOf(host.cpu, name), guestCpu) : null;
+  const runnable = cmp ? cmp.result !== 'incompatible' : true;
+  const base: PlacementCandidate = { host: name, runnable, missing: cmp?.missing ?? [], fits: null, failed: runnable ? null : (cmp?.message ?? 'incompatible CPU'), vcpus: [], freeAfter: null, reasons: [] };
+  if (!runnable) return { ...base, fits: false };
+  const report = await loadReport(name);
+  const snap = snapshotOf(report);
+  if (!snap) return { ...base, reasons: ['no topology stored for this host (imported from CPU XML or cpuinfo): fit unknown'] };
+  const planHost = buildPlanHost(snap, {}, name);
+  const { pinned, floatingVcpus } = pinnedByGuests(report, planHost.online);
+  const state = newPlanState(pinned);
+  // Floating vCPUs of running guests count against the shared capacity, spread over the nodes.
+  const n = Math.max(1, planHost.nodes.length);
+  planHost.nodes.forEach((node, i) => state.sharedVcpus.set(node.id, Math.floor(floatingVcpus / n) + (i < floatingVcpus % n ? 1 : 0)));
+  const plan = planGuest(planHost, state, req);
+  if (!plan.fits) return { ...base, fits: false, failed: plan.failed, reasons: plan.reasons };
+  const after = hostAfter(planHost, state);
+  return { ...base, fits: true, vcpus: plan.vcpus, freeAfter: parseCpulist(after.freeDedicated).length, reasons: plan.reasons };
 }

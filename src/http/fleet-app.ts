@@ -128,10 +128,7 @@ export function createFleetApp(deps: FleetAppDeps): Hono {
     const cpu = c.req.query('cpu');
     const req = guestFromRecord({ name: 'guest', vcpus: Number(vcpus), policy: c.req.query('policy') ?? 'dedicated', threads: c.req.query('threads') ?? 'prefer' });
     const guestCpu = cpu ? guestCpuFromString(deps.x, cpu) : null;
-    const hosts = await select(c);
-    const withReports = [];
-    for (const h of hosts) withReports.push({ host: h, report: await deps.store.latestReport(h.summary.name) });
-    const candidates = placeGuest(deps.x, withReports, guestCpu, req);
+    const candidates = await placeGuest(deps.x, await select(c), guestCpu, req, (name) => deps.store.latestReport(name));
     return c.json({ candidates, fitting: candidates.filter((k) => k.fits === true).length, runnable: candidates.filter((k) => k.runnable).length, hosts: candidates.length });
   });
   app.get('/api/v1/fleet/health', async (c) => c.json(fleetHealth(await select(c), { staleAfterMs: staleAfter })));

@@ -273,10 +273,7 @@ function addPlacement(fleet: Command, ctx: CliContext): void {
         const guestCpu = opts.cpu ? guestCpuFromString(x, opts.cpu) : null;
         const req = guestFromRecord({ name: 'guest', vcpus: opts.vcpus, policy: opts.policy, threads: opts.threads, memory: opts.memory });
         const candidates = await withStore(opts.db, async (s) => {
-          const hosts = await selectHosts(s, opts);
-          const withReports = [];
-          for (const h of hosts) withReports.push({ host: h, report: await s.latestReport(h.summary.name) });
-          return placeGuest(x, withReports, guestCpu, req);
+          return placeGuest(x, await selectHosts(s, opts), guestCpu, req, (name) => s.latestReport(name));
         });
         const fit = candidates.filter((c) => c.fits === true);
         if (opts.json) writeJson(ctx.io, { candidates: candidates.slice(0, opts.limit), fitting: fit.length, runnable: candidates.filter((c) => c.runnable).length, hosts: candidates.length });
