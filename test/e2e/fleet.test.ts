@@ -86,7 +86,7 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     cpSync(path.resolve('test/fixtures/hosts/this-machine-amd-epyc-2c'), path.join(dir, 'epyc-capture'), { recursive: true });
     const rep = await runCli(['report', '--json', '--only', 'host,checks', '--root', 'test/fixtures/hosts/this-machine-amd-epyc-2c']);
     const report = JSON.parse(rep.out) as Record<string, unknown>;
-    report.hostname = 'epyc-reported';
+    report.host = { ...(report.host as object), hostname: 'epyc-reported' };
     writeFileSync(path.join(dir, 'r1.json'), JSON.stringify(report));
     const first = await runCli(['fleet', 'import', '--db', db, '--json', dir]);
     expect(first.code, first.err + first.out).toBe(0);
@@ -251,7 +251,7 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
       ['place-small', 'test/fixtures/hosts/this-machine-amd-epyc-2c'],
     ] as const) {
       const rep = JSON.parse((await runCli(['report', '--json', '--only', 'host', '--root', root])).out) as Record<string, unknown>;
-      rep.hostname = host;
+      rep.host = { ...(rep.host as object), hostname: host };
       writeFileSync(path.join(dir, `${host}.json`), JSON.stringify(rep));
     }
     writeFileSync(path.join(dir, 'place-xml.xml'), hostCpuXml(byName('Xeon-Gold-6148')));
