@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Hono } from 'hono';
 import { packagePath } from '../../core/package-root.ts';
+import { cpuMapCss, cpuMapFromSample, esc, renderCpuMap } from '../../app/cpu-map-html.ts';
 import type { AppDeps } from '../create-app.ts';
-import { esc, renderMap } from './render-map.ts';
 import { renderSide } from './render-side.ts';
 
 const require = createRequire(import.meta.url);
@@ -14,7 +14,8 @@ function loadAssets(): Map<string, { type: string; body: string }> {
   return new Map([
     ['htmx.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js'), 'utf8') }],
     ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: own('dashboard.js') }],
-    ['dashboard.css', { type: 'text/css; charset=utf-8', body: own('dashboard.css') }],
+    // The map's style sheet lives with the one map renderer (app), which the static report page inlines.
+    ['dashboard.css', { type: 'text/css; charset=utf-8', body: cpuMapCss() }],
   ]);
 }
 
@@ -34,7 +35,7 @@ export function mountDashboard(app: Hono, deps: AppDeps): void {
     if (!a) return c.json({ error: { code: 'E_NOT_FOUND', message: 'no such asset', hint: 'the page loads /assets/dashboard.js, dashboard.css, htmx.min.js' } }, 404);
     return c.body(a.body, 200, { 'Content-Type': a.type, 'Cache-Control': 'max-age=300' });
   });
-  app.get('/ui/map', (c) => c.html(renderMap(deps.sampler.latest(), selectedGuest(c.req.query('guest')))));
+  app.get('/ui/map', (c) => c.html(renderCpuMap(cpuMapFromSample(deps.sampler.latest()), { selected: selectedGuest(c.req.query('guest')) })));
   app.get('/ui/side', (c) => c.html(renderSide(deps.sampler.latest(), selectedGuest(c.req.query('guest')), canApply)));
   app.get('/', (c) => {
     const s = deps.sampler.latest();
@@ -55,7 +56,7 @@ ${canApply ? ' · <label for="token">Token <input id="token" type="password" aut
 <input type="hidden" id="guest-input" name="guest" value="${esc(guest)}"></header>
 <main>
 <section id="map-section" aria-labelledby="h-map"><h2 id="h-map">CPU map <span class="dim">NUMA node → socket → L3 → core → CPU; chips are guest threads on their last CPU</span></h2>
-<div id="map" hx-get="/ui/map" hx-include="#guest-input" hx-trigger="kvcpu-sample from:body" hx-swap="innerHTML">${renderMap(s, guest)}</div></section>
+<div id="map" hx-get="/ui/map" hx-include="#guest-input" hx-trigger="kvcpu-sample from:body" hx-swap="innerHTML">${renderCpuMap(cpuMapFromSample(s), { selected: guest })}</div></section>
 <aside id="side" hx-get="/ui/side" hx-include="#guest-input" hx-trigger="kvcpu-sample from:body" hx-swap="innerHTML">${renderSide(s, guest, canApply)}</aside>
 </main></body></html>`);
   });

@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { fleetPools, isStale, parseWhere, filterHosts, DEFAULT_STALE_AFTER_MS, type FleetHost, type FleetPools } from '../../app/fleet-query.ts';
-import type { Sample } from '../../app/sampler.ts';
-import { parseCpulist } from '../../core/cpulist.ts';
+import { cpuMapCss, cpuMapFromReport, esc, renderCpuMap } from '../../app/cpu-map-html.ts';
+import type { Report } from '../../app/report-schema.ts';
 import { isKvcpuError } from '../../core/errors.ts';
 import { packagePath } from '../../core/package-root.ts';
-import type { HostSnapshot } from '../../host/types.ts';
 import type { FleetAppDeps } from '../fleet-app.ts';
-import { esc, renderMap } from './render-map.ts';
 
 /** Hosts per page of the table: 10,000 hosts are 200 pages, each rendered from the store in milliseconds. */
 export const PAGE_SIZE = 50;
@@ -106,42 +104,13 @@ function featureMatrix(hosts: FleetHost[]): string {
   return `<table id="matrix"><caption class="dim">One row per distinct CPU</caption><thead><tr><th scope="col">CPU (hosts)</th><th scope="col">Hosts</th>${MATRIX_FEATURES.map((m) => `<th scope="col">${esc(m)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-/** A stored report as the CPU map component reads a live sample (the report carries the same host and guest fields). */
-export function sampleFromReport(report: unknown): Sample | null {
-  const sec = (report as { sections?: Record<string, { data?: unknown }> } | null)?.sections;
-  const host = sec?.host?.data as HostSnapshot | undefined;
-  if (!host || !Array.isArray(host.perCpu) || !host.cpus) return null;
-  const guests = ((sec?.guests?.data as { guests?: unknown[] } | undefined)?.guests ?? []) as Sample['guests']['guests'];
-  let online: number[] = [];
-  let isolated: number[] = [];
-  try {
-    online = parseCpulist(host.cpus.online);
-    isolated = parseCpulist(host.cpus.isolated ?? '');
-  } catch {
-    // a stored report always parsed once; a bad list just leaves the tiles unmarked
-  }
-  return {
-    seq: 0,
-    takenAt: String((report as { generatedAt?: unknown }).generatedAt ?? ''),
-    takenAtMs: 0,
-    durationMs: 0,
-    host,
-    online,
-    isolated,
-    guests: { takenAtMs: 0, ticksPerSecond: 100, guests: Array.isArray(guests) ? guests.filter((g) => g && Array.isArray((g as { threads?: unknown }).threads)) : [] },
-    overcommit: sec?.overcommit?.data as Sample['overcommit'],
-    checks: (sec?.checks?.data as Sample['checks']) ?? null,
-    rates: new Map(),
-  };
-}
-
 /**
  * The fleet dashboard: GET / (hosts table: sortable, filterable, paginated; pools with the
  * hosts that hold them back; the feature matrix; stale hosts) and GET /hosts/NAME (one host:
  * its summary and, when it pushed a report, its CPU map — the host agent's own component).
  */
 export function mountFleetDashboard(app: Hono, deps: FleetAppDeps, allHosts: () => Promise<FleetHost[]>): void {
-  const css = readFileSync(packagePath('src/http/dashboard/assets', 'dashboard.css'), 'utf8');
+  const css = cpuMapCss();
   const fleetCss = readFileSync(packagePath('src/http/dashboard/assets', 'fleet.css'), 'utf8');
   const staleAfter = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   app.get('/assets/dashboard.css', (c) => c.body(css, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }));
@@ -188,14 +157,15 @@ export function mountFleetDashboard(app: Hono, deps: FleetAppDeps, allHosts: () 
     const h = (await allHosts()).find((x) => x.summary.name === name);
     if (!h) return c.html(`${HEAD('kvcpu — unknown host')}<main><p class="fail" role="alert">No host ${esc(name)} in the store.</p><p><a href="/">All hosts</a></p></main></body></html>`, 404);
     const s = h.summary;
-    const sample = sampleFromReport(await deps.store.latestReport(name));
+    const stored = (await deps.store.latestReport(name)) as Report | null;
+    const map = stored?.sections ? cpuMapFromReport(stored) : null;
     const checks = s.checks.length
       ? `<table><thead><tr><th scope="col">Check</th><th scope="col">Status</th></tr></thead><tbody>${s.checks.map((k) => `<tr><td>${esc(k.id)}</td><td class="st-${esc(k.status)}">${esc(k.status)}</td></tr>`).join('')}</tbody></table>`
       : '<p class="dim">No readiness checks in the stored input.</p>';
     return c.html(`${HEAD(`kvcpu — ${name}`)}
 <header><h1>${esc(name)} <span class="dim">${esc(s.cpu.vendor)} ${esc(s.cpu.modelName ?? '')} · libvirt model ${esc(s.cpu.decodedModel ?? '-')} · ${s.cpu.featureCount} features · last seen ${esc(h.lastSeen)} · ${h.reports} report(s)</span></h1><p><a href="/">← all hosts</a></p></header>
 <main>
-<section aria-labelledby="h-map"><h2 id="h-map">CPU map <span class="dim">as of its latest report</span></h2>${sample ? `<div id="map">${renderMap(sample, '')}</div>` : '<p class="dim">This host was imported from CPU XML or cpuinfo: no topology or guests to draw.</p>'}</section>
+<section aria-labelledby="h-map"><h2 id="h-map">CPU map <span class="dim">as of its latest report</span></h2>${map ? `<div id="map">${renderCpuMap(map, { interactive: false })}</div>` : '<p class="dim">This host was imported from CPU XML or cpuinfo: no topology or guests to draw.</p>'}</section>
 <aside><h2>Readiness</h2>${checks}<h2>CPU features</h2><p class="features">${esc(h.cpu.allFeatures.join(' '))}</p></aside>
 </main></body></html>`);
   });

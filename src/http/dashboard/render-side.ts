@@ -1,6 +1,6 @@
 import { isPinned, vcpuThreads, type Sample } from '../../app/sampler.ts';
 import { suggestForRunning } from '../../app/plan-request.ts';
-import { esc } from './render-map.ts';
+import { esc, renderChecksHtml, renderOvercommitHtml } from '../../app/cpu-map-html.ts';
 
 const fmt = (v: number | null, unit: string) => (v === null ? '–' : `${v}${unit}`);
 
@@ -18,27 +18,6 @@ function renderGuest(s: Sample, selected: string): string {
     `<section aria-labelledby="h-guest"><h2 id="h-guest">Guest ${esc(g.name)} <span class="dim">pid ${g.pid}, ${g.vcpuCount} vCPU, ${esc(g.config.accel)}${g.libvirt ? ', libvirt' : ''}</span></h2>` +
     `<table class="vcpus"><caption class="sr">vCPUs of ${esc(g.name)}</caption><thead><tr><th scope="col">vCPU</th><th scope="col">TID</th><th scope="col">CPU</th><th scope="col">affinity</th><th scope="col">pin</th><th scope="col">CPU%</th><th scope="col">wait%</th><th scope="col">migr/s</th></tr></thead><tbody>${rows}</tbody></table></section>`
   );
-}
-
-function renderOvercommit(s: Sample): string {
-  const o = s.overcommit;
-  const max = Math.max(o.limit * 1.5, o.ratio, 1);
-  return (
-    `<section aria-labelledby="h-oc"><h2 id="h-oc">Overcommit <span class="verdict v-${o.verdict}">${o.verdict}</span></h2>` +
-    `<p><meter id="oc-meter" min="0" max="${max}" low="${o.limit * 0.75}" high="${o.limit}" optimum="0" value="${o.ratio}" aria-label="vCPU to pCPU ratio">${o.ratio}</meter> ` +
-    `<span class="oc-text">${o.guestVcpus} vCPUs on ${o.hostCpus} CPUs = ${o.ratio.toFixed(2)} : 1 (limit ${o.limit} : 1)</span></p>` +
-    `<ul class="checks">${o.checks.map((c) => `<li><span class="verdict v-${c.status}">${c.status}</span> ${esc(c.message)}</li>`).join('')}</ul></section>`
-  );
-}
-
-function renderChecks(s: Sample): string {
-  if (!s.checks) return '<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><p>running…</p></section>';
-  const order = { FAIL: 0, WARN: 1, PASS: 2, SKIP: 3 };
-  const items = [...s.checks.checks]
-    .sort((a, b) => order[a.status] - order[b.status])
-    .map((c) => `<li><span class="verdict v-${c.status}">${c.status}</span> <code>${esc(c.id)}</code> ${esc(c.summary)}${c.fix && c.status !== 'PASS' ? `<div class="fix">fix: ${esc(c.fix)}</div>` : ''}</li>`)
-    .join('');
-  return `<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><ul class="checks">${items}</ul></section>`;
 }
 
 function renderSuggestion(s: Sample, canApply: boolean): string {
@@ -65,5 +44,5 @@ function renderSuggestion(s: Sample, canApply: boolean): string {
 
 /** The side panel: selected guest's vCPUs, overcommit gauge, readiness checks, planner suggestion. */
 export function renderSide(s: Sample, selected: string, canApply: boolean): string {
-  return renderGuest(s, selected) + renderOvercommit(s) + renderSuggestion(s, canApply) + renderChecks(s);
+  return renderGuest(s, selected) + renderOvercommitHtml(s.overcommit) + renderSuggestion(s, canApply) + renderChecksHtml(s.checks?.checks ?? null);
 }
