@@ -5,6 +5,7 @@ import type { Check } from '../check/types.ts';
 import type { OvercommitReport } from '../guests/assess-overcommit.ts';
 import type { GuestThread } from '../guests/types.ts';
 import type { HostSnapshot, PerCpuRow } from '../host/types.ts';
+import { sortChecks } from './report-facts.ts';
 import type { Report } from './report-schema.ts';
 import type { Sample } from './sampler.ts';
 
@@ -246,13 +247,10 @@ export function renderOvercommitHtml(o: Pick<OvercommitReport, 'verdict' | 'limi
   );
 }
 
-const CHECK_ORDER = { FAIL: 0, WARN: 1, PASS: 2, SKIP: 3 } as const;
-
 /** Readiness checks, FAIL first, each with its fix when it is not a PASS; null: not run yet. */
 export function renderChecksHtml(checks: Pick<Check, 'id' | 'status' | 'summary' | 'fix'>[] | null): string {
   if (!checks) return '<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><p>running…</p></section>';
-  const items = [...checks]
-    .sort((a, b) => CHECK_ORDER[a.status] - CHECK_ORDER[b.status])
+  const items = sortChecks(checks)
     .map((c) => `<li data-check="${esc(c.id)}"><span class="verdict v-${c.status}">${c.status}</span> <code>${esc(c.id)}</code> ${esc(c.summary)}${c.fix && c.status !== 'PASS' ? `<div class="fix">fix: ${esc(c.fix)}</div>` : ''}</li>`)
     .join('');
   return `<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><ul class="checks">${items}</ul></section>`;

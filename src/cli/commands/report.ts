@@ -1,6 +1,33 @@
-import { buildReport, reportSections } from '../../app/report.ts';
+import { Option } from 'commander';
+import { renderReportHtml } from '../../app/report-html.ts';
+import { renderReportMarkdown } from '../../app/report-markdown.ts';
+import { buildReport, reportSections, type BuiltReport } from '../../app/report.ts';
+import { escapeJsonControls } from '../../core/errors.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
-import { paint, writeJson } from '../output.ts';
+import { paint, type CliIo } from '../output.ts';
+import { writeOutputFile } from '../write-output-file.ts';
+
+export const REPORT_FORMATS = ['text', 'json', 'html', 'markdown'] as const;
+type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+function renderText(io: Pick<CliIo, 'color'>, built: BuiltReport): string {
+  const { report, sections } = built;
+  const p = paint(io);
+  let out = p.bold(`kvcpu report — ${report.root === '/' ? 'this host' : report.root} — ${report.generatedAt}`) + '\n';
+  for (const s of sections) {
+    const badge = s.status === 'findings' ? p.red(' [findings]') : s.status === 'skipped' ? p.dim(' [skipped]') : '';
+    out += `\n${p.bold(p.cyan(`== ${s.title} ==`))}${badge}\n${s.text.endsWith('\n') ? s.text : s.text + '\n'}`;
+  }
+  return out;
+}
+
+/** The report in the asked-for form; html and markdown render the same kvcpu/report/1 object `--json` prints. */
+function renderAs(format: ReportFormat, io: Pick<CliIo, 'color'>, built: BuiltReport): string {
+  if (format === 'json') return escapeJsonControls(JSON.stringify(built.report, null, 2)) + '\n';
+  if (format === 'html') return renderReportHtml(built.report);
+  if (format === 'markdown') return renderReportMarkdown(built.report);
+  return renderText(io, built);
+}
 
 export const registerReport: RegisterCommand = (program, ctx) => {
   program
@@ -8,26 +35,28 @@ export const registerReport: RegisterCommand = (program, ctx) => {
     .description('everything kvcpu knows about this host: CPUs, readiness checks, CPU models, guests, placement, overcommit')
     .option('--root <dir>', 'read /proc and /sys under DIR (a `kvcpu capture` tree); live-only probes are skipped', '/')
     .option('--only <ids>', `comma-separated sections (${reportSections.map((s) => s.id).join(',')})`)
-    .option('--json', 'print the kvcpu/report/1 document (docs/report.schema.json): {schema, kvcpuVersion, generatedAt, root, host, sections:{<id>:{title,status,data}}}')
+    .addOption(
+      new Option('--format <format>', 'text (terminal), json (kvcpu/report/1), html (one self-contained page: CPU map, checks, guests; no script or external asset), markdown (for chat and tickets)')
+        .choices(REPORT_FORMATS)
+        .default('text'),
+    )
+    .option('--output <file>', 'write the report to FILE (replaced whole, never half-written) instead of stdout')
+    .option('--json', 'same as --format json: the kvcpu/report/1 document (docs/report.schema.json): {schema, kvcpuVersion, generatedAt, root, host, sections:{<id>:{title,status,data}}}')
     .action(
-      act(ctx, async (opts: { root: string; only?: string; json?: boolean }) => {
-        const { report, sections, findings } = await buildReport({
+      act(ctx, async (opts: { root: string; only?: string; format: ReportFormat; output?: string; json?: boolean }) => {
+        const format: ReportFormat = opts.json ? 'json' : opts.format;
+        // A file gets no terminal colours, whatever stdout is.
+        const color = opts.output === undefined && ctx.io.color;
+        const built = await buildReport({
           root: opts.root,
           ...(opts.only !== undefined ? { only: opts.only.split(',') } : {}),
-          color: ctx.io.color,
+          color,
           kvcpuVersion: '0.1.0',
         });
-        if (opts.json) {
-          writeJson(ctx.io, report);
-        } else {
-          const p = paint(ctx.io);
-          ctx.io.out(p.bold(`kvcpu report — ${report.root === '/' ? 'this host' : report.root} — ${report.generatedAt}`) + '\n');
-          for (const s of sections) {
-            const badge = s.status === 'findings' ? p.red(' [findings]') : s.status === 'skipped' ? p.dim(' [skipped]') : '';
-            ctx.io.out(`\n${p.bold(p.cyan(`== ${s.title} ==`))}${badge}\n${s.text.endsWith('\n') ? s.text : s.text + '\n'}`);
-          }
-        }
-        return findings ? 1 : 0;
+        const text = renderAs(format, { color }, built);
+        if (opts.output !== undefined) writeOutputFile(opts.output, text);
+        else ctx.io.out(text);
+        return built.findings ? 1 : 0;
       }),
     );
 };
