@@ -194,9 +194,40 @@ function nest(rows: PerCpuRow[], levels: Level[], leaf: (r: PerCpuRow) => string
     .join('');
 }
 
+/** True when every group of `inner` lies inside one group of `outer` (over these rows). */
+function nestsIn(rows: PerCpuRow[], inner: Level, outer: Level): boolean {
+  const seen = new Map<string, string>();
+  for (const r of rows) {
+    const k = inner.key(r);
+    const o = outer.key(r);
+    if ((seen.get(k) ?? o) !== o) return false;
+    seen.set(k, o);
+  }
+  return true;
+}
+
+/**
+ * The box order, outermost first. NUMA node → socket → die → L3 is the usual containment, but
+ * real machines break it: sub-NUMA clustering and Cluster-on-Die put several nodes in one socket
+ * (and one L3 over them), a Xen or KVM guest reports one socket per CPU under a shared L3. A
+ * level that is strictly coarser than the one before it moves out past it, so every box holds
+ * whole boxes of the next level and an L3 or node is drawn once, not cut up by a finer level.
+ */
+function orderLevels(rows: PerCpuRow[], levels: Level[]): Level[] {
+  const out = [...levels];
+  for (let pass = 0; pass < out.length; pass++) {
+    for (let i = 1; i < out.length; i++) {
+      const [outer, inner] = [out[i - 1]!, out[i]!];
+      if (!nestsIn(rows, inner, outer) && nestsIn(rows, outer, inner)) [out[i - 1], out[i]] = [inner, outer];
+    }
+  }
+  return out;
+}
+
 /**
  * The CPU map: the host's topology as nested boxes (NUMA node → socket → die when the
- * kernel reports several per socket → L3 domain → core → SMT thread tiles), each tile
+ * kernel reports several per socket → L3 domain, in the order they contain each other on this
+ * host (orderLevels) → core → SMT thread tiles), each tile
  * carrying one chip per guest thread whose psr is that CPU. `selected` outlines a guest's
  * affinity. Offline CPUs keep their tile (topology unknown: under "offline").
  */
@@ -212,11 +243,12 @@ export function renderCpuMap(m: CpuMapInput, opts: CpuMapOptions = {}): string {
   const levels: Level[] = [
     { label: 'node', cls: 'numa', key: (r) => (r.online ? String(r.node ?? '?') : 'offline'), title: (k, rs) => (k === 'offline' ? 'offline CPUs' : `NUMA node ${k} (CPUs ${cpus(rs)})`) },
     { label: 'socket', cls: 'socket', key: (r) => String(r.socket ?? '?'), title: (k) => `socket ${k}` },
-    ...(showDies ? [{ label: 'die', cls: 'die', key: (r: PerCpuRow) => String(r.die ?? '?'), title: (k: string) => `die ${k}` }] : []),
+    // die ids count within a package (topology/die_id): the key names both.
+    ...(showDies ? [{ label: 'die', cls: 'die', key: (r: PerCpuRow) => `${r.socket ?? '?'}/${r.die ?? '?'}`, title: (k: string) => `die ${k.split('/')[1]}` }] : []),
     { label: 'l3', cls: 'l3', key: (r) => r.l3 ?? '?', title: (k) => (k === '?' ? 'L3: unknown' : `L3 shared by CPUs ${k}`) },
-    { label: 'core', cls: 'core', key: (r) => String(r.core ?? `cpu${r.cpu}`), title: (k, rs) => `core ${k}${rs.length > 1 ? ` (SMT ${cpus(rs)})` : ''}` },
   ];
-  const body = nest(m.host.perCpu, levels, (r) => renderTile(r, iso, chips.get(r.cpu) ?? [], aff, selected, interactive));
+  const core: Level = { label: 'core', cls: 'core', key: (r) => String(r.core ?? `cpu${r.cpu}`), title: (k, rs) => `core ${k}${rs.length > 1 ? ` (SMT ${cpus(rs)})` : ''}` };
+  const body = nest(m.host.perCpu, [...orderLevels(m.host.perCpu.filter((r) => r.online), levels), core], (r) => renderTile(r, iso, chips.get(r.cpu) ?? [], aff, selected, interactive));
   return `<div class="map" data-seq="${m.seq}">${body}</div>${renderLegend(m, selected, interactive)}`;
 }
 

@@ -10,10 +10,13 @@ import type { Report } from './report-schema.ts';
  * in renderers that pass HTML through, and `*`/`_`/`` ` ``/`[` cannot start emphasis, code or links.
  */
 export function mdEscape(s: string | number | null | undefined): string {
-  return String(s ?? '')
-    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
-    .replace(/[\\`*_[\]<>|~&]/g, (c) => `\\${c}`)
-    .replace(/^ +| +$/g, '');
+  return (
+    String(s ?? '')
+      // eslint-disable-next-line no-control-regex -- the point: no control character reaches the chat
+      .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ')
+      .replace(/[\\`*_[\]<>|~&]/g, (c) => `\\${c}`)
+      .replace(/^ +| +$/g, '')
+  );
 }
 
 function table(head: string[], rows: string[][]): string {

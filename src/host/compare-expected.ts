@@ -19,7 +19,7 @@ function setOf(list: string): number[] {
 }
 
 /** Field names from `crosscheck.disputed` entries like "cores / threads_per_core / core_groups: why". */
-function disputedFields(e: Expected): Set<string> {
+export function disputedFields(e: Expected): Set<string> {
   const out = new Set<string>();
   for (const d of (e.crosscheck?.disputed ?? []) as string[]) {
     const head = d.split(':')[0] ?? '';
