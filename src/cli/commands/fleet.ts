@@ -17,6 +17,7 @@ import { kvcpuVersion } from '../../app/sample-views.ts';
 import { parseListen } from './serve.ts';
 import { act, collect, parseNonNegativeInt, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { paint, renderTable, writeJson, type CliContext } from '../output.ts';
+import { progressLine, stderrOf } from '../progress.ts';
 
 const dbOption = () => new Option('--db <db>', 'fleet store: a SQLite file (default $KVCPU_FLEET_DB or ./kvcpu-fleet.db) or postgres://user@host:port/db');
 const staleOption = () => new Option('--stale-after <hours>', 'a host not heard from for this long is stale').argParser(parsePositiveInt).default(DEFAULT_STALE_AFTER_MS / 3_600_000);
@@ -40,20 +41,6 @@ async function selectHosts(store: FleetStore, opts: { hosts?: string; where?: st
   return filterHosts(picked, parseWhere(opts.where), { staleAfterMs: opts.staleAfter * 3_600_000 });
 }
 
-/** A progress line on a terminal only (stderr), at most ~10 updates a second. */
-function progress(ctx: CliContext): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY || process.env.CI) return undefined;
-  let last = 0;
-  return (done, total) => {
-    const now = Date.now();
-    if (done !== total && now - last < 100) return;
-    last = now;
-    const w = 30;
-    const fill = Math.round((done / Math.max(1, total)) * w);
-    ctx.io.err(`\r[${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${done}/${total}${done === total ? '\n' : ''}`);
-  };
-}
-
 function addImport(fleet: Command, ctx: CliContext): void {
   fleet
     .command('import')
@@ -65,7 +52,8 @@ function addImport(fleet: Command, ctx: CliContext): void {
     .action(
       act(ctx, async (paths: string[], opts: { db?: string; rename?: boolean; json?: boolean }) => {
         const x = x86();
-        const summary = await withStore(opts.db, (s) => importFleet(s, x, paths, { allowRename: !!opts.rename, ...(opts.json ? {} : { onProgress: progress(ctx) }) }));
+        const bar = progressLine({ stream: stderrOf(ctx.io), json: !!opts.json, label: 'import' });
+        const summary = await withStore(opts.db, (s) => importFleet(s, x, paths, { allowRename: !!opts.rename, ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}) })).finally(() => bar?.end());
         if (opts.json) writeJson(ctx.io, summary);
         else {
           const p = paint(ctx.io);

@@ -2,6 +2,7 @@ import { parseSmpBatchLine } from '../../app/smp-batch.ts';
 import { Option } from 'commander';
 import { act, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, warnRendering, writeJson, type CliIo } from '../output.ts';
+import { progressLine, stderrOf } from '../progress.ts';
 import { KvcpuError } from '../../core/errors.ts';
 import { parseSmp, type ParseSmpOptions } from '../../smp/parse-smp.ts';
 import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
@@ -166,8 +167,12 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         if (o.batch) {
           if (specArgs.length > 0) throw new KvcpuError('E_USAGE', '--batch reads specs from stdin; give no SPEC argument', { hint: 'echo \'{"smp":"8"}\' | kvcpu smp --batch' });
           const text = await readAll(ctx.io.stdin);
-          for (const raw of text.split('\n')) {
-            if (raw.trim() === '') continue;
+          const lines = text.split('\n').filter((raw) => raw.trim() !== '');
+          // Each --verify line starts a QEMU (~0.3 s): a long batch shows how far it got.
+          const bar = o.verify ? progressLine({ stream: stderrOf(ctx.io), json, label: 'verify' }) : null;
+          let done = 0;
+          for (const raw of lines) {
+            bar?.update(done++, lines.length, raw.trim().slice(0, 60));
             const line = parseSmpBatchLine(raw);
             if (typeof line === 'string') {
               ctx.io.out(JSON.stringify({ ok: false, error: { code: 'E_BAD_JSON', message: line } }) + '\n');
@@ -177,13 +182,21 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
             const specs = Array.isArray(line.smp) ? line.smp : [line.smp];
             const r = parseSmp(specs, opts);
             const verify = o.verify ? await runVerify(specs, r, opts) : undefined;
-            ctx.io.out(JSON.stringify(smpResultJson(r, verify)) + '\n');
+            const outLine = JSON.stringify(smpResultJson(r, verify)) + '\n';
+            if (bar) bar.above(() => ctx.io.out(outLine));
+            else ctx.io.out(outLine);
           }
+          bar?.end();
           return 0;
         }
         if (specArgs.length === 0) throw new KvcpuError('E_USAGE', 'missing SPEC (the -smp value)', { hint: "kvcpu smp '8,threads=2' --machine q35" });
         const r = parseSmp(specArgs, base);
-        const verify = o.verify ? await runVerify(specArgs, r, base) : undefined;
+        let verify: { qemu: QemuSmpAnswer; differences: string[] } | undefined;
+        if (o.verify) {
+          const bar = progressLine({ stream: stderrOf(ctx.io), json, label: 'verify' });
+          bar?.update(0, 1, `starting QEMU -S -smp ${specArgs.join(' -smp ')}`);
+          verify = await runVerify(specArgs, r, base).finally(() => bar?.end());
+        }
         const ropts = { machine: r.machine, qemuVersion: r.qemuVersion, name: o.name ?? 'guest', ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}) };
         if (json) {
           const all = o.format === 'json' && r.ok ? renderAllJson(renderContext(r.topology, ropts), true) : {};
