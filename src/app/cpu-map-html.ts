@@ -253,7 +253,8 @@ export function renderCpuMap(m: CpuMapInput, opts: CpuMapOptions = {}): string {
 }
 
 function renderLegend(m: CpuMapInput, selected: string, interactive: boolean): string {
-  if (m.guests.length === 0) return '<p class="legend">No QEMU guests are running.</p>';
+  // The static page says so in its guests section; the live map says it under the map.
+  if (m.guests.length === 0) return interactive ? '<p class="legend">No QEMU guests are running.</p>' : '';
   const items = m.guests
     .map((g) => {
       const v = mapVcpuThreads(g);

@@ -23,7 +23,7 @@ describe.skipIf(!existsSync(capture))('kvcpu report --format / --output on a cap
     // 16 cpuN directories, 4 of them offline: 16 tiles, 4 offline.
     expect(html.match(/ data-cpu="/g)?.length).toBe(16);
     expect(html.match(/ data-state="offline"/g)?.length).toBe(4);
-    expect(html).toContain('<p class="legend">No QEMU guests are running.</p>');
+    expect(html.match(/No QEMU guests are running\./g)?.length).toBe(1);
     expect(readdirSync(dir)).toEqual(['page.html']);
   });
 
