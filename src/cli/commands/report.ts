@@ -1,6 +1,4 @@
 import { Option } from 'commander';
-import { renderReportHtml } from '../../app/report-html.ts';
-import { renderReportMarkdown } from '../../app/report-markdown.ts';
 import { buildReport, reportSections, type BuiltReport } from '../../app/report.ts';
 import { escapeJsonControls } from '../../core/errors.ts';
 import { act, type RegisterCommand } from '../command-kit.ts';
@@ -22,10 +20,11 @@ function renderText(io: Pick<CliIo, 'color'>, built: BuiltReport): string {
 }
 
 /** The report in the asked-for form; html and markdown render the same kvcpu/report/1 object `--json` prints. */
-function renderAs(format: ReportFormat, io: Pick<CliIo, 'color'>, built: BuiltReport): string {
+async function renderAs(format: ReportFormat, io: Pick<CliIo, 'color'>, built: BuiltReport): Promise<string> {
   if (format === 'json') return escapeJsonControls(JSON.stringify(built.report, null, 2)) + '\n';
-  if (format === 'html') return renderReportHtml(built.report);
-  if (format === 'markdown') return renderReportMarkdown(built.report);
+  // Loaded by the format that needs it: `kvcpu report` alone does not pay for them.
+  if (format === 'html') return (await import('../../app/report-html.ts')).renderReportHtml(built.report);
+  if (format === 'markdown') return (await import('../../app/report-markdown.ts')).renderReportMarkdown(built.report);
   return renderText(io, built);
 }
 
@@ -53,7 +52,7 @@ export const registerReport: RegisterCommand = (program, ctx) => {
           color,
           kvcpuVersion: '0.1.0',
         });
-        const text = renderAs(format, { color }, built);
+        const text = await renderAs(format, { color }, built);
         if (opts.output !== undefined) writeOutputFile(opts.output, text);
         else ctx.io.out(text);
         return built.findings ? 1 : 0;
