@@ -57,8 +57,9 @@ exec /usr/bin/virsh "$@"
 describe.skipIf(!possible.ok || !qemu || !twoCpus)('libvirtd stopped during a --via-libvirt pin (private libvirtd)', () => {
   const lv = new PrivateLibvirtd('harden2');
   const name = `kvt-harden2-lost-${process.pid}`;
-  const binDir = path.join(lv.dir, 'bin');
-  const stateDir = path.join(lv.dir, 'state');
+  // Paths in the scratch directory, made when the suite runs (not when it is skipped).
+  let binDir = '';
+  let stateDir = '';
   let pid = 0;
   let original: { live: Record<number, string>; xml: string };
 
@@ -95,6 +96,8 @@ describe.skipIf(!possible.ok || !qemu || !twoCpus)('libvirtd stopped during a --
   const pinArgs = ['pin', name, '--via-libvirt', '--config', '--vcpu', '0=0', '--vcpu', '1=1', '--json'];
 
   beforeAll(async () => {
+    binDir = path.join(lv.dir, 'bin');
+    stateDir = path.join(lv.dir, 'state');
     mkdirSync(binDir, { recursive: true });
     writeFileSync(path.join(binDir, 'virsh'), VIRSH_DOUBLE);
     chmodSync(path.join(binDir, 'virsh'), 0o755);

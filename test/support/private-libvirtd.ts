@@ -58,13 +58,16 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 export class PrivateLibvirtd {
-  /** Scratch directory (on the host's /tmp, visible inside and outside): pid files, logs, XML. */
-  readonly dir: string;
+  private scratch: string | null = null;
   private holder: ChildProcess | null = null;
   private daemons: { libvirtd: ChildProcess | null; virtlogd: ChildProcess | null } = { libvirtd: null, virtlogd: null };
 
-  constructor(readonly tag: string) {
-    this.dir = mkdtempSync(join(tmpdir(), `kvt-${tag}-libvirtd-`));
+  constructor(readonly tag: string) {}
+
+  /** Scratch directory (on the host's /tmp, visible inside and outside): pid files, logs, XML. Made on first use. */
+  get dir(): string {
+    this.scratch ??= mkdtempSync(join(tmpdir(), `kvt-${this.tag}-libvirtd-`));
+    return this.scratch;
   }
 
   get holderPid(): number {
@@ -158,7 +161,10 @@ export class PrivateLibvirtd {
    */
   async stop(domains: string[]): Promise<string[]> {
     const problems: string[] = [];
-    if (!this.holder?.pid || gone(this.holder.pid)) return problems;
+    if (!this.holder?.pid || gone(this.holder.pid)) {
+      if (this.scratch) rmSync(this.scratch, { recursive: true, force: true });
+      return problems;
+    }
     const pids = new Map<string, number>();
     for (const d of domains) {
       const pid = await this.domainPid(d).catch(() => 0);
@@ -185,7 +191,7 @@ export class PrivateLibvirtd {
         }
       }
     }
-    if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+    if (this.scratch && existsSync(this.scratch)) rmSync(this.scratch, { recursive: true, force: true });
     return problems;
   }
 }
