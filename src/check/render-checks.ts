@@ -1,3 +1,4 @@
+import { quoteInline } from '../core/errors.ts';
 import { paint, renderTable, type ColorOption } from '../core/format.ts';
 import { countStatuses } from './run-checks.ts';
 import type { Check } from './types.ts';
@@ -14,13 +15,14 @@ export function checksJson(checks: Check[]): { checks: Check[] } {
  */
 export function renderChecks(checks: Check[], io: ColorOption): string {
   const p = paint(io);
-  const rows = checks.map((c) => [p.status(c.status), c.id, c.summary]);
+  const rows = checks.map((c) => [{ text: c.status, style: (s: string) => p.status(s) }, c.id, c.summary]);
   let out = renderTable(['STATUS', 'ID', 'SUMMARY'], rows);
   const details = checks.filter((c) => c.status !== 'PASS' && (c.status !== 'SKIP' || c.evidence.length > 0 || c.fix !== null));
   for (const c of details) {
-    out += `\n${p.status(c.status)} ${p.bold(c.id)}: ${c.summary}\n`;
-    for (const e of c.evidence) out += `  ${p.dim('-')} ${e}\n`;
-    if (c.fix) out += `  ${p.cyan('fix:')} ${c.fix}\n`;
+    // Summaries and evidence quote files and command output: one line each, controls escaped.
+    out += `\n${p.status(c.status)} ${p.bold(c.id)}: ${quoteInline(c.summary)}\n`;
+    for (const e of c.evidence) out += `  ${p.dim('-')} ${quoteInline(e)}\n`;
+    if (c.fix) out += `  ${p.cyan('fix:')} ${quoteInline(c.fix)}\n`;
   }
   const n = countStatuses(checks);
   out += `\n${n.PASS} pass, ${n.WARN} warn, ${n.FAIL} fail, ${n.SKIP} skip\n`;

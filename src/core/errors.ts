@@ -61,10 +61,26 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u20
  * @example quoteControls('a\u0000b') // 'a\\x00b'
  */
 export function quoteControls(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(UNSAFE, escapeControl);
+}
+
+function escapeControl(c: string): string {
+  const n = c.charCodeAt(0);
+  return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+}
+
+// UNSAFE plus tab and newline: inside one table cell or one line, those break the layout too.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_INLINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * quoteControls for text that must stay on one line (a table cell, a guest name inside a
+ * sentence): the same escapes, and tab and newline as `\x09`, `\x0a` too, so a guest named
+ * "a\nb" cannot forge a table row.
+ * @example quoteInline('a\nb\u001b[2J') // 'a\\x0ab\\x1b[2J'
+ */
+export function quoteInline(text: string): string {
+  return text.replace(UNSAFE_INLINE, escapeControl);
 }
 
 /**

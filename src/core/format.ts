@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { quoteInline } from './errors.ts';
 
 /**
  * Terminal formatting for every human output (CLI commands and the capabilities' render-*.ts):
@@ -37,6 +38,30 @@ function width(s: string): number {
   return s.replace(ANSI, '').length;
 }
 
+/**
+ * A cell kvcpu colours: the text is quoted like any other cell, then `style` (a paint() colour)
+ * wraps it, so colour codes are the only escape sequences a table can contain.
+ */
+export interface StyledCell {
+  text: string;
+  style: (s: string) => string;
+}
+
+/** One table cell or key-value value: null/undefined print as "-". */
+export type Cell = string | number | null | undefined | StyledCell;
+
+/**
+ * The one way a value reaches a table: input-derived text (guest, thread, model and host names,
+ * check details) has its control characters escaped as error messages do (quoteControls), tab
+ * and newline included, so a name cannot move the cursor, clear the screen or forge a row.
+ * Numbers and kvcpu's own words pass unchanged.
+ */
+export function renderCell(v: Cell): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'object') return v.style(quoteInline(v.text));
+  return quoteInline(String(v));
+}
+
 export interface TableOptions {
   /** Columns aligned right (numbers), by index. */
   right?: number[];
@@ -48,10 +73,11 @@ export interface TableOptions {
  * Render rows as an aligned plain-text table with a header line, in the style of `lscpu -e`
  * (no borders, so the output stays greppable and copy-pastable).
  */
-export function renderTable(header: string[], rows: (string | number | null | undefined)[][], opts: TableOptions = {}): string {
+export function renderTable(header: string[], rows: Cell[][], opts: TableOptions = {}): string {
   const gap = opts.gap ?? '  ';
   const right = new Set(opts.right ?? []);
-  const cells = rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : String(v))));
+  header = header.map(renderCell);
+  const cells = rows.map((r) => r.map(renderCell));
   const widths = header.map((h, i) => Math.max(width(h), ...cells.map((r) => width(r[i] ?? ''))));
   const line = (r: string[]) =>
     r
@@ -65,7 +91,7 @@ export function renderTable(header: string[], rows: (string | number | null | un
 }
 
 /** Render `key: value` lines like lscpu's summary (keys padded to one column). */
-export function renderKeyValues(pairs: [string, string | number | null | undefined][]): string {
+export function renderKeyValues(pairs: [string, Cell][]): string {
   const w = Math.max(0, ...pairs.map(([k]) => k.length + 1));
-  return pairs.map(([k, v]) => `${(k + ':').padEnd(w)}  ${v === null || v === undefined ? '-' : String(v)}`).join('\n') + '\n';
+  return pairs.map(([k, v]) => `${(quoteInline(k) + ':').padEnd(w)}  ${renderCell(v)}`).join('\n') + '\n';
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPinRequests } from './build-pin-requests.ts';
 import { guest, thread } from './fixtures.test-helpers.ts';
-import { virshCommands, type LibvirtPin } from './libvirt-pins.ts';
+import { isLibvirtGone, virshCommands, type LibvirtPin } from './libvirt-pins.ts';
 import { loadPinState, savePinState, type PinState } from './pin-state.ts';
 
 // The libvirt path itself runs against a real libvirtd in test/e2e/libvirt.test.ts; these are
@@ -49,5 +49,22 @@ describe('libvirt pins', () => {
     const s = loadPinState(500, 77, dir)!;
     expect(s.threads).toEqual([{ tid: 510, comm: 'CPU 0/KVM', label: 'vcpu 0', before: '0-3', after: '3' }]);
     expect(s.libvirt).toEqual([pin('vcpu', '0', '0-3', '3', '0-3'), pin('emulator', null, '0-3', '0')]);
+  });
+  it('a retry after a pin libvirtd cut short keeps what the XML held before the first attempt', () => {
+    const base: Omit<PinState, 'libvirt' | 'threads'> = { kind: 'kvcpu-pin-state', pid: 600, startTime: 88, guest: 'db2', savedAt: 'x', cgroup: null };
+    const first: LibvirtPin = { domain: 'db2', what: 'vcpu', id: '0', before: '0-3', beforeConfig: '0-3', after: '2', configHad: false, cputuneHad: false };
+    savePinState({ ...base, threads: [], libvirt: [first] }, dir);
+    // The retry reads the XML kvcpu's first attempt left: the <vcpupin> is there now.
+    savePinState({ ...base, threads: [], libvirt: [{ ...first, before: '2', beforeConfig: '2', configHad: true, cputuneHad: true }] }, dir);
+    expect(loadPinState(600, 88, dir)!.libvirt).toEqual([first]);
+  });
+
+  it('isLibvirtGone tells a libvirtd that went away from a refused change', () => {
+    const e = (stderr: string, killed = false) => Object.assign(new Error('Command failed'), { stderr, killed });
+    expect(isLibvirtGone(e("error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': Connection refused"))).toBe(true);
+    expect(isLibvirtGone(e('error: End of file while reading data: Input/output error'))).toBe(true);
+    expect(isLibvirtGone(e('', true))).toBe(true); // virsh killed by kvcpu's timeout (a stopped libvirtd)
+    expect(isLibvirtGone(e("error: invalid argument: Invalid cpuset '7' for vcpu '0'"))).toBe(false);
+    expect(isLibvirtGone(e("error: failed to get domain 'x'"))).toBe(false);
   });
 });

@@ -190,6 +190,23 @@ export function errText(e: unknown): string {
 }
 
 /**
+ * Whether a virsh failure means libvirtd itself is gone (not that it refused the change): the
+ * client library's connection errors (libvirt src/rpc/virnetsocket.c "Failed to connect socket",
+ * virnetclient.c "End of file while reading data", "Cannot recv data", "Cannot write data"), or
+ * virsh killed by kvcpu's timeout (a stopped libvirtd accepts the connection and never answers).
+ */
+export function isLibvirtGone(e: unknown): boolean {
+  if (neverReachedLibvirt(e)) return true;
+  if ((e as { killed?: boolean }).killed) return true;
+  return /End of file while reading data|Cannot recv data|Cannot write data|Broken pipe|Connection reset by peer|client socket is closed/i.test(errText(e));
+}
+
+/** virsh could not even connect: the call cannot have changed anything. */
+function neverReachedLibvirt(e: unknown): boolean {
+  return /failed to connect to the hypervisor|Failed to connect socket/i.test(errText(e));
+}
+
+/**
  * Pin through libvirt, all or nothing: record every target's live (and, with --config, stored)
  * affinity, run virsh per target, re-read each thread's Cpus_allowed_list from /proc, and on any
  * failure or mismatch put every target back the way it was.
@@ -238,9 +255,31 @@ export async function pinViaLibvirt(
   }
 
   const done: LibvirtPin[] = [];
-  const fail = async (why: string): Promise<never> => {
+  const fail = async (why: string, lost = false): Promise<never> => {
     const n = done.length;
-    const problems = await restoreLibvirtPins([...done].reverse());
+    const notRolledBack: (LibvirtPin & { lostLibvirt?: boolean })[] = [];
+    const problems = await restoreLibvirtPins([...done].reverse(), notRolledBack);
+    if (lost && notRolledBack.length === 0) {
+      throw new KvcpuError('E_LIBVIRT_UNREACHABLE', `${why}: libvirtd stopped answering; ${n ? `rolled back ${n} virsh change(s), ` : ''}nothing was changed`, {
+        hint: 'start libvirtd again (check `virsh list`), then run the same pin again',
+        details: { rolledBack: n },
+      });
+    }
+    if (notRolledBack.length && notRolledBack.every((p) => p.lostLibvirt)) {
+      // libvirtd went away between kvcpu's virsh calls: only libvirt may undo them (its XML, its
+      // live view), so they are left as virsh set them and handed to the caller to save.
+      const targets = notRolledBack.map((p) => `${p.domain} ${p.what}${p.id ? ' ' + p.id : ''}`);
+      // Their threads' own "before" too: unpin restores each thread after virsh, and a later pin
+      // (which reads "before" from /proc, now the half-applied value) must not become the first.
+      const lostKeys = new Set(notRolledBack.map((p) => targetKey(p.domain, p)));
+      const threads = reqs
+        .filter((r) => lostKeys.has(targetKey(guests.get(r.pid)!.name, targetOf(r))))
+        .map((r) => ({ pid: r.pid, tid: r.tid, comm: r.comm, label: r.label, before: formatCpulist(beforeTid.get(r.tid)!), after: formatCpulist(r.cpus) }));
+      throw new KvcpuError('E_LIBVIRT_LOST', `${why}; libvirtd stopped answering, so ${notRolledBack.length} of ${n} virsh change(s) could not be rolled back (${targets.join(', ')})`, {
+        hint: 'start libvirtd again, then `kvcpu unpin DOMAIN` (or run the same pin again)',
+        details: { rolledBack: n - notRolledBack.length, notRolledBack: notRolledBack.map(({ lostLibvirt: _l, ...p }) => p), threads, rollbackProblems: problems },
+      });
+    }
     throw new KvcpuError('E_PIN_FAILED', `${why}; rolled back ${n} virsh change(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`, {
       hint: 'check `virsh list` and the domain state (--config needs a persistent domain: virsh define)',
       details: { rolledBack: n, rollbackProblems: problems },
@@ -252,9 +291,10 @@ export async function pinViaLibvirt(
       await virsh(virshPinArgs(p.domain, p, p.after, ['--live', ...(persist ? ['--config'] : [])]));
       done.push(p);
     } catch (e) {
-      // A failed --live --config may still have applied the live half: undo it too.
-      done.push(p);
-      await fail(`virsh ${virshPinArgs(p.domain, p, p.after, []).slice(0, 3).join(' ')} failed: ${errText(e)}`);
+      // A failed --live --config may still have applied the live half: undo it too (unless
+      // virsh never reached libvirtd: then nothing of this call happened).
+      if (!neverReachedLibvirt(e)) done.push(p);
+      await fail(`virsh ${virshPinArgs(p.domain, p, p.after, []).slice(0, 3).join(' ')} failed: ${errText(e)}`, isLibvirtGone(e));
     }
   }
   // Verify from /proc: vCPU and IOThread threads exactly; the emulator through its main thread;
@@ -283,10 +323,17 @@ export async function pinViaLibvirt(
  * kvcpu changed an element that was there, and elements kvcpu added removed again (with the
  * <cputune> kvcpu created), by redefining the persistent XML.
  */
-export async function restoreLibvirtPins(pins: LibvirtPin[]): Promise<string[]> {
+export async function restoreLibvirtPins(pins: LibvirtPin[], failed: (LibvirtPin & { lostLibvirt?: boolean })[] = []): Promise<string[]> {
   const problems: string[] = [];
+  // Once libvirtd is gone every further virsh call only waits for its own failure.
+  let gone = false;
   const removals = new Map<string, { targets: LibvirtPin[]; dropEmptyCputune: boolean; dropIothreadids: boolean }>();
   for (const p of pins) {
+    if (gone) {
+      failed.push({ ...p, lostLibvirt: true });
+      problems.push(`${p.domain} ${p.what}${p.id ? ' ' + p.id : ''} back to ${p.before}: libvirtd does not answer`);
+      continue;
+    }
     try {
       await virsh(virshPinArgs(p.domain, p, p.before, ['--live']));
       if (p.beforeConfig !== null) {
@@ -299,16 +346,26 @@ export async function restoreLibvirtPins(pins: LibvirtPin[]): Promise<string[]> 
         } else await virsh(virshPinArgs(p.domain, p, p.beforeConfig, ['--config']));
       }
     } catch (e) {
+      gone = isLibvirtGone(e);
+      failed.push({ ...p, lostLibvirt: gone });
       problems.push(`${p.domain} ${p.what}${p.id ? ' ' + p.id : ''} back to ${p.before}: ${errText(e)}`);
     }
   }
   for (const [domain, r] of removals) {
+    if (gone) {
+      // Not redefined: these targets are in `failed` only if their live restore failed too.
+      for (const t of r.targets) if (!failed.some((f) => f.domain === t.domain && f.what === t.what && f.id === t.id)) failed.push({ ...t, lostLibvirt: true });
+      problems.push(`${domain}: removing the pin elements kvcpu added to the domain XML: libvirtd does not answer`);
+      continue;
+    }
     try {
       const xml = await readInactiveXml(domain);
       let next = removePinElements(xml, r.targets, r.dropEmptyCputune);
       if (r.dropIothreadids) next = removeDefaultIothreadids(next);
       if (next !== xml) await defineXml(next);
     } catch (e) {
+      gone = isLibvirtGone(e);
+      for (const t of r.targets) if (!failed.some((f) => f.domain === t.domain && f.what === t.what && f.id === t.id)) failed.push({ ...t, lostLibvirt: gone });
       problems.push(`${domain}: removing the pin elements kvcpu added to the domain XML: ${errText(e)}`);
     }
   }

@@ -11,7 +11,7 @@ import { cgroupLeafFor, CpusetManager, detectCpusetMount, readThreadCpuset, remo
 import { findGuest } from './find-guest.ts';
 import { pinViaLibvirt, restoreLibvirtPins, virsh, virshCommands, type LibvirtPin, type UnpluggedVcpuPin } from './libvirt-pins.ts';
 import { acquirePinLocks, stateDirError } from './pin-lock.ts';
-import { loadPinState, pinStateDir, removePinState, savePinState } from './pin-state.ts';
+import { loadPinState, pinStateDir, removePinState, savePinState, type PinState } from './pin-state.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestProcess } from './types.ts';
 
@@ -273,7 +273,14 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   const lock = await acquirePinLocks(stateDir, [...byPid.values()]);
   try {
     let libResult: (PinResult & { pins: LibvirtPin[] }) | null = null;
-    if (libGuests.size) libResult = await pinViaLibvirt(libGuests, libReqs, persist, edge, unplugged);
+    if (libGuests.size) {
+      try {
+        libResult = await pinViaLibvirt(libGuests, libReqs, persist, edge, unplugged);
+      } catch (e) {
+        if (isKvcpuError(e) && e.code === 'E_LIBVIRT_LOST') throw saveLostLibvirtPins(e, libGuests, stateDir);
+        throw e;
+      }
+    }
     let directResult: PinResult = { method: edge.method, applied: [] };
     if (directReqs.length) {
       try {
@@ -295,6 +302,49 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   } finally {
     lock.release();
   }
+}
+
+/**
+ * libvirtd went away mid-pin with virsh changes kvcpu could not undo: save them as the guests'
+ * pin state (merged with an earlier pin's, keeping the first "before"), so `kvcpu unpin` puts
+ * them back through libvirt once it answers again. Returns the error to throw, saying where.
+ */
+function saveLostLibvirtPins(e: KvcpuError, guests: Map<number, GuestProcess>, stateDir: string): KvcpuError {
+  const details = (e.details ?? {}) as { notRolledBack?: LibvirtPin[]; threads?: (PinState['threads'][number] & { pid: number })[] };
+  const lost = details.notRolledBack ?? [];
+  const saved: string[] = [];
+  const problems: string[] = [];
+  for (const g of guests.values()) {
+    const libvirt = lost.filter((p) => p.domain === g.name);
+    if (!libvirt.length) continue;
+    try {
+      saved.push(
+        savePinState(
+          {
+            kind: 'kvcpu-pin-state',
+            pid: g.pid,
+            startTime: g.startTime,
+            guest: g.name,
+            savedAt: new Date().toISOString(),
+            threads: (details.threads ?? []).filter((t) => t.pid === g.pid).map(({ pid: _p, ...t }) => t),
+            cgroup: null,
+            libvirt,
+          },
+          stateDir,
+        ),
+      );
+    } catch (err) {
+      problems.push(`${g.name}: ${(err as Error).message}`);
+    }
+  }
+  const names = [...new Set(lost.map((p) => p.domain))];
+  const next = saved.length
+    ? `; saved in ${saved.join(', ')}: once libvirtd answers, \`kvcpu unpin ${names.join('` / `kvcpu unpin ')}\` puts them back`
+    : '';
+  return new KvcpuError('E_LIBVIRT_LOST', `${e.message}${next}${problems.length ? `; saving the pin state failed: ${problems.join('; ')}` : ''}`, {
+    hint: e.hint,
+    details: { ...(e.details as object), statePaths: saved, ...(problems.length ? { stateProblems: problems } : {}) },
+  });
 }
 
 /**

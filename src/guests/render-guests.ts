@@ -1,3 +1,4 @@
+import { quoteInline } from '../core/errors.ts';
 import { renderKeyValues, renderTable } from '../core/format.ts';
 import type { OvercommitReport } from './assess-overcommit.ts';
 import type { TopRow } from './top-rates.ts';
@@ -37,8 +38,8 @@ export function renderPsTable(snap: GuestSnapshot): string {
   });
   const summary = snap.guests.map(
     (g) =>
-      `${g.name} (pid ${g.pid}): ${g.vcpuCount} vCPU${g.vcpuCount === 1 ? '' : 's'}${g.config.maxCpus > g.vcpuCount ? ` of max ${g.config.maxCpus}` : ''}` +
-      `${g.vcpuCountFrom === 'cmdline' ? ` (counted from -smp: its threads cannot be told apart, no debug-threads=on, QMP socket or libvirt status)` : ''}, accel ${g.config.accel}${g.config.tcgThread ? ` thread=${g.config.tcgThread}` : ''}, cpu ${g.config.cpuModel ?? 'default'}` +
+      `${quoteInline(g.name)} (pid ${g.pid}): ${g.vcpuCount} vCPU${g.vcpuCount === 1 ? '' : 's'}${g.config.maxCpus > g.vcpuCount ? ` of max ${g.config.maxCpus}` : ''}` +
+      `${g.vcpuCountFrom === 'cmdline' ? ` (counted from -smp: its threads cannot be told apart, no debug-threads=on, QMP socket or libvirt status)` : ''}, accel ${quoteInline(g.config.accel)}${g.config.tcgThread ? ` thread=${quoteInline(g.config.tcgThread)}` : ''}, cpu ${quoteInline(g.config.cpuModel ?? 'default')}` +
       `${g.config.memoryMiB ? `, ${g.config.memoryMiB} MiB` : ''}, vCPUs by ${g.vcpuSource}${g.libvirt ? ', libvirt' : ''}`,
   );
   return (
@@ -85,6 +86,6 @@ export function renderOvercommit(r: OvercommitReport): string {
     r.perCpu.map((p) => [p.cpu, p.vcpuThreads, p.running]),
     { right: [0, 1, 2] },
   );
-  const checks = r.checks.map((c) => `${c.status.padEnd(4)}  ${c.id}: ${c.message}`).join('\n');
+  const checks = r.checks.map((c) => `${c.status.padEnd(4)}  ${c.id}: ${quoteInline(c.message)}`).join('\n');
   return `${head}\n${guests}\nvCPU threads by last CPU (psr):\n${per}\n${checks}\n`;
 }

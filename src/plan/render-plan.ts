@@ -1,7 +1,7 @@
 import { formatCpulist } from '../core/cpulist.ts';
 import { renderTable } from '../core/format.ts';
 import type { PinPlan } from './pin-plan.ts';
-import { KvcpuError } from '../core/errors.ts';
+import { KvcpuError, quoteInline } from '../core/errors.ts';
 import { qemuOptionLines } from '../render/render-qemu.ts';
 import { renderAllJson, renderContext, renderTopologyDetailed, type RenderNote, type RenderOptions, type TopologyFormat } from '../render/render-topology.ts';
 import type { GuestTopology } from '../smp/types.ts';
@@ -146,12 +146,12 @@ export function renderTextPlan(r: PlanResult): string {
   let out = '';
   for (const g of r.guests) {
     if (!g.fits) {
-      out += `guest ${g.name}: REFUSED: ${g.failed}\n`;
-      for (const why of g.reasons.slice(0, 8)) out += `  ${why}\n`;
+      out += `guest ${quoteInline(g.name)}: REFUSED: ${quoteInline(g.failed ?? '')}\n`;
+      for (const why of g.reasons.slice(0, 8)) out += `  ${quoteInline(why)}\n`;
       continue;
     }
     const t = g.topology;
-    out += `guest ${g.name}: ${g.request.vcpus} vCPUs, ${g.request.policy}, threads=${g.request.threads}, emulator=${g.request.emulator}; topology sockets=${t.sockets} cores=${t.cores} threads=${t.threads}\n`;
+    out += `guest ${quoteInline(g.name)}: ${g.request.vcpus} vCPUs, ${g.request.policy}, threads=${g.request.threads}, emulator=${g.request.emulator}; topology sockets=${t.sockets} cores=${t.cores} threads=${t.threads}\n`;
     out += renderTable(
       ['VCPU', 'CPUS', 'NODE', 'KIND'],
       g.vcpus.map((v) => [v.vcpu, formatCpulist(v.cpus), v.node, v.dedicated ? 'dedicated' : 'shared']),
@@ -159,11 +159,11 @@ export function renderTextPlan(r: PlanResult): string {
     ).replace(/^(?=.)/gm, '  ');
     out += `  emulator: ${g.emulator?.length ? formatCpulist(g.emulator) : '-'}\n`;
     for (const [k, v] of Object.entries(g.iothreads)) out += `  ${k}: ${formatCpulist(v)}\n`;
-    for (const why of g.reasons) out += `  why: ${why}\n`;
+    for (const why of g.reasons) out += `  why: ${quoteInline(why)}\n`;
   }
-  out += `host ${r.host} after: pinned ${r.hostAfter.pinned || '-'}; free dedicated ${r.hostAfter.freeDedicated || '-'}\n`;
+  out += `host ${quoteInline(r.host)} after: pinned ${r.hostAfter.pinned || '-'}; free dedicated ${r.hostAfter.freeDedicated || '-'}\n`;
   for (const n of r.hostAfter.nodes) out += `  node ${n.id}: shared vCPUs ${n.sharedVcpus}/${n.sharedCapacity}, memory ${n.memoryUsedMiB}${n.memoryMiB === null ? '' : `/${n.memoryMiB}`} MiB\n`;
-  for (const n of r.notes) out += `note: ${n}\n`;
+  for (const n of r.notes) out += `note: ${quoteInline(n)}\n`;
   return out;
 }
 

@@ -2,8 +2,8 @@
  * Faults with real QEMU (TCG) — issue 15 part 2: a guest killed during pin, guests starting and
  * dying while ps samples, a stopped QEMU and a monitor held by another client (bounded time,
  * clear codes), QMP closing mid-reply, the state directory unwritable or full, and two pin/unpin
- * processes racing on one guest. libvirt faults (libvirtd stopped mid-pin) are left out on
- * purpose: libvirtd is shared by every test run on this machine.
+ * processes racing on one guest. libvirtd stopped mid-pin is in faults-libvirtd.test.ts (on a
+ * private libvirtd: the shared one serves every test run on this machine).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -85,7 +85,7 @@ function addExplain(cpu: Command, ctx: CliContext): void {
             ['Removed', ex.removed.join(' ') || '-'],
             ['Unavailable', ex.unavailable.join(' ') || 'none'],
             ['Mode', ex.mode === 'enforce' ? 'enforce: QEMU refuses to start if anything is unavailable' : ex.mode === 'check' ? 'check (default): unavailable features are dropped with a warning' : 'check=off: dropped silently'],
-            ['Result', ex.fails ? p.red(ex.mode === 'enforce' && ex.unavailable.length ? 'QEMU would exit (enforce)' : 'QEMU would exit') : ex.unavailable.length ? p.yellow(`starts without ${ex.unavailable.length} feature(s)`) : p.green('starts with every requested feature')],
+            ['Result', ex.fails ? { text: ex.mode === 'enforce' && ex.unavailable.length ? 'QEMU would exit (enforce)' : 'QEMU would exit', style: p.red } : ex.unavailable.length ? { text: `starts without ${ex.unavailable.length} feature(s)`, style: p.yellow } : { text: 'starts with every requested feature', style: p.green }],
             ['x86-64 level', level.level ? `${level.name}${level.missingForNext.length ? ` (v${level.level + 1} needs ${level.missingForNext.join(' ')})` : ''}` : '32-bit only'],
           ]),
         );
@@ -146,7 +146,7 @@ function addLevels(cpu: Command, ctx: CliContext): void {
           }
           const p = paint(ctx.io);
           ctx.io.out(`${subject}: ${lv.level ? lv.name : 'not x86-64 (32-bit)'}\n\n`);
-          ctx.io.out(renderTable(['LEVEL', 'MET', 'MISSING'], lv.perLevel.map((l) => [l.name, l.missing.length ? p.red('no') : p.green('yes'), l.missing.join(' ') || null])));
+          ctx.io.out(renderTable(['LEVEL', 'MET', 'MISSING'], lv.perLevel.map((l) => [l.name, l.missing.length ? { text: 'no', style: p.red } : { text: 'yes', style: p.green }, l.missing.join(' ') || null])));
           if (extra.accel) {
             const a = extra.accel as { accel: string; level: number; exact: boolean };
             ctx.io.out(
@@ -155,7 +155,7 @@ function addLevels(cpu: Command, ctx: CliContext): void {
                 : `\non ${a.accel} (unavailable features dropped) the guest gets x86-64-v${a.level}${a.exact ? '' : ' (estimate)'}\n`,
             );
           }
-          ctx.io.out('\n' + renderTable(['GUEST OS', 'NEEDS', 'BOOTS', 'NOTE'], os.map((o) => [o.os, `v${o.needs}`, o.ok ? p.green('yes') : p.red('no'), o.note])));
+          ctx.io.out('\n' + renderTable(['GUEST OS', 'NEEDS', 'BOOTS', 'NOTE'], os.map((o) => [o.os, `v${o.needs}`, o.ok ? { text: 'yes', style: p.green } : { text: 'no', style: p.red }, o.note])));
           return 0;
         }
         const listSupported = await accelFeatures(accel, { catalog, root: opts.root });
@@ -221,12 +221,12 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
           return 0;
         }
         const p = paint(ctx.io);
-        const yn = (b: boolean) => (b ? p.green('yes') : p.dim('no'));
+        const yn = (b: boolean) => (b ? { text: 'yes', style: p.green } : { text: 'no', style: p.dim });
         const header = ['FAMILY', 'FEATURE', 'HOST', ...(pool.length ? ['POOL'] : []), opts.model.toUpperCase(), 'ADD'];
         ctx.io.out(
           renderTable(
             header,
-            advice.rows.map((r) => [r.family, r.feature, yn(r.host), ...(pool.length ? [yn(r.pool)] : []), yn(r.model), advice.add.includes(r.feature) ? p.cyan('+') : null]),
+            advice.rows.map((r) => [r.family, r.feature, yn(r.host), ...(pool.length ? [yn(r.pool)] : []), yn(r.model), advice.add.includes(r.feature) ? { text: '+', style: p.cyan } : null]),
           ),
         );
         ctx.io.out(advice.cpuString ? `\nSuggested for ${accel}: -cpu ${advice.cpuString}\n` : `\nNo -cpu ${opts.model} string starts with enforce on ${accel}: ${advice.error ?? ''}\n`);

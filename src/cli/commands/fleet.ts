@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_STALE_AFTER_MS, filterHosts, fleetBaseline, fleetHealth, fleetPools, isStale, parseWhere, qemuModelNames, renderBaselineForms, type FleetHost } from '../../app/fleet-query.ts';
 import { guestCpuFromString, placeGuest } from '../../app/fleet-placement.ts';
 import { formatCpulist } from '../../core/cpulist.ts';
-import { KvcpuError } from '../../core/errors.ts';
+import { KvcpuError, quoteInline } from '../../core/errors.ts';
 import { guestFromRecord } from '../../plan/parse-guest-spec.ts';
 import { baselineJson } from '../../cpu-baseline/render-baseline.ts';
 import { loadCpuMap } from '../../cpu-baseline/read-cpu-map.ts';
@@ -97,10 +97,10 @@ function addHosts(fleet: Command, ctx: CliContext): void {
                 h.summary.cpu.featureCount,
                 t?.onlineCpus,
                 t ? `${t.sockets}s×${t.coresPerSocket ?? '?'}c×${t.threadsPerCore}t` : null,
-                fails ? p.red(String(fails)) : 0,
+                fails ? { text: String(fails), style: p.red } : 0,
                 h.summary.guests?.count,
                 h.summary.overcommit ? h.summary.overcommit.ratio.toFixed(2) : null,
-                isStale(h, now, staleMs) ? p.yellow(`${h.lastSeen} (stale)`) : h.lastSeen,
+                isStale(h, now, staleMs) ? { text: `${h.lastSeen} (stale)`, style: p.yellow } : h.lastSeen,
               ];
             }),
             { right: [3, 4, 6, 7, 8] },
@@ -149,7 +149,7 @@ function addPools(fleet: Command, ctx: CliContext): void {
           for (const h of pl.heldBackBy) {
             const who = h.hostCount > h.hosts.length ? `${h.hosts.join(', ')} (+${h.hostCount - h.hosts.length})` : h.hosts.join(', ');
             const lacks = h.lacks.slice(0, 8).join(' ') + (h.lacks.length > 8 ? ` (+${h.lacks.length - 8})` : '');
-            ctx.io.out(`  held back by ${who}: lacks ${lacks}; without ${h.hostCount === 1 ? 'it' : 'them'} the pool gets ${h.modelWithout} (+${h.gain} features)\n`);
+            ctx.io.out(`  held back by ${quoteInline(who)}: lacks ${lacks}; without ${h.hostCount === 1 ? 'it' : 'them'} the pool gets ${h.modelWithout} (+${h.gain} features)\n`);
           }
         });
         return 0;
@@ -204,7 +204,7 @@ function addHealth(fleet: Command, ctx: CliContext): void {
         else {
           ctx.io.out(`${h.hosts} host(s), ${h.stale.length} stale, fleet vCPU:CPU ${h.fleetRatio === null ? '-' : h.fleetRatio.toFixed(2)}\n`);
           if (h.failing.length) ctx.io.out('\n' + renderTable(['CHECK', 'FAILING', 'HOSTS'], h.failing.map((f) => [f.check, f.hosts.length, f.hosts.slice(0, 6).join(', ') + (f.hosts.length > 6 ? ' …' : '')]), { right: [1] }));
-          if (h.stale.length) ctx.io.out(`\nstale: ${h.stale.slice(0, 20).join(', ')}${h.stale.length > 20 ? ' …' : ''}\n`);
+          if (h.stale.length) ctx.io.out(`\nstale: ${quoteInline(h.stale.slice(0, 20).join(', '))}${h.stale.length > 20 ? ' …' : ''}\n`);
         }
         return h.failing.length || h.stale.length ? 1 : 0;
       }),
@@ -233,7 +233,7 @@ function addShow(fleet: Command, ctx: CliContext): void {
           const history = await s.history(name, opts.history);
           if (opts.json) return writeJson(ctx.io, { host: { ...h!, cpu: { ...h!.cpu } }, history });
           const sm = h!.summary;
-          ctx.io.out(`${sm.name}: ${sm.cpu.vendor ?? '?'} ${sm.cpu.modelName ?? ''} (${sm.cpu.decodedModel ?? 'no libvirt model'}), ${sm.cpu.featureCount} features, last seen ${h!.lastSeen}\n`);
+          ctx.io.out(`${quoteInline(`${sm.name}: ${sm.cpu.vendor ?? '?'} ${sm.cpu.modelName ?? ''} (${sm.cpu.decodedModel ?? 'no libvirt model'})`)}, ${sm.cpu.featureCount} features, last seen ${quoteInline(h!.lastSeen)}\n`);
           ctx.io.out(renderTable(['RECEIVED', 'GENERATED', 'SOURCE', 'DIGEST'], history.map((e) => [e.receivedAt, e.generatedAt, e.summary.source, e.digest.slice(0, 12)])));
         });
         return 0;
@@ -272,8 +272,8 @@ function addPlacement(fleet: Command, ctx: CliContext): void {
               ['HOST', 'CPU', 'FITS', 'FREE AFTER', 'PINNING / WHY NOT'],
               candidates.slice(0, opts.limit).map((c) => [
                 c.host,
-                c.runnable ? p.green('runs') : p.red('no'),
-                c.fits === true ? p.green('yes') : c.fits === null ? p.yellow('unknown') : p.red('no'),
+                c.runnable ? { text: 'runs', style: p.green } : { text: 'no', style: p.red },
+                c.fits === true ? { text: 'yes', style: p.green } : c.fits === null ? { text: 'unknown', style: p.yellow } : { text: 'no', style: p.red },
                 c.freeAfter,
                 c.fits ? c.vcpus.map((v) => `${v.vcpu}→${formatCpulist(v.cpus)}`).join(' ') : c.missing.length ? `lacks ${c.missing.slice(0, 8).join(' ')}${c.missing.length > 8 ? ` (+${c.missing.length - 8})` : ''}` : (c.failed ?? c.reasons[0] ?? ''),
               ]),

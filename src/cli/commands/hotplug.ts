@@ -4,6 +4,7 @@ import { findGuest } from '../../guests/find-guest.ts';
 import { hotplugVcpus } from '../../guests/hotplug-vcpus.ts';
 import { assessOvercommit } from '../../guests/assess-overcommit.ts';
 import { parseCpulist } from '../../core/cpulist.ts';
+import { quoteInline } from '../../core/errors.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
 import { act, parsePositiveInt, type RegisterCommand } from '../command-kit.ts';
 import { renderTable, writeJson } from '../output.ts';
@@ -34,11 +35,11 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
           writeJson(ctx.io, { ok: true, ...out, warnings });
           return 0;
         }
-        if (out.action === 'none') ctx.io.out(`${out.guest} already has ${out.from} vCPUs (max ${out.maxCpus})\n`);
-        else if (out.action === 'unplug') ctx.io.out(`${out.guest}: ${out.from} -> ${out.to} vCPUs (the guest ejected the removed CPUs)\n`);
+        if (out.action === 'none') ctx.io.out(`${quoteInline(out.guest)} already has ${out.from} vCPUs (max ${out.maxCpus})\n`);
+        else if (out.action === 'unplug') ctx.io.out(`${quoteInline(out.guest)}: ${out.from} -> ${out.to} vCPUs (the guest ejected the removed CPUs)\n`);
         else {
           ctx.io.out(
-            `${out.guest}: ${out.from} -> ${out.to} vCPUs (max ${out.maxCpus})\n` +
+            `${quoteInline(out.guest)}: ${out.from} -> ${out.to} vCPUs (max ${out.maxCpus})\n` +
               renderTable(
                 ['CPU-INDEX', 'TID', 'THREAD', 'DEVICE-ID', 'SLOT'],
                 out.added.map((a) => [a.cpuIndex, a.tid, a.thread, a.id, Object.entries(a.props).map(([k, v]) => `${k}=${v}`).join(',')]),

@@ -97,7 +97,7 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
               r.aliasOf,
               r.vendor === 'GenuineIntel' ? 'Intel' : r.vendor === 'AuthenticAMD' ? 'AMD' : r.vendor === 'HygonGenuine' ? 'Hygon' : r.vendor,
               levelOf(r.name) === null ? null : levelOf(r.name) === 0 ? '32-bit' : `v${levelOf(r.name)}`,
-              r.runnable ? p.green('yes') : p.red('no'),
+              r.runnable ? { text: 'yes', style: p.green } : { text: 'no', style: p.red },
               r.unavailable.join(' ') || null,
             ]),
           ),

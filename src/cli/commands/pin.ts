@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KvcpuError } from '../../core/errors.ts';
+import { KvcpuError, quoteInline } from '../../core/errors.ts';
 import { readHost } from '../../host/read-host.ts';
 import { parseAssignments, type GuestPinSpec } from '../../guests/build-pin-requests.ts';
 import { jobsFromPlan, pinGuests, unpinGuest, type PinJob, type PinOutcome } from '../../guests/pin-guests.ts';
@@ -13,13 +13,13 @@ import { renderTable, writeJson } from '../output.ts';
 export { loadPinPlan } from '../../app/pin-plan.ts';
 
 export function renderPinOutcome(o: PinOutcome): string {
-  if (o.dryRun) return `# dry run: nothing changed (method: ${o.method}); equivalent commands:\n${o.commands.join('\n')}\n`;
+  if (o.dryRun) return `# dry run: nothing changed (method: ${o.method}); equivalent commands:\n${o.commands.map(quoteInline).join('\n')}\n`;
   const rows = (o.result?.applied ?? []).map((a) => [a.guest, a.pid, a.tid, a.label, a.comm, a.before, a.after]);
   return (
     renderTable(['GUEST', 'PID', 'TID', 'WHAT', 'THREAD', 'BEFORE', 'AFTER'], rows, { right: [1, 2] }) +
     `pinned ${rows.length} thread(s) via ${o.method}; verified from /proc/PID/task/TID/status (Cpus_allowed_list).\n` +
     (o.statePaths.length ? `undo with \`kvcpu unpin GUEST\` (saved: ${o.statePaths.join(', ')})\n` : '') +
-    o.cleaned.map((c) => `${c}\n`).join('')
+    o.cleaned.map((c) => `${quoteInline(c)}\n`).join('')
   );
 }
 
@@ -105,17 +105,17 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
       act(ctx, async (guest: string, opts: { json?: boolean }) => {
         const out = await unpinGuest(guest, { host: readHost() });
         if (opts.json) writeJson(ctx.io, { ok: true, ...out });
-        else if (out.gone) ctx.io.out(`${out.guest} is gone; removed what kvcpu left for it:\n${out.cleaned.map((c) => `  ${c}\n`).join('')}`);
+        else if (out.gone) ctx.io.out(`${quoteInline(out.guest)} is gone; removed what kvcpu left for it:\n${out.cleaned.map((c) => `  ${quoteInline(c)}\n`).join('')}`);
         else {
           ctx.io.out(
             renderTable(
               ['GUEST', 'TID', 'WHAT', 'THREAD', 'FROM', 'TO', 'NOW'],
               out.restored.map((r) => [out.guest, r.tid, r.label, r.comm, r.from, r.to, r.now ?? 'gone']),
               { right: [1] },
-            ) + `restored ${out.restored.length} thread(s) of ${out.guest} (pid ${out.pid})\n`,
+            ) + `restored ${out.restored.length} thread(s) of ${quoteInline(out.guest)} (pid ${out.pid})\n`,
           );
           for (const e of out.cgroupErrors) ctx.io.err(`warning: cgroup cleanup: ${e}\n`);
-          for (const c of out.cleaned) ctx.io.out(`${c}\n`);
+          for (const c of out.cleaned) ctx.io.out(`${quoteInline(c)}\n`);
         }
         return 0;
       }),
