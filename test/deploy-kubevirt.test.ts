@@ -10,7 +10,6 @@ import { runCli } from './support/run-cli.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const docs = parseAllDocuments(readFileSync(path.join(repo, 'deploy/kvcpu-kubevirt-daemonset.yaml'), 'utf8'));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const objs = docs.map((d) => d.toJS() as any).filter(Boolean);
 const byKind = (k: string) => objs.filter((o) => o.kind === k);
 

@@ -21,9 +21,9 @@ const NAMES = ['Xeon-E5-2650-v3', 'Core-i7-8700', 'EPYC-7601-32-Core'];
 
 let work: string;
 let pg: TestPostgres | null = null;
-let files: string[] = [];
-let expectedModels: Record<string, string[]> = {};
-let expectedFeatures: Record<string, Set<string>> = {};
+const files: string[] = [];
+const expectedModels: Record<string, string[]> = {};
+const expectedFeatures: Record<string, Set<string>> = {};
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'kvcpu-fleet-kv-'));
