@@ -10,6 +10,7 @@ import { readTextFile } from '../cpu-baseline/read-cpu-inputs.ts';
 import { readHypervisorContext, readHypervisorHostCpu } from '../cpu-baseline/read-hypervisor-context.ts';
 import type { X86Map } from '../cpu-baseline/x86-map.ts';
 import { readHost } from '../host/read-host.ts';
+import { hypervCapabilities, readKvmHyperv } from './hyperv-labels.ts';
 import type { DomCapabilities, NodeLabelInput } from './node-labels.ts';
 import { parseCapabilities, parseDomCapabilities, parseSupportedFeatures, type HostCapabilities } from './parse-libvirt-caps.ts';
 
@@ -56,6 +57,8 @@ export function expandHostModel(x: X86Map, dc: DomCapabilities): { name: string;
   const r = baselineCpus(x, [def], { expandFeatures: true }).cpu;
   return [...r.require.map((name) => ({ name, policy: 'require' })), ...r.disable.map((name) => ({ name, policy: 'disable' }))].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
+
+const hypervOf = (a: ReturnType<typeof readKvmHyperv>) => (a ? hypervCapabilities(a) : null);
 
 /** `kernel.sched_rt_runtime_us` (what KubeVirt's isNodeRealtimeCapable asks sysctl). */
 export function readRealtime(root: string): boolean | null {
@@ -185,7 +188,8 @@ export async function readLabelInputs(x: X86Map, opts: ReadLabelInputsOptions): 
     supportedFeatures: supported,
     counter: caps?.counter ?? null,
     machines: caps?.machines ?? [],
-    hyperv: null,
+    // The live host's /dev/kvm (virt-handler's getCapLabels); not for files or capture trees.
+    hyperv: source !== 'files' && root === '/' ? hypervOf(readKvmHyperv()) : null,
     realtime: source === 'files' ? null : readRealtime(root),
   };
 }

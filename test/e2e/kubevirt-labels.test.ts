@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hypervCapabilities, readKvmHyperv, type KvmHypervAnswers } from '../../src/kubevirt/hyperv-labels.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const URI = 'qemu:///system';
@@ -64,7 +65,9 @@ describe("kvcpu labels vs this host's libvirt", () => {
     const lj = JSON.parse(live.out) as { labels: Record<string, string>; source: string; kubevirt: string };
     expect(lj.source).toBe('libvirt');
     expect(lj.kubevirt).toBe('v1.9.0');
-    expect(lj.labels).toEqual(expected);
+    // hyperv.node.kubevirt.io/* come from /dev/kvm, not libvirt: checked in the next test.
+    const withoutHyperv = (l: Record<string, string>) => Object.fromEntries(Object.entries(l).filter(([k]) => !k.startsWith('hyperv.node.kubevirt.io/')));
+    expect(withoutHyperv(lj.labels)).toEqual(expected);
 
     // Files: the cpu-feature labels are kvcpu's expansion of the host-model (no supported_features.xml).
     const files = await runCli(['labels', '--domcapabilities', dcFile, '--capabilities', capsFile, '--json']);
@@ -75,5 +78,34 @@ describe("kvcpu labels vs this host's libvirt", () => {
     expect(fj.labels).toEqual(noRealtime);
     const featureLabels = Object.keys(expected).filter((k) => k.startsWith('cpu-feature.'));
     expect(featureLabels.length).toBeGreaterThan(20);
+  });
+
+  it("asks /dev/kvm what virt-handler asks (Python's ioctl as the oracle)", async (ctx) => {
+    if (!existsSync('/dev/kvm')) ctx.skip('no /dev/kvm');
+    const mine = readKvmHyperv();
+    if (!mine) ctx.skip('native addon not built or /dev/kvm does not open');
+    // KVM_CHECK_EXTENSION = _IO(0xAE, 3); KVM_GET_MSR_INDEX_LIST = _IOWR(0xAE, 2, __u32 nmsrs).
+    const py = `
+import fcntl, os, json, struct, errno
+fd = os.open('/dev/kvm', os.O_RDWR)
+caps = {'hyperv': 44, 'hypervTime': 96, 'hypervSynic': 123, 'hypervSynic2': 148, 'hypervVpIndex': 149, 'hypervTlbflush': 155, 'hypervSendIpi': 161}
+ext = {k: fcntl.ioctl(fd, 0xAE03, v) for k, v in caps.items()}
+buf = bytearray(struct.pack('I', 0))
+try:
+    fcntl.ioctl(fd, 0xC004AE02, buf)
+except OSError as e:
+    assert e.errno == errno.E2BIG
+n = struct.unpack('I', buf[:4])[0]
+buf = bytearray(struct.pack('I', n) + bytes(4 * n))
+fcntl.ioctl(fd, 0xC004AE02, buf)
+print(json.dumps({'extensions': ext, 'msrs': list(struct.unpack('%dI' % n, buf[4:4 + 4 * n]))}))
+`;
+    const oracle = JSON.parse(execFileSync('python3', ['-c', py], { encoding: 'utf8' })) as { extensions: Record<string, number>; msrs: number[] };
+    expect(mine!.extensions).toEqual(oracle.extensions);
+    expect(mine!.msrs).toEqual(oracle.msrs);
+    expect(mine!.msrs.length).toBeGreaterThan(0);
+    const live = await runCli(['labels', '--json']);
+    const hv = Object.keys((JSON.parse(live.out) as { labels: Record<string, string> }).labels).filter((k) => k.startsWith('hyperv.node.kubevirt.io/')).map((k) => k.slice(24));
+    expect(hv).toEqual(hypervCapabilities(oracle as KvmHypervAnswers).slice().sort());
   });
 });
