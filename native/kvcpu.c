@@ -11,6 +11,7 @@
 #include <node_api.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -180,12 +181,71 @@ static napi_value cpuid_hypervisor(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// kvmHypervCaps(path) -> { openErrno, extensions: {name: KVM_CHECK_EXTENSION result}, msrs: [...] }
+// The two questions KubeVirt's virt-handler asks /dev/kvm for its hyperv.node.kubevirt.io labels
+// (pkg/virt-handler/node-labeller/kvm-caps-info-plugin_amd64.go): the Hyper-V capability
+// extensions and the MSR index list (KVM_GET_MSR_INDEX_LIST, sized by a first E2BIG call).
+static napi_value kvm_hyperv_caps(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096] = "/dev/kvm";
+  if (argc >= 1) {
+    size_t got = 0;
+    napi_get_value_string_utf8(env, argv[0], path, sizeof path, &got);
+  }
+  napi_value out;
+  napi_create_object(env, &out);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    set_int(env, out, "openErrno", errno);
+    return out;
+  }
+  set_int(env, out, "openErrno", 0);
+  napi_value ext;
+  napi_create_object(env, &ext);
+  static const struct { const char *name; int cap; } caps[] = {
+      {"hyperv", KVM_CAP_HYPERV},           {"hypervTime", KVM_CAP_HYPERV_TIME},
+      {"hypervVpIndex", KVM_CAP_HYPERV_VP_INDEX}, {"hypervTlbflush", KVM_CAP_HYPERV_TLBFLUSH},
+      {"hypervSendIpi", KVM_CAP_HYPERV_SEND_IPI}, {"hypervSynic", KVM_CAP_HYPERV_SYNIC},
+      {"hypervSynic2", KVM_CAP_HYPERV_SYNIC2},
+  };
+  for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) set_int(env, ext, caps[i].name, ioctl(fd, KVM_CHECK_EXTENSION, caps[i].cap));
+  napi_set_named_property(env, out, "extensions", ext);
+  struct kvm_msr_list probe = {0};
+  napi_value msrs;
+  napi_create_array(env, &msrs);
+  if (ioctl(fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG) {
+    set_int(env, out, "msrErrno", errno);
+  } else {
+    struct kvm_msr_list *list = calloc(1, sizeof *list + probe.nmsrs * sizeof(__u32));
+    if (list) {
+      list->nmsrs = probe.nmsrs;
+      if (ioctl(fd, KVM_GET_MSR_INDEX_LIST, list) == 0) {
+        for (__u32 i = 0; i < list->nmsrs; i++) {
+          napi_value v;
+          napi_create_uint32(env, list->indices[i], &v);
+          napi_set_element(env, msrs, i, v);
+        }
+        set_int(env, out, "msrErrno", 0);
+      } else {
+        set_int(env, out, "msrErrno", errno);
+      }
+      free(list);
+    }
+  }
+  napi_set_named_property(env, out, "msrs", msrs);
+  close(fd);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"affinityGet", NULL, affinity_get, NULL, NULL, NULL, napi_default, NULL},
       {"affinitySet", NULL, affinity_set, NULL, NULL, NULL, napi_default, NULL},
       {"kvmProbe", NULL, kvm_probe, NULL, NULL, NULL, napi_default, NULL},
       {"cpuidHypervisor", NULL, cpuid_hypervisor, NULL, NULL, NULL, napi_default, NULL},
+      {"kvmHypervCaps", NULL, kvm_hyperv_caps, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

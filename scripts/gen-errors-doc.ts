@@ -58,6 +58,7 @@ kvcpu rolls back what it changed and reports the code.` },
   { key: 'qemu', title: "QEMU and QMP", intro: `` },
   { key: 'agent', title: 'Agent (kvcpu serve)', intro: `HTTP answers carry these codes in \`{"error":{"code","message","hint"}}\` with the status shown; the server stays up. Capability codes keep their meaning over HTTP: input codes (\`E_BAD_INPUT\`, \`E_BAD_CPULIST\`, \`E_BAD_JSON\`, \`E_PIN_INVALID\`, ...) are 400, \`E_GUEST_NOT_FOUND\` and \`E_UNPIN_NO_STATE\` 404, other refused actions 409 (nothing changed: the pin rules roll back), \`E_INTERNAL\` 500 with no details (the agent logs it).` },
   { key: 'fleet', title: 'Fleet (kvcpu fleet)', intro: `Raised by \`kvcpu fleet import|hosts|pools|baseline|placement|health|show|serve\` and the fleet server's API (same JSON error shape and statuses as the agent). A bad file in \`fleet import\` is reported with its path and code while the rest imports (exit 1).` },
+  { key: 'kubevirt', title: 'KubeVirt node labels (kvcpu labels)', intro: `Raised by \`kvcpu labels\` and \`kvcpu labels apply\`, exit **2**; \`labels apply\` changes the node in one PATCH or not at all.` },
   { key: 'internal', title: "Internal", intro: `` },
 ];
 

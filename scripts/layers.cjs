@@ -10,7 +10,7 @@ const layers = [
   { name: 'io', dirs: ['io'], what: 'the native addon and stream reading' },
   {
     name: 'capabilities',
-    dirs: ['host', 'check', 'smp', 'topology', 'cpu-models', 'cpu-baseline', 'guests', 'plan', 'render', 'qmp', 'report'],
+    dirs: ['host', 'check', 'smp', 'topology', 'cpu-models', 'cpu-baseline', 'guests', 'plan', 'render', 'qmp', 'report', 'kubevirt'],
     what: 'one folder per question kvcpu answers; they may use each other, and read /proc and /sys under a root prefix',
   },
   { name: 'app', dirs: ['app'], what: 'what every surface calls: the report (kvcpu/report/1 schema, section registry), plan loading, batch answerers' },

@@ -110,6 +110,9 @@ const SAFE_ARGS: Record<string, string[]> = {
   'fleet show': ['nope', '--db', fleetDb],
   'fleet placement': ['--db', fleetDb, '--vcpus', '1'],
   'fleet serve': ['--db', fleetDb, '--token-file', missing, '--listen', '127.0.0.1:0'],
+  'fleet kubevirt': ['--db', fleetDb],
+  // A missing capture root fails before any virsh or QEMU.
+  labels: ['--root', missing],
   // cpu explain accepts unknown options (see above): keep it off live QEMU where /dev/kvm works.
   'cpu explain': ['qemu64', '--accel', 'tcg'],
 };
@@ -165,6 +168,8 @@ const BAD_INPUT: Record<string, BadInput> = {
   'fleet placement': { args: ['--db', fleetDb, '--vcpus', '2', '--cpu', 'No-Such-Model'], code: 'E_CPU_UNKNOWN_MODEL' },
   'fleet serve': { args: ['--db', fleetDb, '--token-file', missing, '--listen', '127.0.0.1:0'], code: 'E_TOKEN_FILE' },
   traits: { args: ['--cpu', missing], code: 'E_NOT_FOUND' },
+  labels: { args: ['--domcapabilities', missing], code: 'E_NOT_FOUND' },
+  'fleet kubevirt': { args: ['--db', fleetDb, '--where', 'colour=red'], code: 'E_FLEET_BAD_WHERE' },
   completion: { args: ['tcsh'], code: 'E_USAGE', commanderLevel: true },
 };
 
@@ -193,6 +198,7 @@ const GOOD_JSON_RUN: Record<string, string[]> = {
   ps: ['--root', fixtureHost],
   overcommit: ['--root', fixtureHost],
   plan: ['--root', fixtureHost, '--guest', 'name=g1,vcpus=1'],
+  labels: ['--root', fixtureHost],
 };
 
 // ---- tests ------------------------------------------------------------------------------------

@@ -23,6 +23,14 @@ export interface NativeAddon {
   /** CPUID 0x40000000 vendor signature when the hypervisor bit is set, else null (x86 only).
    * Optional: an addon built before it was added lacks it. */
   cpuidHypervisor?(): string | null;
+  /** KubeVirt's Hyper-V probe: KVM_CHECK_EXTENSION of the Hyper-V caps and KVM_GET_MSR_INDEX_LIST.
+   * Optional: an addon built before it was added lacks it. */
+  kvmHypervCaps?(path?: string): {
+    openErrno: number;
+    msrErrno?: number;
+    extensions?: { hyperv: number; hypervTime: number; hypervVpIndex: number; hypervTlbflush: number; hypervSendIpi: number; hypervSynic: number; hypervSynic2: number };
+    msrs?: number[];
+  };
 }
 
 let cached: NativeAddon | null | undefined;

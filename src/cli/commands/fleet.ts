@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_STALE_AFTER_MS, filterHosts, fleetBaseline, fleetHealth, fleetPools, isStale, parseWhere, qemuModelNames, renderBaselineForms, type FleetHost } from '../../app/fleet-query.ts';
 import { guestCpuFromString, placeGuest } from '../../app/fleet-placement.ts';
+import { fleetNodeLabels, kubevirtScheduling } from '../../app/fleet-kubevirt.ts';
 import { formatCpulist } from '../../core/cpulist.ts';
 import { KvcpuError, quoteInline } from '../../core/errors.ts';
 import { guestFromRecord } from '../../plan/parse-guest-spec.ts';
@@ -290,6 +291,47 @@ function addPlacement(fleet: Command, ctx: CliContext): void {
 /** Default port of `kvcpu fleet serve`: next to the host agent's 10193 (see serve.ts). */
 export const DEFAULT_FLEET_PORT = 10194;
 
+function addKubevirt(fleet: Command, ctx: CliContext): void {
+  fleet
+    .command('kubevirt')
+    .description("KubeVirt scheduling across stored hosts: which nodes carry the labels a VMI with cpu.model / required cpu.features selects, and which CPU models every node can run")
+    .addOption(dbOption())
+    .option('--model <model>', 'the VMI\'s spec.domain.cpu.model (node selector cpu-model.node.kubevirt.io/MODEL)')
+    .option('--features <list>', 'the VMI\'s cpu.features with policy require, comma-separated libvirt names (cpu-feature.node.kubevirt.io/F)')
+    .option('--hosts <names>', 'only these hosts, comma-separated')
+    .option('--where <terms>', 'only hosts matching (see `fleet hosts --where`)')
+    .option('--labels', 'also print each host\'s labels (as `kvcpu labels` would, from what the store holds)')
+    .addOption(staleOption())
+    .option('--json', 'JSON: {"matching":[hosts], "lacking":{host:[labels]}, "everywhere":[models], "hosts", "nodes"?:[{host,labels,modelsFrom}]}')
+    .action(
+      act(ctx, async (opts: { db?: string; model?: string; features?: string; hosts?: string; where?: string; labels?: boolean; staleAfter: number; json?: boolean }) => {
+        const x = x86();
+        const features = opts.features?.split(',').map((f) => f.trim()).filter(Boolean) ?? [];
+        const nodes = await withStore(opts.db, async (s) => {
+          const hosts = await selectHosts(s, opts);
+          if (!hosts.length) throw new KvcpuError('E_FLEET_NO_HOSTS', 'no stored host matches', { hint: 'kvcpu fleet hosts --db DB lists them' });
+          const out = [];
+          for (const h of hosts) out.push(fleetNodeLabels(x, h, h.summary.source === 'report' ? await s.latestReport(h.summary.name) : null));
+          return out;
+        });
+        const a = kubevirtScheduling(nodes, { ...(opts.model ? { model: opts.model } : {}), features });
+        const asked = Boolean(opts.model || features.length);
+        if (opts.json) writeJson(ctx.io, { ...a, ...(opts.labels ? { nodes } : {}) });
+        else {
+          if (asked) {
+            const p = paint(ctx.io);
+            ctx.io.out(renderTable(['HOST', 'SCHEDULES', 'LACKS'], nodes.map((n) => [n.host, a.lacking[n.host]!.length ? p.red('no') : p.green('yes'), a.lacking[n.host]!.join(' ')])));
+            ctx.io.out(`${a.matching.length} of ${a.hosts} host(s) carry the labels a VMI with ${[opts.model ? `cpu.model ${opts.model}` : '', features.length ? `features ${features.join(',')}` : ''].filter(Boolean).join(' and ')} selects\n`);
+          }
+          ctx.io.out(`CPU models schedulable on every host (${a.hosts}): ${a.everywhere.join(' ') || 'none'}\n`);
+          if (opts.labels) for (const n of nodes) ctx.io.out(`\n# ${n.host} (models from ${n.modelsFrom})\n${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+          ctx.io.err('# from the stored host CPU and report (no domcapabilities/capabilities in the store: no TSC, machine-type, SEV or hyperv labels)\n');
+        }
+        return asked && !a.matching.length ? 1 : 0;
+      }),
+    );
+}
+
 function addServe(fleet: Command, ctx: CliContext): void {
   fleet
     .command('serve')
@@ -349,5 +391,6 @@ export const registerFleet: RegisterCommand = (program, ctx) => {
   addHealth(fleet, ctx);
   addShow(fleet, ctx);
   addPlacement(fleet, ctx);
+  addKubevirt(fleet, ctx);
   addServe(fleet, ctx);
 };

@@ -22,6 +22,7 @@ const modules = {
   fleet: async () => (await import('./fleet.ts')).registerFleet,
   serve: async () => (await import('./serve.ts')).registerServe,
   traits: async () => (await import('./traits.ts')).registerTraits,
+  labels: async () => (await import('./labels.ts')).registerLabels,
 } satisfies Record<string, () => Promise<RegisterCommand>>;
 
 type ModuleName = keyof typeof modules;
