@@ -9,6 +9,7 @@ import type { Check } from '../check/types.ts';
 import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
 import { assessOvercommit, type OvercommitReport } from '../guests/assess-overcommit.ts';
+import { GuestScanCache } from '../guests/guest-scan-cache.ts';
 import { snapshotGuests } from '../guests/snapshot-guests.ts';
 import type { GuestProcess, GuestSnapshot, GuestThread } from '../guests/types.ts';
 
@@ -92,6 +93,8 @@ export class Sampler extends EventEmitter {
   private seq = 0;
   private stopped = false;
   private host: { snap: HostSnapshot; online: string | null; atMs: number } | null = null;
+  /** What stays the same between samples (command lines, thread roles, open /proc descriptors). */
+  private readonly scanCache: GuestScanCache;
 
   constructor(opts: SamplerOptions) {
     super();
@@ -99,6 +102,7 @@ export class Sampler extends EventEmitter {
     this.root = opts.root ?? '/';
     this.checksEveryMs = opts.checksEveryMs ?? 300_000;
     this.probeKvm = opts.probeKvm ?? this.root === '/';
+    this.scanCache = new GuestScanCache(this.root);
   }
 
   /** Take the first sample, then one per interval. */
@@ -123,6 +127,8 @@ export class Sampler extends EventEmitter {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // A read in flight closes them when it ends (it uses the descriptors).
+    if (!this.running) this.scanCache.close();
   }
 
   /** The latest sample (throws before the first one: start() awaits it). */
@@ -135,6 +141,8 @@ export class Sampler extends EventEmitter {
   sampleNow(): Promise<Sample> {
     this.running ??= this.read().finally(() => {
       this.running = null;
+      // Stopped: give the kept /proc descriptors back (a later read opens what it needs).
+      if (this.stopped) this.scanCache.close();
     });
     return this.running;
   }
@@ -175,7 +183,7 @@ export class Sampler extends EventEmitter {
     const t0 = performance.now();
     this.refreshChecks();
     const host = this.readHostCached();
-    const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/' });
+    const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/', cache: this.scanCache });
     const online = parseCpulist(host.cpus.online);
     const isolated = host.cpus.isolated ? parseCpulist(host.cpus.isolated) : [];
     const now = guests.takenAtMs;

@@ -73,6 +73,25 @@ export function parseSchedstat(text: string): { runNs: number; waitNs: number } 
   return runNs !== null && waitNs !== null ? { runNs, waitNs } : null;
 }
 
+/**
+ * The counters kvcpu takes from /proc/.../sched (only with CONFIG_SCHED_DEBUG; kernel/sched/debug.c
+ * proc_sched_show_task): se.nr_migrations and the voluntary/involuntary switch counts, which are
+ * the same p->nvcsw/p->nivcsw as status' voluntary_ctxt_switches/nonvoluntary_ctxt_switches.
+ */
+export function parseSchedCounters(text: string): { migrations: number | null; voluntarySwitches: number | null; involuntarySwitches: number | null } {
+  return { migrations: schedField(text, 'se.nr_migrations'), voluntarySwitches: schedField(text, 'nr_voluntary_switches'), involuntarySwitches: schedField(text, 'nr_involuntary_switches') };
+}
+
+/** `NAME   :   123` at the start of a line of /proc/.../sched; null when absent. */
+function schedField(text: string, name: string): number | null {
+  let at = text.indexOf(name);
+  while (at > 0 && text.charCodeAt(at - 1) !== 10) at = text.indexOf(name, at + 1);
+  if (at < 0) return null;
+  const eol = text.indexOf('\n', at);
+  const m = /^\s*:\s*(\d{1,20})\s*$/.exec(text.slice(at + name.length, eol < 0 ? text.length : eol));
+  return m ? Number(m[1]) : null;
+}
+
 /** se.nr_migrations from /proc/.../sched (only with CONFIG_SCHED_DEBUG). */
 export function parseSchedMigrations(text: string): number | null {
   const m = /^se\.nr_migrations\s*:\s*(\d+)/m.exec(text);
