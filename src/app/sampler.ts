@@ -49,6 +49,8 @@ export interface SamplerOptions {
   checksEveryMs?: number;
   /** Run the /dev/kvm VM-creation probe in the readiness checks (default true on "/"). */
   probeKvm?: boolean;
+  /** Serve only the guests this accepts (an embedding that owns some of the host's guests; tests on a shared machine). Default: every QEMU guest. */
+  guestFilter?: (g: GuestProcess) => boolean;
 }
 
 interface Prev {
@@ -83,6 +85,7 @@ export class Sampler extends EventEmitter {
   private readonly root: string;
   private readonly checksEveryMs: number;
   private readonly probeKvm: boolean;
+  private readonly guestFilter: ((g: GuestProcess) => boolean) | null;
   private current: Sample | null = null;
   private prev = new Map<string, Prev>();
   private timer: NodeJS.Timeout | null = null;
@@ -103,6 +106,7 @@ export class Sampler extends EventEmitter {
     this.checksEveryMs = opts.checksEveryMs ?? 300_000;
     this.probeKvm = opts.probeKvm ?? this.root === '/';
     this.scanCache = new GuestScanCache(this.root);
+    this.guestFilter = opts.guestFilter ?? null;
   }
 
   /** Take the first sample, then one per interval. */
@@ -184,6 +188,7 @@ export class Sampler extends EventEmitter {
     this.refreshChecks();
     const host = this.readHostCached();
     const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/', cache: this.scanCache });
+    if (this.guestFilter) guests.guests = guests.guests.filter(this.guestFilter);
     const online = parseCpulist(host.cpus.online);
     const isolated = host.cpus.isolated ? parseCpulist(host.cpus.isolated) : [];
     const now = guests.takenAtMs;
