@@ -35,7 +35,8 @@ export interface Sample {
   online: number[];
   isolated: number[];
   guests: GuestSnapshot;
-  overcommit: OvercommitReport;
+  /** Computed on first use and kept with the sample. */
+  readonly overcommit: OvercommitReport;
   /** Readiness checks (refreshed every `checksEveryMs`, they do not change per second); null until the first run ends. */
   checks: { checks: Check[] } | null;
   /** Keyed by `${pid}:${tid}`. */
@@ -202,6 +203,7 @@ export class Sampler extends EventEmitter {
       }
     }
     this.prev = next;
+    let overcommit: OvercommitReport | undefined;
     const sample: Sample = {
       seq: ++this.seq,
       takenAt: new Date().toISOString(),
@@ -211,7 +213,11 @@ export class Sampler extends EventEmitter {
       online,
       isolated,
       guests,
-      overcommit: assessOvercommit(guests, online),
+      // Built when something asks (a scrape, the page, the API), once per sample: an agent
+      // nobody looks at does not assess overcommit every interval.
+      get overcommit() {
+        return (overcommit ??= assessOvercommit(guests, online));
+      },
       checks: this.checks,
       rates,
     };

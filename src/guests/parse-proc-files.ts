@@ -23,7 +23,10 @@ export function parseProcStat(text: string): ProcStat | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  // The kernel separates fields with one space (fs/proc/array.c do_task_stat); anything else
+  // (a capture that was edited, a fuzzed file) takes the general split.
+  const body = text.slice(close + 2).trimEnd();
+  const rest = /^\S+(?: \S+)*$/.test(body) ? body.split(' ') : body.trim().split(/\s+/);
   // rest[0] is field 3 (state), so field n is rest[n - 3]. A truncated or garbled line (the
   // task exited mid-read, a fuzzed file) is "unreadable" (null), never NaN fields.
   const f = (n: number): number => (/^\d{1,19}$/.test(rest[n - 3] ?? '') ? Number(rest[n - 3]) : NaN);

@@ -121,21 +121,23 @@ export function readProcThreads(root: string, pid: number, full: boolean, getAff
   }
   const out: RawThread[] = [];
   for (const t of tids) {
-    const dir = join(taskDir, t);
+    // Plain concatenation: taskDir is normalised already, and path.join per file was a visible
+    // share of the agent's sample (four files per thread, every second).
+    const dir = `${taskDir}/${t}`;
     try {
-      const stat = parseProcStat(read(join(dir, 'stat')));
+      const stat = parseProcStat(read(`${dir}/stat`));
       if (!stat) continue;
       let status: ProcStatus | null = null;
       let migrations: number | null = null;
       let sched: RawThread['sched'] = null;
       if (full) {
         try {
-          sched = parseSchedstat(read(join(dir, 'schedstat')));
+          sched = parseSchedstat(read(`${dir}/schedstat`));
         } catch (e) {
           if (!isVanished(e)) throw e;
         }
         try {
-          const counters = parseSchedCounters(read(join(dir, 'sched')));
+          const counters = parseSchedCounters(read(`${dir}/sched`));
           migrations = counters.migrations;
           // sched carries the same switch counters as status (p->nvcsw, p->nivcsw:
           // kernel/sched/debug.c proc_sched_show_task), so with the affinity from
@@ -151,7 +153,7 @@ export function readProcThreads(root: string, pid: number, full: boolean, getAff
         // builds the whole status text otherwise); switch counts are not asked for.
         status = { cpusAllowedList: formatCpulist(getAffinity(Number(t))), voluntarySwitches: null, involuntarySwitches: null };
       }
-      status ??= parseProcStatus(read(join(dir, 'status')));
+      status ??= parseProcStatus(read(`${dir}/status`));
       out.push({ tid: Number(t), stat, status, migrations, sched });
     } catch (e) {
       if (isVanished(e)) continue;
