@@ -6,7 +6,9 @@
 // is utime+stime from /proc/PID/stat over fixed wall-time windows, so other work on a shared
 // machine does not count. Run `npm run build` first (bin/kvcpu.js runs dist/ when it is fresh).
 // Run: node --import tsx bench/agent.ts   (GUESTS=40 for the issue's figure; LIBVIRT=0: plain
-// QEMU, no virsh row; WINDOWS=N windows of WINDOW_S seconds; CPU_PROF=DIR: node --cpu-prof there)
+// QEMU, no virsh row; WINDOWS=N windows of WINDOW_S seconds; CPU_PROF=DIR: node --cpu-prof there;
+// COMPARE_BIN=OTHER/bin/kvcpu.js: also run another build's agent over the same guests, measured in
+// the same windows, so both see the same machine load)
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,16 +53,18 @@ if (!qemuAvailable()) {
 const dir = mkdtempSync(join(tmpdir(), 'kvcpu-bench-agent-'));
 const useLibvirt = process.env.LIBVIRT !== '0' && libvirtReachable();
 const guests: Pick<LaunchedGuest, 'pid' | 'name' | 'qmpSocket'>[] = [];
-let agentProc: ReturnType<typeof spawn> | null = null;
+const agentProcs: ReturnType<typeof spawn>[] = [];
 const stopAgent = async () => {
-  const p = agentProc;
-  agentProc = null;
-  if (!p || p.exitCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
+  await Promise.all(
+    agentProcs.splice(0).map(async (p) => {
+      if (p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }),
+  );
 };
 const cleanup = () =>
   stopAgent()
@@ -68,13 +72,13 @@ const cleanup = () =>
     .then(() => rmSync(dir, { recursive: true, force: true }));
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
-/** Start `kvcpu serve --interval 1` on a free loopback port; resolves with its URL. */
-async function startAgentProcess(): Promise<string> {
+/** Start `kvcpu serve --interval 1` on a free loopback port; resolves with its URL and pid. */
+async function startAgentProcess(bin = join(repo, 'bin/kvcpu.js')): Promise<{ url: string; pid: number }> {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   const prof = process.env.CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF] : [];
-  const p = spawn(process.execPath, [...prof, join(repo, 'bin/kvcpu.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  agentProc = p;
+  const p = spawn(process.execPath, [...prof, bin, 'serve', '--listen', '127.0.0.1:0', '--interval', '1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  agentProcs.push(p);
   let err = '';
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`agent did not start in 60 s: ${err}`)), 60_000);
@@ -83,7 +87,7 @@ async function startAgentProcess(): Promise<string> {
       const m = /listening on (http:\/\/\S+)/.exec(err);
       if (m) {
         clearTimeout(t);
-        resolve(m[1]!);
+        resolve({ url: m[1]!, pid: p.pid! });
       }
     });
     p.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
@@ -103,8 +107,8 @@ try {
   }
   console.log(`started ${guests.length} guests${useLibvirt ? ' as libvirt domains' : ' (plain QEMU)'}`);
   await sleep(5000); // let 40 QEMU start-ups settle
-  const base = await startAgentProcess();
-  const agentPid = agentProc!.pid!;
+  const { url: base, pid: agentPid } = await startAgentProcess();
+  const other = process.env.COMPARE_BIN ? await startAgentProcess(process.env.COMPARE_BIN) : null;
   const url = `${base}/metrics`;
   await sleep(3000); // first samples, readiness checks and JIT warm-up are not the steady state
   const text = await (await fetch(url)).text();
@@ -113,17 +117,23 @@ try {
 
   // The agent's own cost: CPU of its process over fixed windows of 1 s samples, nobody scraping.
   const pcts: number[] = [];
+  const otherPcts: number[] = [];
   const loads: number[] = [];
   for (let w = 0; w < WINDOWS; w++) {
     const c0 = procCpuMs(agentPid);
+    const o0 = other ? procCpuMs(other.pid) : 0;
     const h0 = hostBusy();
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
-    const pct = ((procCpuMs(agentPid) - c0) / (performance.now() - t0)) * 100;
+    const dt = performance.now() - t0;
+    const pct = ((procCpuMs(agentPid) - c0) / dt) * 100;
     const h1 = hostBusy();
     pcts.push(pct);
+    if (other) otherPcts.push(((procCpuMs(other.pid) - o0) / dt) * 100);
     loads.push((1 - (h1.idle - h0.idle) / (h1.total - h0.total)) * 100);
-    console.log(`  window ${w + 1}/${WINDOWS} (${WINDOW_S} s): agent ${pct.toFixed(2)} % of one CPU; host ${loads.at(-1)!.toFixed(0)} % busy (2 CPUs, all processes)`);
+    console.log(
+      `  window ${w + 1}/${WINDOWS} (${WINDOW_S} s): agent ${pct.toFixed(2)} % of one CPU${other ? ` (COMPARE_BIN agent ${otherPcts.at(-1)!.toFixed(2)} %)` : ''}; host ${loads.at(-1)!.toFixed(0)} % busy (2 CPUs, all processes)`,
+    );
   }
   const sampleMs = Number(/^kvcpu_sample_duration_seconds (\S+)/m.exec(await (await fetch(url)).text())?.[1] ?? NaN) * 1000;
 
@@ -163,6 +173,7 @@ try {
   console.log(
     `agent CPU at a 1 s interval, idle: median ${agentPct.toFixed(2)} % of one CPU over ${WINDOWS} x ${WINDOW_S} s (min ${Math.min(...pcts).toFixed(2)}, max ${Math.max(...pcts).toFixed(2)}; host ${median(loads).toFixed(0)} % busy) (goal < 2 %): ${agentPct < 2 ? 'met' : 'NOT met'}`,
   );
+  if (other) console.log(`COMPARE_BIN agent (${process.env.COMPARE_BIN}) in the same windows: median ${median(otherPcts).toFixed(2)} % of one CPU (this build uses ${(agentPct / median(otherPcts)).toFixed(2)}x of it)`);
   if (wall.virsh!.length) {
     const ratio = median(wall.virsh!) / m;
     console.log(`scrape vs virsh domstats --vcpu: ${ratio.toFixed(0)}x faster (goal >= 20x): ${ratio >= 20 ? 'met' : 'NOT met'}`);

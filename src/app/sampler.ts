@@ -198,8 +198,11 @@ export class Sampler extends EventEmitter {
     for (const g of guests.guests) {
       for (const t of g.threads) {
         const key = `${g.pid}:${t.tid}`;
-        rates.set(key, rateOf(t, this.prev.get(key), g.startTime, now, guests.ticksPerSecond));
-        next.set(key, { ticks: t.cpuTicks, waitNs: t.waitNs, migrations: t.migrations, atMs: now, startTime: g.startTime });
+        // Identity of the thread, not only of its process: a tid re-used by a new thread of the
+        // same guest starts its rates afresh instead of counting from the old thread's ticks.
+        const start = guests.threadStarts?.get(t.tid) ?? g.startTime;
+        rates.set(key, rateOf(t, this.prev.get(key), start, now, guests.ticksPerSecond));
+        next.set(key, { ticks: t.cpuTicks, waitNs: t.waitNs, migrations: t.migrations, atMs: now, startTime: start });
       }
     }
     this.prev = next;

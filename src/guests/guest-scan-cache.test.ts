@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { procStat as stat, writeProcGuest as writeGuest } from './fixtures.test-helpers.ts';
 import { GuestScanCache } from './guest-scan-cache.ts';
 import { snapshotGuests } from './snapshot-guests.ts';
 import type { GuestSnapshot } from './types.ts';
@@ -11,35 +12,13 @@ import type { GuestSnapshot } from './types.ts';
 const root = mkdtempSync(join(tmpdir(), 'kvcpu-scan-cache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function stat(tid: number, comm: string, startTime: number, utime: number): string {
-  // fields 3.. after "(comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) ... starttime(22) ... processor(39)
-  const f = ['S', '1', '1', '1', '0', '-1', '0', '0', '0', '0', '0', String(utime), '0', '0', '0', '20', '0', '1', '0', String(startTime)];
-  while (f.length < 36) f.push('0');
-  f.push('1'); // field 39: psr
-  return `${tid} (${comm}) ${f.join(' ')} 0 0 0\n`;
-}
-
-function writeGuest(pid: number, name: string, startTime: number, threads: [number, string, number][], smp = 2): void {
-  rmSync(join(root, 'proc', String(pid)), { recursive: true, force: true });
-  mkdirSync(join(root, 'proc', String(pid), 'task'), { recursive: true });
-  writeFileSync(join(root, 'proc', String(pid), 'cmdline'), ['qemu-system-x86_64', '-name', `guest=${name},debug-threads=on`, '-smp', String(smp), ''].join('\0'));
-  for (const [tid, comm, start] of [[pid, 'qemu-system-x86', startTime] as [number, string, number], ...threads]) {
-    const d = join(root, 'proc', String(pid), 'task', String(tid));
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'stat'), stat(tid, comm, start, 7));
-    writeFileSync(join(d, 'status'), 'Name:\tx\nCpus_allowed_list:\t0-3\nvoluntary_ctxt_switches:\t5\nnonvoluntary_ctxt_switches:\t1\n');
-    writeFileSync(join(d, 'schedstat'), '1000 2000 3\n');
-    writeFileSync(join(d, 'sched'), `${comm} (${tid}, #threads: 1)\n---\nse.nr_migrations : 4\nnr_switches : 6\nnr_voluntary_switches : 5\nnr_involuntary_switches : 1\n`);
-  }
-}
-
 const view = (s: GuestSnapshot) => s.guests.map((g) => ({ pid: g.pid, name: g.name, start: g.startTime, vcpus: g.vcpuCount, threads: g.threads.map((t) => `${t.tid}:${t.role}${t.vcpu ?? ''}`) }));
 
 beforeEach(() => {
   rmSync(join(root, 'proc'), { recursive: true, force: true });
   mkdirSync(join(root, 'proc'), { recursive: true });
-  writeGuest(100, 'a', 5000, [[101, 'call_rcu', 5001], [102, 'CPU 0/TCG', 5002], [103, 'CPU 1/TCG', 5002]]);
-  writeGuest(200, 'b', 6000, [[201, 'CPU 0/TCG', 6001]], 1);
+  writeGuest(root, 100, 'a', 5000, [[101, 'call_rcu', 5001], [102, 'CPU 0/TCG', 5002], [103, 'CPU 1/TCG', 5002]]);
+  writeGuest(root, 200, 'b', 6000, [[201, 'CPU 0/TCG', 6001]], 1);
 });
 
 describe('GuestScanCache (what the sampler keeps between samples)', () => {
@@ -59,7 +38,7 @@ describe('GuestScanCache (what the sampler keeps between samples)', () => {
     const cache = new GuestScanCache(root);
     await snapshotGuests({ root, qmp: false, cache });
     // Guest a exits; another QEMU gets pid 100 (and tid 102 again, now a different thread).
-    writeGuest(100, 'c', 9000, [[102, 'IO iot0', 9001], [104, 'CPU 0/TCG', 9002], [105, 'CPU 1/TCG', 9002], [106, 'CPU 2/TCG', 9002]], 3);
+    writeGuest(root, 100, 'c', 9000, [[102, 'IO iot0', 9001], [104, 'CPU 0/TCG', 9002], [105, 'CPU 1/TCG', 9002], [106, 'CPU 2/TCG', 9002]], 3);
     const s = await snapshotGuests({ root, qmp: false, cache });
     expect(view(s)[0]).toEqual({ pid: 100, name: 'c', start: 9000, vcpus: 3, threads: ['100:emulator', '102:iothread', '104:vcpu0', '105:vcpu1', '106:vcpu2'] });
     expect(s.guests[0]!.config.smpCpus).toBe(3);
@@ -76,7 +55,7 @@ describe('GuestScanCache (what the sampler keeps between samples)', () => {
     const s = await snapshotGuests({ root, qmp: false, cache });
     expect(view(s)).toEqual([{ pid: 100, name: 'a', start: 5000, vcpus: 3, threads: ['100:emulator', '102:vcpu0', '103:vcpu1', '101:vcpu2'] }]);
     // ... and a guest that vanished and came back under the same pid is read afresh.
-    writeGuest(200, 'b2', 6500, [[201, 'CPU 0/TCG', 6501]], 1);
+    writeGuest(root, 200, 'b2', 6500, [[201, 'CPU 0/TCG', 6501]], 1);
     expect(view(await snapshotGuests({ root, qmp: false, cache })).map((g) => g.name)).toEqual(['a', 'b2']);
     expect(cache.guests.size).toBe(2);
     rmSync(join(root, 'proc/200'), { recursive: true, force: true });

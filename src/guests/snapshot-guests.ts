@@ -83,6 +83,7 @@ async function snapshotWith(opts: SnapshotOptions, cache: GuestScanCache | null,
   const full = opts.full ?? true;
   const places = placeMap(opts.host);
   const guests: GuestProcess[] = [];
+  const threadStarts = new Map<number, number>();
   const files = cache?.files ?? null;
   const read = files ? (path: string, max?: number) => files.read(path, max) : undefined;
   let procs = listQemuProcesses(root, { ...(read ? { read } : {}), ...(cache ? { known: cache.guests } : {}) });
@@ -172,6 +173,7 @@ async function snapshotWith(opts: SnapshotOptions, cache: GuestScanCache | null,
         roles?.set(t.tid, { startTime: t.stat.startTime, comm: t.stat.comm, cls: c });
       }
       seenTids?.add(t.tid);
+      threadStarts.set(t.tid, t.stat.startTime);
       const place = t.stat.psr === null ? undefined : places.get(t.stat.psr);
       const th: GuestThread = {
         tid: t.tid,
@@ -216,5 +218,5 @@ async function snapshotWith(opts: SnapshotOptions, cache: GuestScanCache | null,
       threads,
     });
   }
-  return { takenAtMs: performance.now(), ticksPerSecond: TICKS_PER_SECOND, guests };
+  return { takenAtMs: performance.now(), ticksPerSecond: TICKS_PER_SECOND, guests, threadStarts };
 }
