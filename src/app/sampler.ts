@@ -9,6 +9,7 @@ import type { Check } from '../check/types.ts';
 import { readHost } from '../host/read-host.ts';
 import type { HostSnapshot } from '../host/types.ts';
 import { assessOvercommit, type OvercommitReport } from '../guests/assess-overcommit.ts';
+import { GuestScanCache } from '../guests/guest-scan-cache.ts';
 import { snapshotGuests } from '../guests/snapshot-guests.ts';
 import type { GuestProcess, GuestSnapshot, GuestThread } from '../guests/types.ts';
 
@@ -34,7 +35,8 @@ export interface Sample {
   online: number[];
   isolated: number[];
   guests: GuestSnapshot;
-  overcommit: OvercommitReport;
+  /** Computed on first use and kept with the sample. */
+  readonly overcommit: OvercommitReport;
   /** Readiness checks (refreshed every `checksEveryMs`, they do not change per second); null until the first run ends. */
   checks: { checks: Check[] } | null;
   /** Keyed by `${pid}:${tid}`. */
@@ -48,6 +50,8 @@ export interface SamplerOptions {
   checksEveryMs?: number;
   /** Run the /dev/kvm VM-creation probe in the readiness checks (default true on "/"). */
   probeKvm?: boolean;
+  /** Serve only the guests this accepts (an embedding that owns some of the host's guests; tests on a shared machine). Default: every QEMU guest. */
+  guestFilter?: (g: GuestProcess) => boolean;
 }
 
 interface Prev {
@@ -82,6 +86,7 @@ export class Sampler extends EventEmitter {
   private readonly root: string;
   private readonly checksEveryMs: number;
   private readonly probeKvm: boolean;
+  private readonly guestFilter: ((g: GuestProcess) => boolean) | null;
   private current: Sample | null = null;
   private prev = new Map<string, Prev>();
   private timer: NodeJS.Timeout | null = null;
@@ -92,6 +97,8 @@ export class Sampler extends EventEmitter {
   private seq = 0;
   private stopped = false;
   private host: { snap: HostSnapshot; online: string | null; atMs: number } | null = null;
+  /** What stays the same between samples (command lines, thread roles, open /proc descriptors). */
+  private readonly scanCache: GuestScanCache;
 
   constructor(opts: SamplerOptions) {
     super();
@@ -99,6 +106,8 @@ export class Sampler extends EventEmitter {
     this.root = opts.root ?? '/';
     this.checksEveryMs = opts.checksEveryMs ?? 300_000;
     this.probeKvm = opts.probeKvm ?? this.root === '/';
+    this.scanCache = new GuestScanCache(this.root);
+    this.guestFilter = opts.guestFilter ?? null;
   }
 
   /** Take the first sample, then one per interval. */
@@ -123,6 +132,8 @@ export class Sampler extends EventEmitter {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // A read in flight closes them when it ends (it uses the descriptors).
+    if (!this.running) this.scanCache.close();
   }
 
   /** The latest sample (throws before the first one: start() awaits it). */
@@ -135,6 +146,8 @@ export class Sampler extends EventEmitter {
   sampleNow(): Promise<Sample> {
     this.running ??= this.read().finally(() => {
       this.running = null;
+      // Stopped: give the kept /proc descriptors back (a later read opens what it needs).
+      if (this.stopped) this.scanCache.close();
     });
     return this.running;
   }
@@ -175,7 +188,8 @@ export class Sampler extends EventEmitter {
     const t0 = performance.now();
     this.refreshChecks();
     const host = this.readHostCached();
-    const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/' });
+    const guests = await snapshotGuests({ root: this.root, host, qmp: this.root === '/', cache: this.scanCache });
+    if (this.guestFilter) guests.guests = guests.guests.filter(this.guestFilter);
     const online = parseCpulist(host.cpus.online);
     const isolated = host.cpus.isolated ? parseCpulist(host.cpus.isolated) : [];
     const now = guests.takenAtMs;
@@ -184,11 +198,15 @@ export class Sampler extends EventEmitter {
     for (const g of guests.guests) {
       for (const t of g.threads) {
         const key = `${g.pid}:${t.tid}`;
-        rates.set(key, rateOf(t, this.prev.get(key), g.startTime, now, guests.ticksPerSecond));
-        next.set(key, { ticks: t.cpuTicks, waitNs: t.waitNs, migrations: t.migrations, atMs: now, startTime: g.startTime });
+        // Identity of the thread, not only of its process: a tid re-used by a new thread of the
+        // same guest starts its rates afresh instead of counting from the old thread's ticks.
+        const start = guests.threadStarts?.get(t.tid) ?? g.startTime;
+        rates.set(key, rateOf(t, this.prev.get(key), start, now, guests.ticksPerSecond));
+        next.set(key, { ticks: t.cpuTicks, waitNs: t.waitNs, migrations: t.migrations, atMs: now, startTime: start });
       }
     }
     this.prev = next;
+    let overcommit: OvercommitReport | undefined;
     const sample: Sample = {
       seq: ++this.seq,
       takenAt: new Date().toISOString(),
@@ -198,7 +216,11 @@ export class Sampler extends EventEmitter {
       online,
       isolated,
       guests,
-      overcommit: assessOvercommit(guests, online),
+      // Built when something asks (a scrape, the page, the API), once per sample: an agent
+      // nobody looks at does not assess overcommit every interval.
+      get overcommit() {
+        return (overcommit ??= assessOvercommit(guests, online));
+      },
       checks: this.checks,
       rates,
     };

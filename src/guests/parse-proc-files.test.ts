@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, parseProcStatus, parseSchedMigrations, parseSchedstat } from './parse-proc-files.ts';
+import { parseProcStat, parseProcStatus, parseSchedCounters, parseSchedMigrations, parseSchedstat } from './parse-proc-files.ts';
 import { classifyThread } from './classify-thread.ts';
 
 // A real TCG vCPU stat line (comm with a space and a slash), fields 3..52.
@@ -32,6 +32,12 @@ describe('status / schedstat / sched', () => {
     expect(parseSchedstat('123 456 7\n')).toEqual({ runNs: 123, waitNs: 456 });
     expect(parseSchedMigrations('CPU 0/TCG (1, #threads: 5)\n---\nse.exec_start : 1.0\nse.nr_migrations :  42\n')).toBe(42);
     expect(parseSchedMigrations('nothing')).toBeNull();
+  });
+  it('takes migrations and switch counts from sched (the same counters as status)', () => {
+    const text = 'CPU 0/TCG (1, #threads: 5)\n---\nse.nr_migrations                             :                   42\nnr_switches : 20\nnr_voluntary_switches                        :                   17\nnr_involuntary_switches :3\n';
+    expect(parseSchedCounters(text)).toEqual({ migrations: 42, voluntarySwitches: 17, involuntarySwitches: 3 });
+    // a name inside another line does not count; a missing counter is null
+    expect(parseSchedCounters('x nr_voluntary_switches : 9\nse.nr_migrations : 1\n')).toEqual({ migrations: 1, voluntarySwitches: null, involuntarySwitches: null });
   });
 });
 

@@ -23,7 +23,10 @@ export function parseProcStat(text: string): ProcStat | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  // The kernel separates fields with one space (fs/proc/array.c do_task_stat); anything else
+  // (a capture that was edited, a fuzzed file) takes the general split.
+  const body = text.slice(close + 2).trimEnd();
+  const rest = /^\S+(?: \S+)*$/.test(body) ? body.split(' ') : body.trim().split(/\s+/);
   // rest[0] is field 3 (state), so field n is rest[n - 3]. A truncated or garbled line (the
   // task exited mid-read, a fuzzed file) is "unreadable" (null), never NaN fields.
   const f = (n: number): number => (/^\d{1,19}$/.test(rest[n - 3] ?? '') ? Number(rest[n - 3]) : NaN);
@@ -71,6 +74,25 @@ export function parseSchedstat(text: string): { runNs: number; waitNs: number } 
   const runNs = count(p[0]!);
   const waitNs = count(p[1]!);
   return runNs !== null && waitNs !== null ? { runNs, waitNs } : null;
+}
+
+/**
+ * The counters kvcpu takes from /proc/.../sched (only with CONFIG_SCHED_DEBUG; kernel/sched/debug.c
+ * proc_sched_show_task): se.nr_migrations and the voluntary/involuntary switch counts, which are
+ * the same p->nvcsw/p->nivcsw as status' voluntary_ctxt_switches/nonvoluntary_ctxt_switches.
+ */
+export function parseSchedCounters(text: string): { migrations: number | null; voluntarySwitches: number | null; involuntarySwitches: number | null } {
+  return { migrations: schedField(text, 'se.nr_migrations'), voluntarySwitches: schedField(text, 'nr_voluntary_switches'), involuntarySwitches: schedField(text, 'nr_involuntary_switches') };
+}
+
+/** `NAME   :   123` at the start of a line of /proc/.../sched; null when absent. */
+function schedField(text: string, name: string): number | null {
+  let at = text.indexOf(name);
+  while (at > 0 && text.charCodeAt(at - 1) !== 10) at = text.indexOf(name, at + 1);
+  if (at < 0) return null;
+  const eol = text.indexOf('\n', at);
+  const m = /^\s*:\s*(\d{1,20})\s*$/.exec(text.slice(at + name.length, eol < 0 ? text.length : eol));
+  return m ? Number(m[1]) : null;
 }
 
 /** se.nr_migrations from /proc/.../sched (only with CONFIG_SCHED_DEBUG). */

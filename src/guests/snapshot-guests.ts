@@ -2,11 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostSnapshot } from '../host/types.ts';
 import { loadNative } from '../io/native.ts';
-import { classifyThread } from './classify-thread.ts';
+import { classifyThread, type ThreadClass } from './classify-thread.ts';
 import { parseQemuCmdline } from './parse-qemu-cmdline.ts';
 import { queryVcpuTids } from './qmp-vcpu-tids.ts';
 import { readLibvirtVcpuTids } from './read-libvirt-status.ts';
-import { listQemuProcesses, readProcThreads, type RawThread } from './scan-proc.ts';
+import type { GuestScanCache, KnownGuest } from './guest-scan-cache.ts';
+import { listQemuProcesses, qemuArgv, readCmdline, readProcThreads, type RawThread } from './scan-proc.ts';
 import type { GuestProcess, GuestSnapshot, GuestThread, VcpuSource } from './types.ts';
 
 /** USER_HZ: the unit of utime/stime in /proc (fixed at 100 on Linux, see proc(5)). */
@@ -23,6 +24,8 @@ export interface SnapshotOptions {
   full?: boolean;
   /** Only these PIDs (used by pin to re-read one guest). */
   pids?: number[];
+  /** Kept between scans by a long-running caller (the agent's sampler): see GuestScanCache. */
+  cache?: GuestScanCache;
 }
 
 interface HostPlace {
@@ -65,11 +68,25 @@ function isLibvirtGuest(root: string, name: string | null, pid: number, libvirtR
  * while it runs (they are left out).
  */
 export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestSnapshot> {
+  const cache = opts.cache && !opts.pids ? opts.cache : null;
+  if (!cache) return snapshotWith(opts, null, 0);
+  const scanNo = cache.begin();
+  try {
+    return await snapshotWith(opts, cache, scanNo);
+  } finally {
+    cache.end();
+  }
+}
+
+async function snapshotWith(opts: SnapshotOptions, cache: GuestScanCache | null, scanNo: number): Promise<GuestSnapshot> {
   const root = opts.root ?? '/';
   const full = opts.full ?? true;
   const places = placeMap(opts.host);
   const guests: GuestProcess[] = [];
-  let procs = listQemuProcesses(root);
+  const threadStarts = new Map<number, number>();
+  const files = cache?.files ?? null;
+  const read = files ? (path: string, max?: number) => files.read(path, max) : undefined;
+  let procs = listQemuProcesses(root, { ...(read ? { read } : {}), ...(cache ? { known: cache.guests } : {}) });
   if (opts.pids) procs = procs.filter((p) => opts.pids!.includes(p.pid));
   // Live host: affinity by sched_getaffinity(2) (native addon) instead of parsing status.
   const native = root === '/' ? loadNative() : null;
@@ -87,14 +104,35 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
     libvirt: boolean;
     vcpuSource: VcpuSource;
     vcpuTids: Map<number, number>;
+    known: KnownGuest | undefined;
   }[] = [];
-  for (const { pid, argv } of procs) {
-    const raw = readProcThreads(root, pid, full, getAffinity);
+  for (const entry of procs) {
+    const pid = entry.pid;
+    let argv = entry.argv;
+    const raw = readProcThreads(root, pid, full, getAffinity, read);
     if (!raw || raw.length === 0) continue;
     const main = raw.find((t) => t.tid === pid);
     if (main && main.stat.state === 'Z') continue; // exited, waiting to be reaped
-    const config = parseQemuCmdline(argv);
-    const libvirt = isLibvirtGuest(root, config.name, pid, libvirtRun);
+    let known: KnownGuest | undefined = cache?.guests.get(pid);
+    if (known && (!main || main.stat.startTime !== known.startTime || main.stat.comm !== known.comm)) {
+      // The pid now names another process (or the QEMU exec()ed): nothing cached is its.
+      cache!.guests.delete(pid);
+      known = undefined;
+      const cmdline = readCmdline(root, pid);
+      const fresh = cmdline === null ? null : qemuArgv(root, pid, cmdline);
+      if (!fresh) continue;
+      argv = fresh;
+    }
+    const config = known?.config ?? parseQemuCmdline(argv);
+    const libvirt = known?.libvirt || isLibvirtGuest(root, config.name, pid, libvirtRun);
+    if (cache && main) {
+      if (!known) {
+        known = { startTime: main.stat.startTime, comm: main.stat.comm, argv, config, libvirt, threads: new Map(), seen: 0 };
+        cache.guests.set(pid, known);
+      }
+      known.libvirt = libvirt;
+      known.seen = scanNo;
+    }
     let vcpuSource: VcpuSource = 'none';
     let vcpuTids = new Map<number, number>();
     if (hasNamedVcpus(raw)) vcpuSource = 'thread-names';
@@ -102,7 +140,7 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
       vcpuTids = readLibvirtVcpuTids(root, config.name);
       if (vcpuTids.size > 0) vcpuSource = 'libvirt';
     }
-    scanned.push({ pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids });
+    scanned.push({ pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids, known });
   }
   // Pass 2: QMP for guests whose threads are unnamed, all at once, so busy monitors cost one
   // short timeout per scan rather than one per guest.
@@ -122,9 +160,20 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
         }),
     );
   }
-  for (const { pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids } of scanned) {
+  for (const { pid, argv, raw, main, config, libvirt, vcpuSource, vcpuTids, known } of scanned) {
+    // Roles from thread names depend on the name alone; QMP/libvirt maps are asked each scan.
+    const roles = known && vcpuSource === 'thread-names' ? known.threads : null;
+    const seenTids = roles ? new Set<number>() : null;
     const threads: GuestThread[] = raw.map((t) => {
-      const c = classifyThread(t.tid, t.stat.comm, { pid, vcpuTids, vcpuSource });
+      let c: ThreadClass;
+      const r = roles?.get(t.tid);
+      if (r && r.startTime === t.stat.startTime && r.comm === t.stat.comm) c = r.cls;
+      else {
+        c = classifyThread(t.tid, t.stat.comm, { pid, vcpuTids, vcpuSource });
+        roles?.set(t.tid, { startTime: t.stat.startTime, comm: t.stat.comm, cls: c });
+      }
+      seenTids?.add(t.tid);
+      threadStarts.set(t.tid, t.stat.startTime);
       const place = t.stat.psr === null ? undefined : places.get(t.stat.psr);
       const th: GuestThread = {
         tid: t.tid,
@@ -150,6 +199,7 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
       };
       return th;
     });
+    if (roles) for (const tid of roles.keys()) if (!seenTids!.has(tid)) roles.delete(tid);
     const vcpuThreads = threads.filter((t) => t.role === 'vcpu');
     // No vCPU thread identified (no debug-threads, no QMP, no libvirt status): the command line
     // still says how many vCPUs the guest started with; 0 would hide it from overcommit.
@@ -168,5 +218,5 @@ export async function snapshotGuests(opts: SnapshotOptions = {}): Promise<GuestS
       threads,
     });
   }
-  return { takenAtMs: performance.now(), ticksPerSecond: TICKS_PER_SECOND, guests };
+  return { takenAtMs: performance.now(), ticksPerSecond: TICKS_PER_SECOND, guests, threadStarts };
 }

@@ -97,4 +97,6 @@ export interface GuestSnapshot {
   /** Clock ticks per second (USER_HZ, 100 on Linux). */
   ticksPerSecond: number;
   guests: GuestProcess[];
+  /** Start time (stat field 22) of every thread read, by tid: with the tid it names one thread, for rates across scans (not part of ps --json). */
+  threadStarts?: Map<number, number>;
 }

@@ -101,10 +101,40 @@ export function createAgentApp(deps: AppDeps): AgentApp {
 
   const latest = (): Sample => deps.sampler.latest();
 
-  app.get('/api/v1/report', async (c) => c.json(await reportView(latest(), models)));
   app.get('/api/v1/host', (c) => c.json(latest().host));
   app.get('/api/v1/checks', (c) => c.json(checksView(latest())));
-  app.get('/api/v1/guests', (c) => c.json(guestsView(latest())));
+  // The same sample gives the same text: serialised once per sample, however many clients ask.
+  const perSample = <T>(make: (s: Sample) => T) => {
+    let memo: { seq: number; value: T } | null = null;
+    return (s: Sample): T => {
+      if (memo?.seq !== s.seq) memo = { seq: s.seq, value: make(s) };
+      return memo.value;
+    };
+  };
+  const guestsText = perSample((s) => JSON.stringify(guestsView(s)));
+  // The report is assembled and schema-checked once per sample (a failure is not kept).
+  let reportMemo: { seq: number; doc: Promise<unknown> } | null = null;
+  app.get('/api/v1/report', async (c) => {
+    const s = latest();
+    if (reportMemo?.seq !== s.seq) {
+      const doc = reportView(s, models);
+      reportMemo = { seq: s.seq, doc };
+      doc.catch(() => {
+        if (reportMemo?.doc === doc) reportMemo = null;
+      });
+    }
+    return c.json(await reportMemo.doc);
+  });
+  const eventText = perSample((s) =>
+    JSON.stringify({
+      seq: s.seq,
+      takenAt: s.takenAt,
+      durationMs: s.durationMs,
+      overcommitRatio: s.overcommit.ratio,
+      guests: s.guests.guests.map((g) => ({ pid: g.pid, name: g.name, vcpus: g.vcpuCount })),
+    }),
+  );
+  app.get('/api/v1/guests', (c) => c.body(guestsText(latest()), 200, { 'Content-Type': 'application/json' }));
   app.get('/api/v1/overcommit', (c) => c.json(latest().overcommit));
   app.get('/api/v1/models', async (c) => c.json((await models.get()).data));
   app.get('/api/v1/openapi.json', (c) => c.json(buildOpenApi(deps.version)));
@@ -142,14 +172,7 @@ export function createAgentApp(deps: AppDeps): AgentApp {
     if (streams.size >= MAX_STREAMS) fail('E_TOO_MANY_STREAMS', `${MAX_STREAMS} event streams are open already`, 'close other dashboard tabs');
     return streamSSE(c, async (stream) => {
       let pending = false;
-      const summary = (s: Sample) =>
-        JSON.stringify({
-          seq: s.seq,
-          takenAt: s.takenAt,
-          durationMs: s.durationMs,
-          overcommitRatio: s.overcommit.ratio,
-          guests: s.guests.guests.map((g) => ({ pid: g.pid, name: g.name, vcpus: g.vcpuCount })),
-        });
+      const summary = (s: Sample) => eventText(s);
       const send = (s: Sample) => {
         // A client that has not taken the previous event skips this one: no queue grows per slow reader.
         if (pending || stream.aborted || stream.closed) return;

@@ -6,6 +6,7 @@ import { ActionRunner } from '../app/run-actions.ts';
 import { FleetPusher } from '../app/fleet-push.ts';
 import { kvcpuVersion, ModelsCache, reportView } from '../app/sample-views.ts';
 import { Sampler } from '../app/sampler.ts';
+import type { GuestProcess } from '../guests/types.ts';
 import { createMetricsRegistry } from '../metrics/metrics-registry.ts';
 import { createAgentApp } from './create-app.ts';
 import { mountDashboard } from './dashboard/mount-dashboard.ts';
@@ -25,6 +26,8 @@ export interface AgentOptions {
   audit?: (line: string) => void;
   /** Push the report to a fleet server (`--fleet URL --fleet-token-file F`). */
   fleet?: { url: string; token: string; intervalMs: number; minBackoffMs?: number };
+  /** Serve only these guests (see SamplerOptions.guestFilter); actions still resolve every guest by name or pid. */
+  guestFilter?: (g: GuestProcess) => boolean;
 }
 
 export interface RunningAgent {
@@ -42,7 +45,7 @@ const SERVER_LIMITS = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, reques
 
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const sampler = new Sampler({ intervalMs: o.intervalMs });
+  const sampler = new Sampler({ intervalMs: o.intervalMs, ...(o.guestFilter ? { guestFilter: o.guestFilter } : {}) });
   sampler.on('error', (e: unknown) => log(`kvcpu serve: sample failed: ${e instanceof Error ? e.message : String(e)}`));
   await sampler.start();
   const version = kvcpuVersion();

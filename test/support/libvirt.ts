@@ -34,6 +34,8 @@ export interface DomainOptions {
   memoryMiB?: number;
   /** Inner XML of <cputune> (e.g. "<vcpupin vcpu='0' cpuset='1'/>"); none when absent. */
   cputune?: string;
+  /** A multiboot ELF for <kernel> (the spinner: every vCPU busy-loops, so psr follows a pin); none: the vCPUs halt. */
+  kernel?: string;
 }
 
 /** A minimal TCG domain: qboot as the ROM, no disks or NICs, no balloon. */
@@ -45,7 +47,7 @@ export function domainXml(o: DomainOptions): string {
   <vcpu placement='static' current='${o.vcpus}'>${max}</vcpu>
   ${o.iothreads ? `<iothreads>${o.iothreads}</iothreads>` : ''}
   ${o.cputune ? `<cputune>${o.cputune}</cputune>` : ''}
-  <os><type arch='x86_64' machine='pc'>hvm</type><loader type='rom'>/usr/share/qemu/qboot.rom</loader></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type><loader type='rom'>/usr/share/qemu/qboot.rom</loader>${o.kernel ? `<kernel>${o.kernel}</kernel>` : ''}</os>
   <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model><topology sockets='1' dies='1' cores='${max}' threads='1'/></cpu>
   <devices><emulator>/usr/bin/qemu-system-x86_64</emulator><memballoon model='none'/></devices>
 </domain>

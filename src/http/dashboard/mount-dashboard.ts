@@ -51,7 +51,7 @@ export function mountDashboard(app: Hono, deps: AppDeps): void {
 <header><h1>kvcpu <span class="dim">CPU map of this host</span></h1>
 <p class="hostline">${esc(model)} · ${h.perCpu.length} CPUs (${s.online.length} online) · ${h.topology.sockets} socket(s) · ${h.numa.nodes.length} NUMA node(s) · kvcpu ${esc(deps.version)}</p>
 <p><span id="live" role="status" aria-live="polite">sample #${s.seq} at ${esc(s.takenAt)}</span>
-${canApply ? ' · <label for="token">Token <input id="token" type="password" autocomplete="off" size="24"></label>' : ' · <span class="dim">read-only agent</span>'}
+${canApply ? ' · <label for="token">Token <input id="token" type="password" autocomplete="off" size="24"></label> <label for="apply-config" title="Apply pins libvirt domains through libvirt; this also writes their persistent domain XML (kvcpu pin --config)"><input id="apply-config" type="checkbox"> libvirt: persist (<code>--config</code>)</label>' : ' · <span class="dim">read-only agent</span>'}
 <span id="apply-status" role="status" aria-live="polite"></span></p>
 <input type="hidden" id="guest-input" name="guest" value="${esc(guest)}"></header>
 <main>

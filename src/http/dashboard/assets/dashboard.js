@@ -44,6 +44,13 @@
       sessionStorage.setItem('kvcpu-token', token.value);
     });
   }
+  var persist = document.getElementById('apply-config');
+  if (persist) {
+    persist.checked = sessionStorage.getItem('kvcpu-apply-config') === '1';
+    persist.addEventListener('change', function () {
+      sessionStorage.setItem('kvcpu-apply-config', persist.checked ? '1' : '0');
+    });
+  }
   function apply() {
     var status = document.getElementById('apply-status');
     var planEl = document.getElementById('plan-json');
@@ -52,7 +59,9 @@
     fetch('/api/v1/pin', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token.value },
-      body: JSON.stringify({ plan: JSON.parse(planEl.textContent) }),
+      // Libvirt domains are pinned through libvirt (virsh vcpupin/emulatorpin, as `kvcpu pin`
+      // does); the box adds --config so their persistent XML gets the <cputune> too.
+      body: JSON.stringify({ plan: JSON.parse(planEl.textContent), config: !!(persist && persist.checked) }),
     })
       .then(function (r) {
         return r.json().then(function (j) {
