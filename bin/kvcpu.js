@@ -15,16 +15,17 @@ const stamp = join(root, 'dist/.build-stamp');
 const sources = join(root, 'src/cli/main.ts');
 
 /**
- * True when a file or folder under src/ changed after `mtime` (the build stamp's). One
- * recursive readdir with file types and one stat per entry: directories catch added, removed
- * and renamed files (and editors that save by rename), files catch in-place writes. Stops at
- * the first newer entry.
+ * True when a folder or a built source file under src/ changed after `mtime` (the build
+ * stamp's). One recursive readdir with file types and one stat per entry: folders catch added,
+ * removed and renamed files (and editors that save by rename), files catch in-place writes.
+ * Tests (*.test.ts) are not built, so they are not looked at. Plain string paths: path.join's
+ * normalisation was a third of this walk's time.
  */
 function changedSince(dir, mtime) {
   if (statSync(dir).mtimeMs > mtime) return true;
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isDirectory() && !e.name.endsWith('.ts')) continue;
-    if (statSync(join(e.parentPath, e.name)).mtimeMs > mtime) return true;
+    if (e.isDirectory() ? false : !e.name.endsWith('.ts') || e.name.endsWith('.test.ts')) continue;
+    if (statSync(`${e.parentPath}/${e.name}`).mtimeMs > mtime) return true;
   }
   return false;
 }

@@ -79,6 +79,12 @@ describe('bin/kvcpu.js freshness check', () => {
       expect(run()).toBe('dist');
     });
 
+    it('a newer test file does not count (tests are not built)', () => {
+      write('src/host/read-host.test.ts', 'x\n');
+      age('src/host', 100);
+      expect(run()).toBe('dist');
+    });
+
     it('runs src/ when there is no build', () => {
       rmSync(path.join(dir, 'dist/.build-stamp'));
       expect(run()).toBe('src');
