@@ -7,7 +7,7 @@
 // another build (e.g. a worktree of an older commit), interleaved run by run with this one so
 // both see the same machine load.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,11 @@ const inClone = existsSync(fileURLToPath(new URL('../src/cli/main.ts', import.me
 console.log(`start-up, whole-process medians of ${runs} runs; NODE_EXTRA_CA_CERTS ${hadCaCerts ? 'removed from' : 'not set in'} the children's environment`);
 if (before) console.log(`before = ${before}`);
 const rows: { name: string; ms: number; was?: number; note: string }[] = [{ name: 'node -e 0', ms: base, note: '' }];
+// The floor of any ESM command-line tool: node starting an empty .mjs file (the module loader).
+const empty = join(cacheDir, 'empty.mjs');
+writeFileSync(empty, '');
+const esm = timeTogether([[empty]])[0]!.ms;
+rows.push({ name: 'node empty.mjs', ms: esm, note: 'the floor of an ESM entry point, for reference' });
 for (const c of commands) {
   const [r, b] = timeTogether(before ? [[bin, ...c.args], [before, ...c.args]] : [[bin, ...c.args]]);
   const ratio = r!.ms / base;
