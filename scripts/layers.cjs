@@ -7,7 +7,7 @@
  */
 const layers = [
   { name: 'core', dirs: ['core'], what: 'plain helpers with no I/O: errors, cpulists, Python semantics, JSON parsing, terminal formatting (tables, colour)' },
-  { name: 'io', dirs: ['io'], what: 'the native addon and stream reading' },
+  { name: 'io', dirs: ['io'], what: 'the native addon, stream reading and the per-user cache of slow probes' },
   {
     name: 'capabilities',
     dirs: ['host', 'check', 'smp', 'topology', 'cpu-models', 'cpu-baseline', 'guests', 'plan', 'render', 'qmp', 'report', 'kubevirt'],

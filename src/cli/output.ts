@@ -31,7 +31,11 @@ export function processIo(): CliIo {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     color,
-    stdin: process.stdin,
+    // process.stdin is made on first access (a tty, pipe or file stream): only commands that
+    // read it pay for it.
+    get stdin() {
+      return process.stdin;
+    },
   };
 }
 

@@ -151,8 +151,88 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   // Every CPU number in this tree must be below NR_CPUS (kernel_max + 1): a garbage value in
   // one file is a warning, never a loop or an array sized by the file.
   const limit = hostCpuLimit(tree.kernelMax);
+  const sets = cpuSets(tree, info, limit, warnings);
+  const { rawByCpu, onlineList, offlineList } = sets;
+  const t = cpuTopology(sets, info, limit, warnings);
+  const { topo, pkgGroups, coreGroups, hasDie, dieKeys, clusters, l3Domains, threadsPerCore, threadsPerCoreMin, coresPerSocket } = t;
+  const { nodes, nodeOf } = numaNodes(tree, rawByCpu, limit, warnings);
+  const cpu = cpuIdentity(info, arch, t, onlineList);
+  const perCpu = perCpuRows(sets, t, nodeOf);
 
-  // --- CPU sets -------------------------------------------------------------------------
+  const topology: HostTopology = {
+    sockets: pkgGroups.length,
+    dies: hasDie ? dieKeys.size : null,
+    clusters,
+    cores: coreGroups.length,
+    threadsPerCore,
+    threadsPerCoreMin,
+    coresPerSocket,
+    smt: threadsPerCore > 1,
+    packages: pkgGroups.map((g) => ({ id: topo.get(g[0]!)!.pkg, cpus: formatCpulist(g) })),
+    coreGroups: coreGroups.map(formatCpulist),
+    l3Domains,
+  };
+
+  // Known kernel topology lies (README pitfalls 2 and 6): reported as-is, flagged for the admin.
+  if (arch === 'riscv64' && threadsPerCore > 1) {
+    warnings.push('the kernel reports SMT on RISC-V: early kernels filled thread_siblings wrongly; these harts are most likely independent cores');
+  }
+  if ((arch === 'aarch64' || arch.startsWith('arm')) && pkgGroups.length > Math.max(1, nodes.length)) {
+    warnings.push(`${pkgGroups.length} physical_package_id values on ARM without matching NUMA nodes: device-tree kernels number clusters as packages, so this may be one SoC`);
+  }
+
+  // cgroup cpuset / affinity of the reading process (README pitfall 10: sysfs shows the whole host).
+  const allowedText = tree.selfStatus === null ? null : /^Cpus_allowed_list:\s*(\S*)/m.exec(tree.selfStatus)?.[1] ?? null;
+  const allowedList = parseList(allowedText, warnings, 'Cpus_allowed_list', limit);
+  const allowed = allowedList === null ? null : formatCpulist(allowedList);
+  if (allowedList !== null && onlineList.some((c) => !allowedList.includes(c))) {
+    warnings.push(`this process may only use CPUs ${allowed} of the online ${formatCpulist(onlineList)} (cgroup cpuset or affinity)`);
+  }
+
+  const kernelMax = int(tree.kernelMax);
+  // Lists passed through as the kernel wrote them: only when they parse within the limit, so
+  // every consumer of the snapshot can parse them again without its own guard.
+  const kept = (text: string | null, what: string): string | null => (parseList(text, warnings, what, limit) === null ? null : text);
+  return {
+    root: tree.root,
+    arch,
+    cpus: {
+      possible: kept(tree.possible, 'cpu/possible'),
+      present: kept(tree.present, 'cpu/present'),
+      online: formatCpulist(onlineList),
+      offline: formatCpulist(offlineList),
+      isolated: kept(tree.isolated, 'cpu/isolated'),
+      kernelMax: kernelMax !== null && kernelMax >= 0 ? kernelMax : null,
+      allowed,
+    },
+    cpu,
+    topology,
+    numa: { nodes },
+    perCpu,
+    warnings,
+    lscpu: buildLscpuFields({
+      firstCpuinfoRecord: info.cpus[0] ? new Map(Object.entries(info.cpus[0].fields)) : null,
+      flags: cpu.flags,
+      cpus: tree.cpus,
+      online: new Set(onlineList),
+      hints: tree.virtHints ?? { cpuidSignature: null, xenDir: false, xenCapabilities: null, sysinfo: null, pciDevices: null },
+      vulnerabilities: tree.vulnerabilities ?? null,
+    }),
+  };
+}
+
+
+/** Which CPUs exist and which are online. */
+interface CpuSets {
+  present: number[];
+  rawByCpu: Map<number, RawCpu>;
+  onlineSet: Set<number>;
+  onlineList: number[];
+  offlineList: number[];
+}
+
+// --- CPU sets -------------------------------------------------------------------------
+function cpuSets(tree: RawHostTree, info: Cpuinfo, limit: number, warnings: string[]): CpuSets {
   // Present CPUs = cpuN directories (README pitfall 3: the `offline` file also lists
   // possible-but-absent CPUs). Without sysfs, fall back to what cpuinfo lists.
   const beyond = tree.cpus.filter((c) => !(c.cpu < limit));
@@ -181,8 +261,31 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   }
   const onlineList = [...onlineSet].sort((a, b) => a - b);
   const offlineList = present.filter((c) => !onlineSet.has(c));
+  return { present, rawByCpu, onlineSet, onlineList, offlineList };
+}
 
-  // --- per-CPU topology ---------------------------------------------------------------------
+/** Packages, cores, dies, clusters and L3 domains over the online CPUs that have topology. */
+interface CpuTopology {
+  topo: Map<number, CpuTopo>;
+  topoCpus: number[];
+  topoSet: Set<number>;
+  pkgGroups: number[][];
+  pkgIndex: Map<number, number>;
+  coreGroups: number[][];
+  coreIndex: Map<number, number>;
+  hasDie: boolean;
+  dieKeys: Set<string>;
+  clusters: number | null;
+  l3Of: Map<number, number[]>;
+  l3Domains: string[];
+  threadsPerCore: number;
+  threadsPerCoreMin: number;
+  coresPerSocket: number | number[];
+}
+
+// --- per-CPU topology ---------------------------------------------------------------------
+function cpuTopology(sets: CpuSets, info: Cpuinfo, limit: number, warnings: string[]): CpuTopology {
+  const { present, rawByCpu, onlineSet, onlineList } = sets;
   const topo = new Map<number, CpuTopo>();
   let usedCpuinfoTopology = false;
   for (const c of present) {
@@ -293,8 +396,11 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   for (const g of coreGroups) coresPerPkg[pkgIndex.get(g[0]!)!]!++;
   const coresPerSocket: number | number[] =
     coresPerPkg.length > 0 && coresPerPkg.every((n) => n === coresPerPkg[0]) ? coresPerPkg[0]! : coresPerPkg;
+  return { topo, topoCpus, topoSet, pkgGroups, pkgIndex, coreGroups, coreIndex, hasDie, dieKeys, clusters, l3Of, l3Domains, threadsPerCore, threadsPerCoreMin, coresPerSocket };
+}
 
-  // --- NUMA -------------------------------------------------------------------------------
+// --- NUMA -------------------------------------------------------------------------------
+function numaNodes(tree: RawHostTree, rawByCpu: Map<number, RawCpu>, limit: number, warnings: string[]): { nodes: NumaNode[]; nodeOf: (c: number) => number | null } {
   const nodeCpus = new Map<number, number[]>();
   const nodes: NumaNode[] = tree.nodes.map((n) => {
     let cpus: number[] | null = parseList(n.cpulist, warnings, `node${n.id}/cpulist`, limit);
@@ -326,8 +432,12 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     // (what numactl, libvirt and hwloc assume).
     return tree.nodeDir ? null : 0;
   };
+  return { nodes, nodeOf };
+}
 
-  // --- identity (needs sysfs for x86 hybrid kinds) -------------------------------------------
+// --- identity (needs sysfs for x86 hybrid kinds) -------------------------------------------
+function cpuIdentity(info: Cpuinfo, arch: string, t: CpuTopology, onlineList: number[]): HostSnapshot['cpu'] {
+  const { topoCpus, topo, coreGroups, coreIndex } = t;
   const x86Kinds = x86HybridKinds(info, arch, topoCpus, topo, coreGroups, coreIndex);
   const ident = identifyCpu(info, arch, x86Kinds);
   const { kindCpus, ...cpu } = ident;
@@ -336,8 +446,13 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
   if (cpu.coreKinds.length === 0 && cpu.modelNames.length > 0) {
     cpu.coreKinds = [{ name: cpu.modelNames[0]!, cpus: formatCpulist(onlineList) }];
   }
+  return cpu;
+}
 
-  // --- per-CPU rows ------------------------------------------------------------------------
+// --- per-CPU rows ------------------------------------------------------------------------
+function perCpuRows(sets: CpuSets, t: CpuTopology, nodeOf: (c: number) => number | null): PerCpuRow[] {
+  const { present, onlineSet, rawByCpu } = sets;
+  const { topo, topoSet, coreIndex, coreGroups, l3Of } = t;
   const perCpu: PerCpuRow[] = present.map((c) => {
     const t = topo.get(c) ?? null;
     const on = onlineSet.has(c);
@@ -362,67 +477,7 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     if (row.siblings === null && row.core !== null) row.siblings = formatCpulist(coreGroups[row.core]!);
     return row;
   });
-
-  const topology: HostTopology = {
-    sockets: pkgGroups.length,
-    dies: hasDie ? dieKeys.size : null,
-    clusters,
-    cores: coreGroups.length,
-    threadsPerCore,
-    threadsPerCoreMin,
-    coresPerSocket,
-    smt: threadsPerCore > 1,
-    packages: pkgGroups.map((g) => ({ id: topo.get(g[0]!)!.pkg, cpus: formatCpulist(g) })),
-    coreGroups: coreGroups.map(formatCpulist),
-    l3Domains,
-  };
-
-  // Known kernel topology lies (README pitfalls 2 and 6): reported as-is, flagged for the admin.
-  if (arch === 'riscv64' && threadsPerCore > 1) {
-    warnings.push('the kernel reports SMT on RISC-V: early kernels filled thread_siblings wrongly; these harts are most likely independent cores');
-  }
-  if ((arch === 'aarch64' || arch.startsWith('arm')) && pkgGroups.length > Math.max(1, nodes.length)) {
-    warnings.push(`${pkgGroups.length} physical_package_id values on ARM without matching NUMA nodes: device-tree kernels number clusters as packages, so this may be one SoC`);
-  }
-
-  // cgroup cpuset / affinity of the reading process (README pitfall 10: sysfs shows the whole host).
-  const allowedText = tree.selfStatus === null ? null : /^Cpus_allowed_list:\s*(\S*)/m.exec(tree.selfStatus)?.[1] ?? null;
-  const allowedList = parseList(allowedText, warnings, 'Cpus_allowed_list', limit);
-  const allowed = allowedList === null ? null : formatCpulist(allowedList);
-  if (allowedList !== null && onlineList.some((c) => !allowedList.includes(c))) {
-    warnings.push(`this process may only use CPUs ${allowed} of the online ${formatCpulist(onlineList)} (cgroup cpuset or affinity)`);
-  }
-
-  const kernelMax = int(tree.kernelMax);
-  // Lists passed through as the kernel wrote them: only when they parse within the limit, so
-  // every consumer of the snapshot can parse them again without its own guard.
-  const kept = (text: string | null, what: string): string | null => (parseList(text, warnings, what, limit) === null ? null : text);
-  return {
-    root: tree.root,
-    arch,
-    cpus: {
-      possible: kept(tree.possible, 'cpu/possible'),
-      present: kept(tree.present, 'cpu/present'),
-      online: formatCpulist(onlineList),
-      offline: formatCpulist(offlineList),
-      isolated: kept(tree.isolated, 'cpu/isolated'),
-      kernelMax: kernelMax !== null && kernelMax >= 0 ? kernelMax : null,
-      allowed,
-    },
-    cpu,
-    topology,
-    numa: { nodes },
-    perCpu,
-    warnings,
-    lscpu: buildLscpuFields({
-      firstCpuinfoRecord: info.cpus[0] ? new Map(Object.entries(info.cpus[0].fields)) : null,
-      flags: cpu.flags,
-      cpus: tree.cpus,
-      online: new Set(onlineList),
-      hints: tree.virtHints ?? { cpuidSignature: null, xenDir: false, xenCapabilities: null, sysinfo: null, pciDevices: null },
-      vulnerabilities: tree.vulnerabilities ?? null,
-    }),
-  };
+  return perCpu;
 }
 
 /** Partition by a sibling mask when present, else by a key; null when neither exists. */

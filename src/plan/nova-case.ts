@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { MAX_CPUS } from '../core/cpulist.ts';
 import { KvcpuError, shownValue } from '../core/errors.ts';
 
@@ -87,6 +88,70 @@ export interface NovaHostAfter {
   memory_usage: number;
 }
 
+// The shapes of a Nova case (the fields of nova.objects NUMACell / InstanceNUMACell /
+// InstanceNUMATopology and the filter's limits that kvcpu reads), checked with zod before the
+// field readers below fill defaults; unknown fields are allowed (Nova's objects carry more).
+// CPU numbers are bounded after the shape check (E_CPULIST_RANGE, the documented CPU limit).
+const CpuListSchema = z.array(z.number().int().min(0));
+const CountSchema = z.number().min(0);
+const NetworkMetadataSchema = z.object({ physnets: z.array(z.string()).optional(), tunneled: z.boolean().optional() }).loose();
+
+export const NovaHostCellSchema = z
+  .object({
+    id: z.number(),
+    cpuset: CpuListSchema.nullish(),
+    pcpuset: CpuListSchema.nullish(),
+    siblings: z.array(CpuListSchema).nullish(),
+    memory: CountSchema.nullish(),
+    memory_usage: CountSchema.nullish(),
+    cpu_usage: CountSchema.nullish(),
+    pinned_cpus: CpuListSchema.nullish(),
+    mempages: z.array(z.object({ size_kb: CountSchema, total: CountSchema, used: CountSchema.nullish(), reserved: CountSchema.nullish() }).loose()).nullish(),
+    network_metadata: NetworkMetadataSchema.nullish(),
+    socket: z.number().int().nullish(),
+  })
+  .loose();
+
+export const NovaInstanceCellSchema = z
+  .object({
+    id: z.number().int().nullish(),
+    cpuset: CpuListSchema.nullish(),
+    pcpuset: CpuListSchema.nullish(),
+    memory: CountSchema.nullish(),
+    pagesize: z.number().nullish(),
+    cpu_policy: z.enum(['dedicated', 'mixed', 'shared']).nullish(),
+    cpu_thread_policy: z.enum(['prefer', 'isolate', 'require']).nullish(),
+    pinning: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).nullish(),
+    cpuset_reserved: CpuListSchema.nullish(),
+  })
+  .loose();
+
+const NovaLimitsSchema = z.object({ cpu_allocation_ratio: CountSchema.nullish(), ram_allocation_ratio: CountSchema.nullish(), network_metadata: NetworkMetadataSchema.nullish() }).loose();
+
+const FitCellCaseSchema = z
+  .object({ kind: z.literal('fit_cell').optional(), id: z.unknown().optional(), host_cell: NovaHostCellSchema, instance_cell: NovaInstanceCellSchema, limits: NovaLimitsSchema.nullish(), cpuset_reserved: CountSchema.nullish() })
+  .loose();
+
+const FitHostCaseSchema = z
+  .object({
+    kind: z.literal('fit_host').optional(),
+    id: z.unknown().optional(),
+    config: z.object({ packing_host_numa_cells_allocation_strategy: z.boolean().optional() }).loose().nullish(),
+    host: z.object({ cells: z.array(NovaHostCellSchema) }).loose(),
+    instance: z.object({ cells: z.array(NovaInstanceCellSchema).min(1), emulator_threads_policy: z.enum(['share', 'isolate']).nullish() }).loose(),
+    limits: NovaLimitsSchema.nullish(),
+  })
+  .loose();
+
+/** E_BAD_INPUT naming the first bad field (`host.cells[0].memory must be ...`) when `v` is not `schema`'s shape. */
+function checkShape(schema: z.ZodType, v: unknown, where: string): void {
+  const r = schema.safeParse(v);
+  if (r.success) return;
+  const issue = r.error.issues[0]!;
+  const at = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i || where ? '.' : ''}${String(p)}`)).join('');
+  bad(`${where}${at}` || 'case', issue.message.replace(/^Invalid input: /, ''));
+}
+
 function bad(where: string, what: string): never {
   throw new KvcpuError('E_BAD_INPUT', `Nova case: ${where} ${what}`, {
     hint: 'a Nova case is one JSON object: {"kind":"fit_host"|"fit_cell"|"usage"|"constraints", "host":{"cells":[...]}, "instance":{"cells":[...]}, "limits"?:{...}} (see `kvcpu plan nova --help`)',
@@ -139,6 +204,7 @@ function obj(v: unknown, where: string): Record<string, unknown> {
 }
 
 export function parseNovaHostCell(v: unknown, where: string): NovaHostCell {
+  checkShape(NovaHostCellSchema, v, where);
   const o = obj(v, where);
   const sib = o.siblings ?? [];
   if (!Array.isArray(sib)) bad(`${where}.siblings`, 'must be a list of CPU lists');
@@ -169,6 +235,7 @@ const CPU_POLICIES = ['dedicated', 'mixed', 'shared', null];
 const THREAD_POLICIES = ['prefer', 'isolate', 'require', null];
 
 export function parseNovaInstanceCell(v: unknown, where: string): NovaInstanceCell {
+  checkShape(NovaInstanceCellSchema, v, where);
   const o = obj(v, where);
   const cpuPolicy = (o.cpu_policy ?? null) as NovaCpuPolicy;
   const threadPolicy = (o.cpu_thread_policy ?? null) as NovaThreadPolicy;
@@ -207,6 +274,7 @@ export function parseNovaCase(v: unknown): NovaCase {
   const o = obj(v, 'case');
   const kind = o.kind ?? (o.host_cell !== undefined ? 'fit_cell' : 'fit_host');
   if (kind === 'fit_cell') {
+    checkShape(FitCellCaseSchema, o, '');
     return {
       kind,
       id: typeof o.id === 'string' ? o.id : undefined,
@@ -217,6 +285,7 @@ export function parseNovaCase(v: unknown): NovaCase {
     };
   }
   if (kind !== 'fit_host') bad('kind', `is "${shownValue(kind)}": kvcpu plan nova answers fit_host, fit_cell and usage cases`);
+  checkShape(FitHostCaseSchema, o, '');
   const host = obj(o.host, 'host');
   const inst = obj(o.instance, 'instance');
   if (!Array.isArray(host.cells)) bad('host.cells', 'must be a list');

@@ -12,11 +12,9 @@ import { renderQemu } from './render-qemu.ts';
 
 export type { RenderCell, RenderContext, RenderedTopology, RenderNote, RenderPin } from './render-helpers.ts';
 
-export type TopologyFormat = 'qemu' | 'libvirt' | 'kubevirt' | 'nova' | 'nova-json' | 'proxmox' | 'json';
-export const TOPOLOGY_FORMATS: TopologyFormat[] = ['qemu', 'libvirt', 'kubevirt', 'nova', 'nova-json', 'proxmox', 'json'];
-/** The consumer formats `json` carries (every rendering of one plan). */
-export const CONSUMER_FORMATS = ['qemu', 'libvirt', 'kubevirt', 'nova', 'nova-json', 'proxmox'] as const;
-export type ConsumerFormat = (typeof CONSUMER_FORMATS)[number];
+import { CONSUMER_FORMATS, TOPOLOGY_FORMATS, type ConsumerFormat, type TopologyFormat } from './topology-formats.ts';
+
+export { CONSUMER_FORMATS, TOPOLOGY_FORMATS, type ConsumerFormat, type TopologyFormat } from './topology-formats.ts';
 
 export interface RenderCellInput {
   /** Guest vCPU ids of the cell (present ones at least; hot-pluggable ones are assigned when missing). */

@@ -105,55 +105,114 @@ interface Computed {
 
 type AlgoResult = { ok: true; value: Computed } | { ok: false; code: SmpErrorCode; message: string; warnings: string[] };
 
+type OptionalLevel = 'dies' | 'clusters' | 'books' | 'drawers' | 'modules';
+
+/**
+ * How machine_parse_smp_config() (hw/core/machine-smp.c) changed between the QEMU releases
+ * kvcpu models from 6.2 on: one row per release that changed it; a version follows the newest
+ * row at or below it. Which members a version knows at all is smpMembers().
+ */
+interface SmpConfigRules {
+  since: string;
+  /** A member given as 0: deprecated (warning, then treated as omitted) until 8.2, an error from 9.0. */
+  zero: 'warn' | 'error';
+  /** Levels a machine may lack, in the order QEMU checks them. */
+  optionalLevels: readonly OptionalLevel[];
+  /** The refusal of such a level given > 1. */
+  unsupportedMessage: (level: OptionalLevel) => string;
+  /** 9.0 alone also warned about an unsupported level given as 1. */
+  warnUnsupportedAsOne: boolean;
+}
+
+const SMP_CONFIG_RULES: readonly SmpConfigRules[] = [
+  // 6.2 – 8.2: 7.2 checks dies, clusters ("X not supported by this machine's CPU topology"); 8.2 adds books, drawers.
+  { since: '6.2', zero: 'warn', optionalLevels: ['dies', 'clusters', 'books', 'drawers'], unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`, warnUnsupportedAsOne: false },
+  { since: '9.0', zero: 'error', optionalLevels: ['dies', 'clusters', 'books', 'drawers'], unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`, warnUnsupportedAsOne: true },
+  // 9.1 reorders to modules, clusters, dies, books, drawers and says "X > 1 not supported".
+  { since: '9.1', zero: 'error', optionalLevels: ['modules', 'clusters', 'dies', 'books', 'drawers'], unsupportedMessage: (l) => `${l} > 1 not supported by this machine's CPU topology`, warnUnsupportedAsOne: false },
+];
+
+function smpConfigRules(qemu: QemuVersion): SmpConfigRules {
+  return SMP_CONFIG_RULES.findLast((r) => atLeast(qemu, r.since)) ?? SMP_CONFIG_RULES[0]!;
+}
+
+/** What generic() works on: the given members (0 = omitted) as QEMU's unsigned values, and what it filled. */
+interface SmpState {
+  g: Given;
+  cpus: number;
+  maxcpus: number;
+  lv: Record<TopologyLevel, number>;
+  fills: SmpFill[];
+  warnings: string[];
+}
+
+type Refusal = Extract<AlgoResult, { ok: false }>;
+
 /** QEMU >= 6.2 machine_parse_smp_config(), per version (notes §4.1, §4.3). */
 function generic(g: Given, m: MachineInfo, qemu: QemuVersion): AlgoResult {
-  const warnings: string[] = [];
-  const fills: SmpFill[] = [];
+  const rules = smpConfigRules(qemu);
+  const s = givenState(g);
+  const refused = refuseZeros(s, rules) ?? refuseUnsupportedLevels(s, m, qemu, rules);
+  if (refused) return refused;
+  for (const l of ['drawers', 'books', 'dies', 'clusters', 'modules'] as const) if (s.lv[l] === 0) s.lv[l] = 1;
+  fillOmitted(s, m);
+  return checkProduct(s, m) ?? finish(s.cpus, s.maxcpus, s.lv, m, s.fills, s.warnings);
+}
+
+function givenState(g: Given): SmpState {
   const u = (k: SmpMember): number => (g[k] === undefined ? 0 : Number(BigInt.asUintN(32, g[k]!)));
-  let cpus = u('cpus');
-  let maxcpus = u('maxcpus');
-  const lv: Record<TopologyLevel, number> = {
-    drawers: u('drawers'),
-    books: u('books'),
-    sockets: u('sockets'),
-    dies: u('dies'),
-    clusters: u('clusters'),
-    modules: u('modules'),
-    cores: u('cores'),
-    threads: u('threads'),
+  return {
+    g,
+    cpus: u('cpus'),
+    maxcpus: u('maxcpus'),
+    lv: {
+      drawers: u('drawers'),
+      books: u('books'),
+      sockets: u('sockets'),
+      dies: u('dies'),
+      clusters: u('clusters'),
+      modules: u('modules'),
+      cores: u('cores'),
+      threads: u('threads'),
+    },
+    fills: [],
+    warnings: [],
   };
-  // Zero given explicitly: deprecated (6.2 – 8.2: warning, then treated as omitted), error from 9.0.
-  if (Object.values(g).some((x) => x === 0n)) {
-    if (atLeast(qemu, '9.0')) {
-      return { ok: false, code: 'E_SMP_ZERO', message: 'Invalid CPU topology: CPU topology parameters must be greater than zero', warnings };
-    }
-    warnings.push('Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero');
+}
+
+// Zero given explicitly: deprecated (6.2 – 8.2: warning, then treated as omitted), error from 9.0.
+function refuseZeros(s: SmpState, rules: SmpConfigRules): Refusal | undefined {
+  if (!Object.values(s.g).some((x) => x === 0n)) return undefined;
+  if (rules.zero === 'error') {
+    return { ok: false, code: 'E_SMP_ZERO', message: 'Invalid CPU topology: CPU topology parameters must be greater than zero', warnings: s.warnings };
   }
-  // Levels the machine lacks: 7.2 checks dies, clusters ("X not supported by this machine's CPU
-  // topology"); 8.2 adds books, drawers; 9.1 reorders to modules, clusters, dies, books, drawers
-  // and says "X > 1 not supported"; 9.0.0 alone warned about unsupported levels given as 1.
-  const optional: ('dies' | 'clusters' | 'books' | 'drawers' | 'modules')[] = atLeast(qemu, '9.1')
-    ? ['modules', 'clusters', 'dies', 'books', 'drawers']
-    : ['dies', 'clusters', 'books', 'drawers'];
-  for (const l of optional) {
+  s.warnings.push('Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero');
+  return undefined;
+}
+
+// Levels the machine lacks: refused when > 1 (in the version's order and words); 9.0.0 alone
+// warned about unsupported levels given as 1.
+function refuseUnsupportedLevels(s: SmpState, m: MachineInfo, qemu: QemuVersion, rules: SmpConfigRules): Refusal | undefined {
+  for (const l of rules.optionalLevels) {
     if (!smpMembers(qemu).includes(l) || m.supports[l]) continue;
-    if (lv[l] > 1) {
-      const message = atLeast(qemu, '9.1')
-        ? `${l} > 1 not supported by this machine's CPU topology`
-        : `${l} not supported by this machine's CPU topology`;
-      return { ok: false, code: 'E_SMP_UNSUPPORTED_LEVEL', message, warnings };
-    }
-    if (cmpVersion(qemu, ver('9.0')) === 0 && g[l] === 1n) {
-      warnings.push(`Deprecated CPU topology (considered invalid): Unsupported ${l} parameter mustn't be specified as 1`);
+    if (s.lv[l] > 1) return { ok: false, code: 'E_SMP_UNSUPPORTED_LEVEL', message: rules.unsupportedMessage(l), warnings: s.warnings };
+    if (rules.warnUnsupportedAsOne && s.g[l] === 1n) {
+      s.warnings.push(`Deprecated CPU topology (considered invalid): Unsupported ${l} parameter mustn't be specified as 1`);
     }
   }
-  for (const l of ['drawers', 'books', 'dies', 'clusters', 'modules'] as const) if (lv[l] === 0) lv[l] = 1;
+  return undefined;
+}
+
+// Omitted members: machine types <= 6.1 prefer sockets, >= 6.2 prefer cores; threads take the
+// rest when sockets and cores are given; maxcpus and cpus last.
+function fillOmitted(s: SmpState, m: MachineInfo): void {
+  const { g, lv, fills } = s;
   const pref = m.preferSockets ? 'machine types <= 6.1 prefer sockets' : 'machine types >= 6.2 prefer cores';
   const fill = (member: SmpMember, value: number, rule: string) =>
     fills.push({ member, value, rule: g[member] === 0n ? rule.replace(/^omitted →/, 'given as 0 = omitted (deprecated) →') : rule });
   const upper = () => mul(lv.drawers, lv.books); // levels above sockets
   const mid = () => mul(lv.dies, lv.clusters, lv.modules); // levels between sockets and cores
-  if (cpus === 0 && maxcpus === 0) {
+  if (s.cpus === 0 && s.maxcpus === 0) {
     for (const l of ['sockets', 'cores', 'threads'] as const) {
       if (lv[l] === 0) {
         lv[l] = 1;
@@ -161,10 +220,11 @@ function generic(g: Given, m: MachineInfo, qemu: QemuVersion): AlgoResult {
       }
     }
   } else {
-    if (maxcpus === 0) {
-      maxcpus = cpus;
-      fill('maxcpus', maxcpus, 'omitted → cpus (no hot-pluggable vCPUs)');
+    if (s.maxcpus === 0) {
+      s.maxcpus = s.cpus;
+      fill('maxcpus', s.maxcpus, 'omitted → cpus (no hot-pluggable vCPUs)');
     }
+    const maxcpus = s.maxcpus;
     const one = (l: TopologyLevel, why: string) => {
       if (lv[l] === 0) {
         lv[l] = 1;
@@ -200,14 +260,21 @@ function generic(g: Given, m: MachineInfo, qemu: QemuVersion): AlgoResult {
     }
   }
   const product = mul(upper(), lv.sockets, mid(), lv.cores, lv.threads);
-  if (maxcpus === 0) {
-    maxcpus = product;
-    fill('maxcpus', maxcpus, 'omitted → product of the levels');
+  if (s.maxcpus === 0) {
+    s.maxcpus = product;
+    fill('maxcpus', s.maxcpus, 'omitted → product of the levels');
   }
-  if (cpus === 0) {
-    cpus = maxcpus;
-    fill('cpus', cpus, 'omitted → maxcpus (all vCPUs present at boot)');
+  if (s.cpus === 0) {
+    s.cpus = s.maxcpus;
+    fill('cpus', s.cpus, 'omitted → maxcpus (all vCPUs present at boot)');
   }
+}
+
+// The product of the levels must be maxcpus, and maxcpus at least cpus.
+function checkProduct(s: SmpState, m: MachineInfo): Refusal | undefined {
+  const { lv, cpus, maxcpus, warnings } = s;
+  // The same grouping as fillOmitted's (and QEMU's): the 32-bit overflow check sees the same partial products.
+  const product = mul(mul(lv.drawers, lv.books), lv.sockets, mul(lv.dies, lv.clusters, lv.modules), lv.cores, lv.threads);
   if (product !== maxcpus) {
     return {
       ok: false,
@@ -224,7 +291,7 @@ function generic(g: Given, m: MachineInfo, qemu: QemuVersion): AlgoResult {
       warnings,
     };
   }
-  return finish(cpus, maxcpus, lv, m, fills, warnings);
+  return undefined;
 }
 
 function finish(cpus: number, maxcpus: number, lv: Record<TopologyLevel, number>, m: MachineInfo, fills: SmpFill[], warnings: string[]): AlgoResult {

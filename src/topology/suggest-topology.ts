@@ -20,8 +20,8 @@ import { formatCpulist, parseCpulist } from '../core/cpulist.ts';
 import { KvcpuError } from '../core/errors.ts';
 import type { HostSnapshot, PerCpuRow } from '../host/types.ts';
 import { parseSmp } from '../smp/parse-smp.ts';
-import { DEFAULT_MACHINE, DEFAULT_QEMU_VERSION, parseQemuVersion, resolveMachine } from '../smp/qemu-machines.ts';
-import type { GuestTopology } from '../smp/types.ts';
+import { DEFAULT_MACHINE, DEFAULT_QEMU_VERSION, parseQemuVersion, resolveMachine, type MachineInfo } from '../smp/qemu-machines.ts';
+import type { GuestTopology, SmpResult } from '../smp/types.ts';
 import { checkVcpusFitHost } from '../guests/assess-overcommit.ts';
 
 export const GUEST_OSES = ['linux', 'windows-10', 'windows-11', 'windows-server'] as const;
@@ -98,12 +98,63 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** The request, checked, with the host facts every step reads. */
+interface Inputs {
+  req: SuggestTopologyRequest;
+  vcpus: number;
+  maxcpus: number;
+  os: GuestOs;
+  host: HostSnapshot;
+  machine: MachineInfo;
+  online: number[];
+  onlineSet: Set<number>;
+  rows: Map<number, PerCpuRow>;
+  /** The machine-wide sibling partition: host CPU → its core's CPUs (online ones). */
+  coreOf: Map<number, number[]>;
+  coreKey: (c: number) => number;
+  /** The pinned host CPUs as a sorted set, undefined for a floating guest. */
+  pinned: number[] | undefined;
+}
+
+/** The topology as the steps below build it (present vCPUs first, then hot-plug growth). */
+interface Draft {
+  threads: number;
+  sockets: number;
+  dies: number;
+  cores: number;
+  /** Groups of host CPUs, one per guest socket (pinned guests), in host order. */
+  socketGroups: number[][] | undefined;
+  /** Per socket, per die. */
+  dieGroups: number[][][] | undefined;
+  numa: SuggestedNumaNode[];
+  hotplug: TopologySuggestion['hotplug'];
+  /** The levels with the hot-pluggable slots. */
+  maxSockets: number;
+  maxDies: number;
+  maxCores: number;
+  reasons: string[];
+  warnings: string[];
+}
+
 /** Choose the guest topology. Throws KvcpuError (E_*) for bad input; returns the plan otherwise. */
 export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion {
+  const d: Draft = { threads: 1, sockets: 1, dies: 1, cores: 0, socketGroups: undefined, dieGroups: undefined, numa: [], hotplug: { level: 'none', vcpusPerStep: 0, steps: 0 }, maxSockets: 0, maxDies: 0, maxCores: 0, reasons: [], warnings: [] };
+  const input = checkRequest(req, d.warnings);
+  chooseThreads(input, d);
+  chooseSockets(input, d);
+  chooseDies(input, d);
+  applyOsSocketLimit(input, d);
+  splitCores(input, d);
+  planHotplug(input, d);
+  relabelGrownLevels(d);
+  const { topology, check } = validateTopology(input, d);
+  const pin = pinOrder(input, d);
+  return { topology, smp: check.canonical, machine: check.machine, pin, numa: d.numa, hotplug: d.hotplug, reasons: d.reasons, warnings: d.warnings };
+}
+
+function checkRequest(req: SuggestTopologyRequest, warnings: string[]): Inputs {
   const { vcpus, host } = req;
   const os: GuestOs = req.os ?? 'linux';
-  const reasons: string[] = [];
-  const warnings: string[] = [];
   if (!Number.isSafeInteger(vcpus) || vcpus < 1) {
     throw new KvcpuError('E_BAD_INPUT', `--vcpus must be a positive integer, got ${vcpus}`, { hint: 'e.g. --vcpus 8' });
   }
@@ -124,7 +175,6 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
   const online = parseCpulist(host.cpus.online);
   const onlineSet = new Set(online);
   const rows = new Map<number, PerCpuRow>(host.perCpu.map((r) => [r.cpu, r]));
-  // The machine-wide sibling partition: host CPU → its core's CPUs (online ones).
   const coreOf = new Map<number, number[]>();
   for (const g of host.topology.coreGroups) {
     const members = parseCpulist(g);
@@ -156,9 +206,13 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     if (f.status === 'FAIL') throw new KvcpuError('E_VCPUS_EXCEED_HOST', `--vcpus ${vcpus}: ${f.message}`, { hint: `use --vcpus <= ${online.length}` });
     warnings.push(`--max ${maxcpus}: ${f.message}`);
   }
+  return { req, vcpus, maxcpus, os, host, machine, online, onlineSet, rows, coreOf, coreKey, pinned };
+}
 
-  // ---- threads -------------------------------------------------------------------------
-  let threads = 1;
+// ---- threads -------------------------------------------------------------------------
+function chooseThreads(input: Inputs, d: Draft): void {
+  const { pinned, host, coreOf, coreKey } = input;
+  const { reasons } = d;
   if (pinned) {
     const cores = groupBy(pinned, coreKey);
     const sizes = [...cores.entries()].map(([k, members]) => ({ full: members.length === (coreOf.get(k)?.length ?? 1), n: members.length }));
@@ -167,7 +221,7 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     if (!host.topology.smt) {
       reasons.push('threads=1: the host has no SMT');
     } else if (allFull && allEqual(sizes.map((s) => s.n)) && t > 1) {
-      threads = t;
+      d.threads = t;
       reasons.push(`threads=${t}: the pinned CPUs are ${plural(cores.size, 'whole host core')} (${t} SMT siblings each), so guest siblings are host siblings`);
     } else if (sizes.some((s) => s.n > 1)) {
       reasons.push('threads=1: some pinned host cores are not pinned with all their SMT siblings, so guest "siblings" would not share a host core');
@@ -181,12 +235,12 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
         : 'threads=1: the host has no SMT',
     );
   }
+}
 
-  // ---- sockets (and guest NUMA nodes) ----------------------------------------------------
-  // Groups of host CPUs, one per guest socket (pinned guests), in host order.
-  let socketGroups: number[][] | undefined;
-  let sockets = 1;
-  const numa: SuggestedNumaNode[] = [];
+// ---- sockets (and guest NUMA nodes) ----------------------------------------------------
+function chooseSockets(input: Inputs, d: Draft): void {
+  const { pinned, host, rows, onlineSet, online, vcpus } = input;
+  const { reasons, warnings, numa, threads } = d;
   const nodeCpus = host.numa.nodes.filter((n) => n.cpus.trim() !== '').map((n) => ({ id: n.id, cpus: parseCpulist(n.cpus).filter((c) => onlineSet.has(c)) }));
   if (pinned) {
     const byNode = groupBy(pinned, (c) => rows.get(c)?.node ?? null);
@@ -196,6 +250,7 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     const socketGroupsHost = [...bySocket.values()];
     // CPUs without a node (broken or missing NUMA info) cannot be mapped to guest nodes.
     const nodesKnown = !byNode.has(null);
+    let socketGroups: number[][];
     if (byNode.size > 1 && nodesKnown && evenSplit(nodeGroups)) {
       socketGroups = nodeGroups;
       reasons.push(`sockets=${byNode.size}: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} (${nodeGroups[0]!.length} each): one guest socket and one guest NUMA node per host node`);
@@ -219,7 +274,8 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
         `sockets=1: the pinned CPUs are within ${s.length === 1 ? `host socket ${s[0] ?? '?'}` : 'one host NUMA node'}${l3s.size === 1 && !l3s.has(null) ? ' and one L3 domain' : ''}`,
       );
     }
-    sockets = socketGroups.length;
+    d.socketGroups = socketGroups;
+    d.sockets = socketGroups.length;
   } else {
     const sizes = nodeCpus.map((n) => n.cpus.length).filter((n) => n > 0);
     const smallest = sizes.length ? Math.min(...sizes) : online.length;
@@ -232,7 +288,7 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
       let k = Math.ceil(vcpus / smallest);
       while (k <= nodeCpus.length && vcpus % k !== 0) k++;
       if (k <= nodeCpus.length) {
-        sockets = k;
+        d.sockets = k;
         reasons.push(`sockets=${k}: ${plural(vcpus, 'vCPU')} need ${k} host NUMA nodes (${smallest} CPUs each at most): one guest socket and NUMA node per host node`);
         for (let i = 0; i < k; i++) {
           const per = vcpus / k;
@@ -243,29 +299,34 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
       }
     }
   }
+}
 
-  // ---- dies: host L3 domains inside one guest socket (x86) --------------------------------
-  let dies = 1;
-  let dieGroups: number[][][] | undefined; // per socket, per die
-  if (socketGroups) {
-    const per = socketGroups.map((g) => [...groupBy(g, (c) => rows.get(c)?.l3 ?? null).entries()]);
-    const k = per[0]!.length;
-    const uniform =
-      per.every((p) => p.length === k && !p.some(([l3]) => l3 === null)) &&
-      allEqual(per.flatMap((p) => p.map(([, g]) => g.length))) &&
-      per.every((p) => p.every(([, g]) => g.length % threads === 0));
-    if (k > 1 && uniform && machine.supports.dies) {
-      dies = k;
-      dieGroups = per.map((p) => p.map(([, g]) => g));
-      reasons.push(`dies=${k}: each guest socket spans ${k} host L3 domains; QEMU reports the L3 cache per die, so the guest sees the same cache split`);
-    } else if (k > 1 && uniform) {
-      reasons.push(`dies=1: each guest socket spans ${k} host L3 domains, but machine ${machine.name} has no dies level`);
-    } else if (k > 1) {
-      reasons.push(`dies=1: the pinned CPUs spread unevenly over ${k} host L3 domains`);
-    }
+// ---- dies: host L3 domains inside one guest socket (x86) --------------------------------
+function chooseDies(input: Inputs, d: Draft): void {
+  const { rows, machine } = input;
+  const { socketGroups, threads, reasons } = d;
+  if (!socketGroups) return;
+  const per = socketGroups.map((g) => [...groupBy(g, (c) => rows.get(c)?.l3 ?? null).entries()]);
+  const k = per[0]!.length;
+  const uniform =
+    per.every((p) => p.length === k && !p.some(([l3]) => l3 === null)) &&
+    allEqual(per.flatMap((p) => p.map(([, g]) => g.length))) &&
+    per.every((p) => p.every(([, g]) => g.length % threads === 0));
+  if (k > 1 && uniform && machine.supports.dies) {
+    d.dies = k;
+    d.dieGroups = per.map((p) => p.map(([, g]) => g));
+    reasons.push(`dies=${k}: each guest socket spans ${k} host L3 domains; QEMU reports the L3 cache per die, so the guest sees the same cache split`);
+  } else if (k > 1 && uniform) {
+    reasons.push(`dies=1: each guest socket spans ${k} host L3 domains, but machine ${machine.name} has no dies level`);
+  } else if (k > 1) {
+    reasons.push(`dies=1: the pinned CPUs spread unevenly over ${k} host L3 domains`);
   }
+}
 
-  // ---- guest OS socket limit ---------------------------------------------------------------
+// ---- guest OS socket limit ---------------------------------------------------------------
+function applyOsSocketLimit(input: Inputs, d: Draft): void {
+  const { os, machine } = input;
+  const { sockets, reasons } = d;
   const maxSockets = osMaxSockets(os);
   if (sockets > maxSockets) {
     let s = Math.min(maxSockets, sockets);
@@ -273,83 +334,95 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     const merge = sockets / s;
     if (machine.supports.dies) {
       // Keep the host split visible: each former socket becomes a die of the merged socket.
-      dies *= merge;
-      if (socketGroups) {
-        const flat = (dieGroups ?? socketGroups.map((g) => [g])).flat();
-        dieGroups = Array.from({ length: s }, (_, i) => flat.slice(i * dies, (i + 1) * dies));
+      d.dies *= merge;
+      const dies = d.dies;
+      if (d.socketGroups) {
+        const flat = (d.dieGroups ?? d.socketGroups.map((g) => [g])).flat();
+        d.dieGroups = Array.from({ length: s }, (_, i) => flat.slice(i * dies, (i + 1) * dies));
       }
       reasons.push(`${os}: at most ${maxSockets} sockets${os === 'windows-server' ? ' (kvcpu caps Windows Server at 4: Standard edition licensing counts sockets; Datacenter takes more)' : ' (client editions use only 2 processor sockets)'}: ${sockets} sockets become ${s} with ${dies} dies each`);
     } else {
       reasons.push(`${os}: at most ${maxSockets} sockets: ${sockets} sockets become ${s}`);
     }
-    if (socketGroups) {
-      const flat = socketGroups.flat();
+    if (d.socketGroups) {
+      const flat = d.socketGroups.flat();
       const per = flat.length / s;
-      socketGroups = Array.from({ length: s }, (_, i) => flat.slice(i * per, (i + 1) * per));
+      d.socketGroups = Array.from({ length: s }, (_, i) => flat.slice(i * per, (i + 1) * per));
     }
-    sockets = s;
+    d.sockets = s;
   } else if (os !== 'linux') {
     reasons.push(`${os}: ${plural(sockets, 'socket')} is within the OS limit of ${maxSockets}; the guest gets cores, not sockets`);
   }
+}
 
-  let cores = vcpus / (sockets * dies * threads);
-  if (!Number.isInteger(cores)) {
+// ---- cores: what is left per die ---------------------------------------------------------
+function splitCores(input: Inputs, d: Draft): void {
+  const { vcpus, pinned } = input;
+  d.cores = vcpus / (d.sockets * d.dies * d.threads);
+  if (!Number.isInteger(d.cores)) {
     // Defensive: every branch above keeps the groups divisible; fall back to one socket.
-    warnings.push(`could not split ${vcpus} vCPUs evenly; using one socket`);
-    sockets = dies = threads = 1;
-    cores = vcpus;
-    socketGroups = pinned ? [pinned] : undefined;
-    dieGroups = undefined;
+    d.warnings.push(`could not split ${vcpus} vCPUs evenly; using one socket`);
+    d.sockets = d.dies = d.threads = 1;
+    d.cores = vcpus;
+    d.socketGroups = pinned ? [pinned] : undefined;
+    d.dieGroups = undefined;
   }
-  reasons.push(`cores=${cores}: ${vcpus} vCPUs / (${sockets} socket${sockets > 1 ? 's' : ''} x ${dies} die${dies > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''})`);
+  const { sockets, dies, threads, cores } = d;
+  d.reasons.push(`cores=${cores}: ${vcpus} vCPUs / (${sockets} socket${sockets > 1 ? 's' : ''} x ${dies} die${dies > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''})`);
+}
 
-  // ---- maxcpus / hotplug ---------------------------------------------------------------------
-  let hotplug: TopologySuggestion['hotplug'] = { level: 'none', vcpusPerStep: 0, steps: 0 };
-  let maxSockets2 = sockets;
-  let maxDies = dies;
-  let maxCores = cores;
-  if (maxcpus > vcpus) {
-    const extra = maxcpus - vcpus;
-    const perSocket = vcpus / sockets;
-    const perDie = perSocket / dies;
-    if (sockets > 1 || req.hotplugUnit === 'socket') {
-      if (extra % perSocket !== 0 || maxcpus / perSocket > maxSockets) {
-        const valid: number[] = [];
-        for (let s = sockets + 1; s <= Math.min(maxSockets, sockets + 3); s++) valid.push(s * perSocket);
-        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perSocket}-vCPU sockets to this ${sockets}-socket guest${maxSockets < Infinity ? ` (${os}: max ${maxSockets} sockets)` : ''}`, {
-          hint: valid.length ? `use --max ${valid.join(' or ')}` : `this guest cannot grow; drop --max or use fewer sockets`,
-        });
-      }
-      maxSockets2 = maxcpus / perSocket;
-      hotplug = { level: 'socket', vcpusPerStep: perSocket, steps: maxSockets2 - sockets };
-      reasons.push(
-        `maxcpus=${maxcpus}: ${plural(maxSockets2 - sockets, 'hot-pluggable socket')} of ${perSocket} vCPUs (${sockets > 1 ? 'present vCPUs fill sockets in order, so whole sockets keep the present ones intact' : 'the consumer hot-plugs whole sockets'})`,
-      );
-      if (numa.length) warnings.push('hot-plugged sockets need a guest NUMA node too (-numa cpu,node-id=N,socket-id=S; --format qemu adds them)');
-    } else if (dies > 1) {
-      if (extra % perDie !== 0) {
-        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perDie}-vCPU dies`, { hint: `use --max ${vcpus + perDie} or another multiple of ${perDie} above ${vcpus}` });
-      }
-      maxDies = maxcpus / perDie;
-      hotplug = { level: 'die', vcpusPerStep: perDie, steps: maxDies - dies };
-      reasons.push(`maxcpus=${maxcpus}: ${plural(maxDies - dies, 'hot-pluggable die')} of ${perDie} vCPUs, keeping the present dies whole`);
-    } else {
-      if (extra % threads !== 0) {
-        throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} is not a whole number of ${threads}-thread cores`, { hint: `use a multiple of ${threads}, e.g. --max ${vcpus + threads}` });
-      }
-      maxCores = maxcpus / threads;
-      hotplug = { level: 'core', vcpusPerStep: threads, steps: maxCores - cores };
-      reasons.push(`maxcpus=${maxcpus}: one socket with ${maxCores} cores, ${plural(maxCores - cores, 'hot-pluggable core')}${threads > 1 ? ` (plug all ${threads} threads of a core together)` : ''}`);
+// ---- maxcpus / hotplug ---------------------------------------------------------------------
+function planHotplug(input: Inputs, d: Draft): void {
+  const { vcpus, maxcpus, os, req } = input;
+  const { sockets, dies, cores, threads, reasons, warnings } = d;
+  const maxSockets = osMaxSockets(os);
+  d.maxSockets = sockets;
+  d.maxDies = dies;
+  d.maxCores = cores;
+  if (maxcpus <= vcpus) return;
+  const extra = maxcpus - vcpus;
+  const perSocket = vcpus / sockets;
+  const perDie = perSocket / dies;
+  if (sockets > 1 || req.hotplugUnit === 'socket') {
+    if (extra % perSocket !== 0 || maxcpus / perSocket > maxSockets) {
+      const valid: number[] = [];
+      for (let s = sockets + 1; s <= Math.min(maxSockets, sockets + 3); s++) valid.push(s * perSocket);
+      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perSocket}-vCPU sockets to this ${sockets}-socket guest${maxSockets < Infinity ? ` (${os}: max ${maxSockets} sockets)` : ''}`, {
+        hint: valid.length ? `use --max ${valid.join(' or ')}` : `this guest cannot grow; drop --max or use fewer sockets`,
+      });
     }
-    if (os === 'windows-10' || os === 'windows-11') warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
+    d.maxSockets = maxcpus / perSocket;
+    d.hotplug = { level: 'socket', vcpusPerStep: perSocket, steps: d.maxSockets - sockets };
+    reasons.push(
+      `maxcpus=${maxcpus}: ${plural(d.maxSockets - sockets, 'hot-pluggable socket')} of ${perSocket} vCPUs (${sockets > 1 ? 'present vCPUs fill sockets in order, so whole sockets keep the present ones intact' : 'the consumer hot-plugs whole sockets'})`,
+    );
+    if (d.numa.length) warnings.push('hot-plugged sockets need a guest NUMA node too (-numa cpu,node-id=N,socket-id=S; --format qemu adds them)');
+  } else if (dies > 1) {
+    if (extra % perDie !== 0) {
+      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perDie}-vCPU dies`, { hint: `use --max ${vcpus + perDie} or another multiple of ${perDie} above ${vcpus}` });
+    }
+    d.maxDies = maxcpus / perDie;
+    d.hotplug = { level: 'die', vcpusPerStep: perDie, steps: d.maxDies - dies };
+    reasons.push(`maxcpus=${maxcpus}: ${plural(d.maxDies - dies, 'hot-pluggable die')} of ${perDie} vCPUs, keeping the present dies whole`);
+  } else {
+    if (extra % threads !== 0) {
+      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} is not a whole number of ${threads}-thread cores`, { hint: `use a multiple of ${threads}, e.g. --max ${vcpus + threads}` });
+    }
+    d.maxCores = maxcpus / threads;
+    d.hotplug = { level: 'core', vcpusPerStep: threads, steps: d.maxCores - cores };
+    reasons.push(`maxcpus=${maxcpus}: one socket with ${d.maxCores} cores, ${plural(d.maxCores - cores, 'hot-pluggable core')}${threads > 1 ? ` (plug all ${threads} threads of a core together)` : ''}`);
   }
+  if (os === 'windows-10' || os === 'windows-11') warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
+}
 
-  // The reasons above speak of the present vCPUs; where hot-plug slots grew a level, say the
-  // level's final value (what the topology and -smp show) and how it splits.
+// The reasons above speak of the present vCPUs; where hot-plug slots grew a level, say the
+// level's final value (what the topology and -smp show) and how it splits.
+function relabelGrownLevels(d: Draft): void {
+  const { reasons } = d;
   const grown = [
-    ['sockets', sockets, maxSockets2],
-    ['dies', dies, maxDies],
-    ['cores', cores, maxCores],
+    ['sockets', d.sockets, d.maxSockets],
+    ['dies', d.dies, d.maxDies],
+    ['cores', d.cores, d.maxCores],
   ] as const;
   for (const [level, present, total] of grown) {
     if (total === present) continue;
@@ -358,19 +431,23 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     if (i >= 0) reasons[i] = text + reasons[i]!.slice(`${level}=${present}`.length);
     else reasons.push(`${text}: see maxcpus`);
   }
+}
 
+// Validate with the -smp model of the target machine: the plan must be what QEMU accepts.
+function validateTopology(input: Inputs, d: Draft): { topology: GuestTopology; check: Extract<SmpResult, { ok: true }> } {
+  const { vcpus, maxcpus, machine, req } = input;
+  const { threads, warnings } = d;
   const topology: GuestTopology = {
     drawers: 1,
     books: 1,
-    sockets: maxSockets2,
-    dies: maxDies,
+    sockets: d.maxSockets,
+    dies: d.maxDies,
     clusters: 1,
-    cores: maxCores,
+    cores: d.maxCores,
     threads,
     cpus: vcpus,
     maxcpus,
   };
-  // Validate with the -smp model of the target machine: the plan must be what QEMU accepts.
   const spec = `cpus=${vcpus},maxcpus=${maxcpus},sockets=${topology.sockets}${machine.supports.dies ? `,dies=${topology.dies}` : ''},cores=${topology.cores},threads=${threads}`;
   // The machine as asked (with its properties: virt,gic-version=3 lifts GICv2's 8-CPU limit).
   const check = parseSmp(spec, { machine: req.machine ?? machine.name, qemuVersion: req.qemuVersion });
@@ -388,31 +465,32 @@ export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion
     // "This family of AMD CPU doesn't support hyperthreading" and the guest sees no siblings.
     warnings.push(`threads=${threads}: QEMU's AMD-family CPU models (qemu64, EPYC) hide SMT from the guest; use -cpu host or an Intel-vendor model (e.g. qemu64,vendor=GenuineIntel)`);
   }
+  return { topology, check };
+}
 
-  // ---- pinning order: vCPU index order is socket, die, core, thread ----------------------
-  let pin: TopologySuggestion['pin'] = null;
-  if (socketGroups) {
-    const dieLists = dieGroups ?? socketGroups.map((g) => [g]);
-    const order: number[] = [];
-    for (const socket of dieLists) {
-      for (const die of socket) {
-        const byCore = [...groupBy([...die].sort((a, b) => a - b), coreKey).entries()].sort((a, b) => a[0] - b[0]);
-        // threads=1: one vCPU per host CPU; siblings of one host core still land on adjacent vCPUs.
-        for (const [, members] of byCore) order.push(...members);
-      }
-    }
-    pin = order.map((hostCpu, vcpu) => ({ vcpu, hostCpu }));
-    // --cpus is a set (a cpulist, as for cpuset and `taskset -c`): which vCPU goes where follows
-    // from the topology (vCPU index order is socket, die, core, thread), so that guest cores,
-    // dies and sockets are host ones. The written order cannot carry that (`4-7,68-71` with
-    // 4/68 siblings must become 4,68,5,69,...): say so when the user wrote another order.
-    const written = req.cpus!;
-    if (written.some((c, i) => c !== order[i])) {
-      warnings.push(
-        `--cpus is a set of host CPUs, not a vCPU order: vCPUs are pinned in topology order (${pin.map((x) => `${x.vcpu}:${x.hostCpu}`).join(' ')}), not in the order written (${written.join(',')})`,
-      );
+// ---- pinning order: vCPU index order is socket, die, core, thread ----------------------
+function pinOrder(input: Inputs, d: Draft): TopologySuggestion['pin'] {
+  const { socketGroups, dieGroups } = d;
+  if (!socketGroups) return null;
+  const dieLists = dieGroups ?? socketGroups.map((g) => [g]);
+  const order: number[] = [];
+  for (const socket of dieLists) {
+    for (const die of socket) {
+      const byCore = [...groupBy([...die].sort((a, b) => a - b), input.coreKey).entries()].sort((a, b) => a[0] - b[0]);
+      // threads=1: one vCPU per host CPU; siblings of one host core still land on adjacent vCPUs.
+      for (const [, members] of byCore) order.push(...members);
     }
   }
-
-  return { topology, smp: check.canonical, machine: check.machine, pin, numa, hotplug, reasons, warnings };
+  const pin = order.map((hostCpu, vcpu) => ({ vcpu, hostCpu }));
+  // --cpus is a set (a cpulist, as for cpuset and `taskset -c`): which vCPU goes where follows
+  // from the topology (vCPU index order is socket, die, core, thread), so that guest cores,
+  // dies and sockets are host ones. The written order cannot carry that (`4-7,68-71` with
+  // 4/68 siblings must become 4,68,5,69,...): say so when the user wrote another order.
+  const written = input.req.cpus!;
+  if (written.some((c, i) => c !== order[i])) {
+    d.warnings.push(
+      `--cpus is a set of host CPUs, not a vCPU order: vCPUs are pinned in topology order (${pin.map((x) => `${x.vcpu}:${x.hostCpu}`).join(' ')}), not in the order written (${written.join(',')})`,
+    );
+  }
+  return pin;
 }

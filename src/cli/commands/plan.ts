@@ -12,7 +12,8 @@ import { ZED_SEMANTICS } from '../../plan/fit-nova-cell.ts';
 import { parseNovaCase, type NovaAnswer, type NovaInstance } from '../../plan/nova-case.ts';
 import { answerNovaUsage, parseNovaUsageCase, type NovaUsageAnswer } from '../../plan/nova-usage.ts';
 import { getNovaNumaConstraints, parseNovaFlavorRequest, type NovaConstraintsAnswer } from '../../plan/nova-numa-constraints.ts';
-import { guestsFromJson, parseGuestSpec } from '../../plan/parse-guest-spec.ts';
+import { parseGuestSpec } from '../../plan/parse-guest-spec.ts';
+import { parseGuestsFile } from '../../app/guests-file.ts';
 import { planGuests } from '../../plan/plan-guests.ts';
 import { runningUsage } from '../../plan/running-usage.ts';
 import { snapshotGuests } from '../../guests/snapshot-guests.ts';
@@ -67,7 +68,7 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
   const host = buildPlanHost(snap, { reserved: opts.reserved, dedicated: opts.dedicatedSet, shared: opts.sharedSet });
   const guests: GuestRequest[] = [];
   (opts.guest ?? []).forEach((g, i) => guests.push(parseGuestSpec(g, i)));
-  if (opts.guests) guests.push(...guestsFromJson(parseJsonText(await readText(opts.guests, ctx), opts.guests)));
+  if (opts.guests) guests.push(...parseGuestsFile(parseJsonText(await readText(opts.guests, ctx), opts.guests), opts.guests));
   if (guests.length === 0) throw new KvcpuError('E_USAGE', 'no guests to plan', { hint: "add --guest 'name=g1,vcpus=2,policy=dedicated' or --guests FILE.json" });
   const names = new Set<string>();
   for (const g of guests) {

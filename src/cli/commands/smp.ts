@@ -1,4 +1,3 @@
-import { parseSmpBatchLine } from '../../app/smp-batch.ts';
 import { Option } from 'commander';
 import { act, readAll, type RegisterCommand } from '../command-kit.ts';
 import { paint, warnRendering, writeJson, type CliIo } from '../output.ts';
@@ -8,9 +7,12 @@ import { parseSmp, type ParseSmpOptions } from '../../smp/parse-smp.ts';
 import { parseQemuVersion, resolveMachine } from '../../smp/qemu-machines.ts';
 import type { GuestTopology, SmpResult } from '../../smp/types.ts';
 import { SMP_MEMBERS } from '../../smp/types.ts';
-import { askQemuSmp, compareWithQemu, type QemuSmpAnswer } from '../../smp/verify-smp.ts';
-import { kvmUsable } from '../../check/probe-kvm.ts';
-import { renderAllJson, renderContext, renderTopologyDetailed, TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/render-topology.ts';
+import type { QemuSmpAnswer } from '../../smp/verify-smp.ts';
+import { TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/topology-formats.ts';
+
+// The batch line schema (zod) and the renderers (YAML for KubeVirt) are loaded only by --batch
+// and --format: `kvcpu smp SPEC` starts without them.
+const renderers = () => import('../../render/render-topology.ts');
 
 interface SmpOpts {
   machine?: string;
@@ -115,6 +117,8 @@ async function runVerify(specs: string[], r: SmpResult, o: ParseSmpOptions): Pro
   const version = parseQemuVersion(o.qemuVersion ?? '7.2');
   const m = version ? resolveMachine(o.machine ?? 'q35', version) : undefined;
   const binary = m && !('code' in m) ? `qemu-system-${m.arch}` : 'qemu-system-x86_64';
+  // QEMU and KVM are only asked by --verify: their modules load here, not at start-up.
+  const [{ askQemuSmp, compareWithQemu }, { kvmUsable }] = await Promise.all([import('../../smp/verify-smp.ts'), import('../../check/probe-kvm.ts')]);
   if (o.accel === 'kvm' && !(await kvmUsable())) {
     throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', { hint: 'drop --accel kvm: --verify runs QEMU under TCG by default' });
   }
@@ -166,6 +170,7 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         const json = o.json === true || o.format === 'json';
         if (o.batch) {
           if (specArgs.length > 0) throw new KvcpuError('E_USAGE', '--batch reads specs from stdin; give no SPEC argument', { hint: 'echo \'{"smp":"8"}\' | kvcpu smp --batch' });
+          const { parseSmpBatchLine } = await import('../../app/smp-batch.ts');
           const text = await readAll(ctx.io.stdin);
           const lines = text.split('\n').filter((raw) => raw.trim() !== '');
           // Each --verify line starts a QEMU (~0.3 s): a long batch shows how far it got.
@@ -199,12 +204,12 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         }
         const ropts = { machine: r.machine, qemuVersion: r.qemuVersion, name: o.name ?? 'guest', ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}) };
         if (json) {
-          const all = o.format === 'json' && r.ok ? renderAllJson(renderContext(r.topology, ropts), true) : {};
+          const all = o.format === 'json' && r.ok ? await renderers().then((m) => m.renderAllJson(m.renderContext(r.topology, ropts), true)) : {};
           writeJson(ctx.io, { ...smpResultJson(r, verify), ...all });
           return statusOf(r, verify);
         }
         if (o.format && r.ok) {
-          const rendered = renderTopologyDetailed(r.topology, o.format, ropts);
+          const rendered = (await renderers()).renderTopologyDetailed(r.topology, o.format, ropts);
           warnRendering(ctx.io, rendered.notes);
           ctx.io.out(rendered.text);
           if (verify && verify.differences.length > 0) for (const d of verify.differences) ctx.io.err(`verify: ${d}\n`);

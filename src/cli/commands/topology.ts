@@ -1,10 +1,10 @@
 import { Option } from 'commander';
 import { expandCpulist, parseCpulist } from '../../core/cpulist.ts';
 import { KvcpuError } from '../../core/errors.ts';
-import { loadHostSnapshot } from '../../app/load-host.ts';
 import { readHost } from '../../host/read-host.ts';
 import type { HostSnapshot } from '../../host/types.ts';
-import { renderAllJson, renderContext, renderTopologyDetailed, TOPOLOGY_FORMATS, type RenderOptions, type TopologyFormat } from '../../render/render-topology.ts';
+import type { RenderOptions } from '../../render/render-topology.ts';
+import { TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/topology-formats.ts';
 import {
   chooseNovaTopology,
   ImagePropertyError,
@@ -12,7 +12,6 @@ import {
   type NovaTopologyRequest,
   type Sct,
 } from '../../topology/nova-topology.ts';
-import { novaBatchAnswer } from '../../app/nova-batch.ts';
 import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
@@ -43,10 +42,12 @@ interface NovaOpts {
   json?: boolean;
 }
 
-function loadHost(o: SuggestOpts): HostSnapshot {
+// A --host snapshot file is checked by the host schema (zod) and a --batch line by the batch
+// schema: both load only when asked, so `topology suggest` on this host starts without zod.
+async function loadHost(o: SuggestOpts): Promise<HostSnapshot> {
   if (o.host && o.root) throw new KvcpuError('E_USAGE', 'give --root or --host, not both', { hint: '--root DIR reads a captured tree, --host FILE a `kvcpu host --json` snapshot' });
   if (!o.host) return readHost({ root: o.root ?? '/' });
-  return loadHostSnapshot(o.host);
+  return (await import('../../app/load-host.ts')).loadHostSnapshot(o.host);
 }
 
 function describeTopology(s: TopologySuggestion): string {
@@ -107,9 +108,6 @@ function parsePairs(items: string[] | undefined, what: string): Record<string, s
   return out;
 }
 
-// The batch answerer is shared with the agent: app/nova-batch.ts.
-export { novaBatchAnswer } from '../../app/nova-batch.ts';
-
 function fmtSct(t: Sct): string {
   return `${t[0]}s x ${t[1]}c x ${t[2]}t`;
 }
@@ -143,8 +141,9 @@ Examples:
 Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPUS_EXCEED_HOST, E_MAX_LAYOUT, ...).`,
     )
     .action(
-      act(ctx, (o: SuggestOpts) => {
-        const host = loadHost(o);
+      act(ctx, async (o: SuggestOpts) => {
+        // The renderers (and KubeVirt's YAML library) load for `suggest`, not for `topology nova`.
+        const [host, { renderAllJson, renderContext, renderTopologyDetailed }] = await Promise.all([loadHost(o), import('../../render/render-topology.ts')]);
         const machine = o.machine ?? machineForHost(host.arch);
         const s = suggestTopology({
           vcpus: o.vcpus,
@@ -200,6 +199,8 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
       act(ctx, async (o: NovaOpts) => {
         if (o.batch) {
           if (o.vcpus !== undefined || o.flavor || o.image) throw new KvcpuError('E_USAGE', '--batch reads cases from stdin; give no --vcpus/--flavor/--image', { hint: "echo '{\"vcpus\":8}' | kvcpu topology nova --batch" });
+          // The batch answerer is shared with the agent: app/nova-batch.ts.
+          const { novaBatchAnswer } = await import('../../app/nova-batch.ts');
           const text = await readAll(ctx.io.stdin);
           let bad = false;
           for (const raw of text.split('\n')) {
