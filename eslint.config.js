@@ -61,7 +61,7 @@ export default tseslint.config(
   {
     // The dashboard's browser script (served as-is by the agent); its browser globals are declared
     // in the file with a `/* global */` comment.
-    files: ['src/http/dashboard/assets/**/*.js'],
+    files: ['src/http/data/**/*.js'],
     languageOptions: { sourceType: 'script' },
   },
 );

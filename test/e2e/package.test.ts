@@ -4,7 +4,7 @@
 // `kvcpu` (no tsx, no src/) and import the library by its package name, including a subpath
 // entry and its type declarations. The consumer allows kvcpu's install script (npm's
 // allowScripts), so the native addon is built from the shipped native/ + binding.gyp.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -58,6 +58,8 @@ describe('npm pack → npm install → kvcpu', () => {
     expect(files).toContain('dist/data/cpu-baseline/libvirt-cpu-map.json');
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
     expect(files.filter((f) => /test-helpers|\.test\.|shared-vectors|generate-smp-cases/.test(f))).toEqual([]);
+    // The dashboards' own script and style sheets are data of the build, not of src/.
+    expect(files).toEqual(expect.arrayContaining(['dist/data/http/dashboard.js', 'dist/data/http/fleet.css', 'dist/data/app/cpu-map.css']));
   });
 
   it('installs without dev dependencies (no tsx, no esbuild), with the native addon built', () => {
@@ -89,6 +91,39 @@ describe('npm pack → npm install → kvcpu', () => {
     const explain = installedKvcpu(['cpu', 'explain', 'Skylake-Server,-hle', '--json']);
     expect(explain.status, explain.stderr).toBe(0);
   });
+
+  it('the installed kvcpu serve answers its dashboard, every asset the page loads, and the API', async () => {
+    const child = spawn(path.join(app, 'node_modules/.bin/kvcpu'), ['serve', '--listen', '127.0.0.1:0', '--interval', '5'], {
+      cwd: app,
+      env: { ...env, KVCPU_STATE_DIR: path.join(work, 'state') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      const end = Date.now() + 30_000;
+      while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(err)) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`serve did not start: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const base = `http://127.0.0.1:${/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1]}`;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+      expect(assets.sort()).toEqual(['/assets/dashboard.css', '/assets/dashboard.js', '/assets/htmx.min.js']);
+      for (const a of assets) {
+        const r = await fetch(`${base}${a}`);
+        expect(r.status, a).toBe(200);
+        expect((await r.text()).length, a).toBeGreaterThan(100);
+      }
+      const host = await fetch(`${base}/api/v1/host`);
+      expect(host.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  }, 60_000);
 
   it('import("kvcpu") and import("kvcpu/smp") work by package name', () => {
     const script = `

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Hono } from 'hono';
-import { packagePath } from '../../core/package-root.ts';
+import { dataPath } from '../../core/package-root.ts';
 import { cpuMapCss, cpuMapFromSample, esc, renderCpuMap } from '../../app/cpu-map-html.ts';
 import type { AppDeps } from '../create-app.ts';
 import { renderSide } from './render-side.ts';
@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 
 /** Assets served from memory: our page script and style, and htmx from node_modules (never a CDN). */
 function loadAssets(): Map<string, { type: string; body: string }> {
-  const own = (f: string) => readFileSync(packagePath('src/http/dashboard/assets', f), 'utf8');
+  const own = (f: string) => readFileSync(dataPath('http', f), 'utf8');
   return new Map([
     ['htmx.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js'), 'utf8') }],
     ['dashboard.js', { type: 'text/javascript; charset=utf-8', body: own('dashboard.js') }],

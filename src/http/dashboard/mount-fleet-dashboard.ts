@@ -4,7 +4,7 @@ import { fleetPools, isStale, parseWhere, filterHosts, DEFAULT_STALE_AFTER_MS, t
 import { cpuMapCss, cpuMapFromReport, esc, renderCpuMap } from '../../app/cpu-map-html.ts';
 import type { Report } from '../../app/report-schema.ts';
 import { isKvcpuError } from '../../core/errors.ts';
-import { packagePath } from '../../core/package-root.ts';
+import { dataPath } from '../../core/package-root.ts';
 import type { FleetAppDeps } from '../fleet-app.ts';
 
 /** Hosts per page of the table: 10,000 hosts are 200 pages, each rendered from the store in milliseconds. */
@@ -111,7 +111,7 @@ function featureMatrix(hosts: FleetHost[]): string {
  */
 export function mountFleetDashboard(app: Hono, deps: FleetAppDeps, allHosts: () => Promise<FleetHost[]>): void {
   const css = cpuMapCss();
-  const fleetCss = readFileSync(packagePath('src/http/dashboard/assets', 'fleet.css'), 'utf8');
+  const fleetCss = readFileSync(dataPath('http', 'fleet.css'), 'utf8');
   const staleAfter = deps.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   app.get('/assets/dashboard.css', (c) => c.body(css, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }));
   app.get('/assets/fleet.css', (c) => c.body(fleetCss, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=300' }));
