@@ -12,10 +12,18 @@ const notTests = '\\.(test|test-helpers)\\.ts$';
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const forbidden = layers.slice(0, -1).map((layer, i) => ({
   name: `no-upward-from-${layer.name}`,
-  comment: `${layer.name} must not import ${layers.slice(i + 1).map((l) => l.name).join(', ')} (layers: ${layers.map((l) => l.name).join(' ← ')})`,
+  comment: `${layer.name} must not import ${layers
+    .slice(i + 1)
+    .map((l) => l.name)
+    .join(', ')} (layers: ${layers.map((l) => l.name).join(' ← ')})`,
   severity: 'error',
   from: { path: dirRe(layer.dirs), pathNot: notTests },
-  to: { path: layers.slice(i + 1).map((l) => dirRe(l.dirs)).concat(['^src/index\\.ts$']) },
+  to: {
+    path: layers
+      .slice(i + 1)
+      .map((l) => dirRe(l.dirs))
+      .concat(['^src/index\\.ts$']),
+  },
 }));
 forbidden.push(
   {

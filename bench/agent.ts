@@ -68,7 +68,9 @@ const stopAgent = async () => {
 };
 const cleanup = () =>
   stopAgent()
-    .then(() => Promise.all([destroyAllDomains(), ...guests.filter((g) => g.qmpSocket).map((g) => stopGuest(g.pid, { qmpSocket: g.qmpSocket, graceMs: 1000 }))]))
+    .then(() =>
+      Promise.all([destroyAllDomains(), ...guests.filter((g) => g.qmpSocket).map((g) => stopGuest(g.pid, { qmpSocket: g.qmpSocket, graceMs: 1000 }))]),
+    )
     .then(() => rmSync(dir, { recursive: true, force: true }));
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
@@ -165,7 +167,13 @@ try {
     ['GET /metrics (agent, from the sample)', m.toFixed(2), `<= ${(cpu.metrics / RUNS).toFixed(1)}`, '1.0x'],
     ['ps -eLo psr,ruser,pid,tid,comm,args', median(wall.ps!).toFixed(2), (cpu.ps / RUNS).toFixed(1), `${(median(wall.ps!) / m).toFixed(1)}x`],
   ];
-  if (wall.virsh!.length) rows.push([`virsh domstats --vcpu (${COUNT} domains)`, median(wall.virsh!).toFixed(2), (cpu.virsh / wall.virsh!.length).toFixed(1), `${(median(wall.virsh!) / m).toFixed(1)}x`]);
+  if (wall.virsh!.length)
+    rows.push([
+      `virsh domstats --vcpu (${COUNT} domains)`,
+      median(wall.virsh!).toFixed(2),
+      (cpu.virsh / wall.virsh!.length).toFixed(1),
+      `${(median(wall.virsh!) / m).toFixed(1)}x`,
+    ]);
   console.log(`\n${COUNT} guests, ${COUNT * 2} vCPUs; ${RUNS} runs (virsh ${wall.virsh!.length}); milliseconds (CPU-MS: 10 ms ticks summed over the runs)`);
   console.log(renderTable(['METHOD', 'MEDIAN-MS', 'CPU-MS', 'SLOWER-THAN-SCRAPE'], rows, { right: [1, 2, 3] }));
   console.log(`agent sample (one /proc + /sys walk, wall time): ${sampleMs.toFixed(1)} ms`);
@@ -173,7 +181,10 @@ try {
   console.log(
     `agent CPU at a 1 s interval, idle: median ${agentPct.toFixed(2)} % of one CPU over ${WINDOWS} x ${WINDOW_S} s (min ${Math.min(...pcts).toFixed(2)}, max ${Math.max(...pcts).toFixed(2)}; host ${median(loads).toFixed(0)} % busy) (goal < 2 %): ${agentPct < 2 ? 'met' : 'NOT met'}`,
   );
-  if (other) console.log(`COMPARE_BIN agent (${process.env.COMPARE_BIN}) in the same windows: median ${median(otherPcts).toFixed(2)} % of one CPU (this build uses ${(agentPct / median(otherPcts)).toFixed(2)}x of it)`);
+  if (other)
+    console.log(
+      `COMPARE_BIN agent (${process.env.COMPARE_BIN}) in the same windows: median ${median(otherPcts).toFixed(2)} % of one CPU (this build uses ${(agentPct / median(otherPcts)).toFixed(2)}x of it)`,
+    );
   if (wall.virsh!.length) {
     const ratio = median(wall.virsh!) / m;
     console.log(`scrape vs virsh domstats --vcpu: ${ratio.toFixed(0)}x faster (goal >= 20x): ${ratio >= 20 ? 'met' : 'NOT met'}`);

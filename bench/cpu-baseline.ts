@@ -40,9 +40,7 @@ function loadHosts(): { hosts: HostCpu[]; source: string } {
     }
     return { hosts, source: `${hosts.length} real CPUs (real-cpus.json, libvirt host decode)` };
   }
-  const hosts = x.models
-    .filter((m) => m.def.vendor)
-    .map((m) => ({ name: m.def.name, vendor: m.def.vendor!, model: m.def.name, features: [] }));
+  const hosts = x.models.filter((m) => m.def.vendor).map((m) => ({ name: m.def.name, vendor: m.def.vendor!, model: m.def.name, features: [] }));
   return { hosts, source: `${hosts.length} libvirt models as synthetic hosts (real-cpus.json missing)` };
 }
 
@@ -56,7 +54,16 @@ function draw(pool: HostCpu[], n: number, seed: number): HostCpu[] {
 
 function toXml(hosts: HostCpu[]): string {
   return hosts
-    .map((h) => ['<cpu>', '  <arch>x86_64</arch>', `  <model>${h.model}</model>`, `  <vendor>${h.vendor}</vendor>`, ...h.features.map((f) => `  <feature name='${f}'/>`), '</cpu>'].join('\n'))
+    .map((h) =>
+      [
+        '<cpu>',
+        '  <arch>x86_64</arch>',
+        `  <model>${h.model}</model>`,
+        `  <vendor>${h.vendor}</vendor>`,
+        ...h.features.map((f) => `  <feature name='${f}'/>`),
+        '</cpu>',
+      ].join('\n'),
+    )
     .join('\n');
 }
 

@@ -96,7 +96,9 @@ try {
     });
     await Promise.all(batch);
   }
-  console.log(`started ${guests.length} guests${useLibvirt ? ' as libvirt domains (virsh create)' : ' (plain QEMU)'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `started ${guests.length} guests${useLibvirt ? ' as libvirt domains (virsh create)' : ' (plain QEMU)'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   // Let start-up settle (40 QEMU start-ups keep both CPUs busy for a while): measure a quiet
   // host, as an admin's host with idle guests is, up to 30 s.
   const settled = await waitForIdle(0.85, 30_000);
@@ -113,7 +115,11 @@ try {
   if (psVcpus !== COUNT * 2) throw new Error(`ps listed ${psVcpus} vCPU threads, expected ${COUNT * 2}`);
 
   const virsh = spawnSync('virsh', ['--version']).status === 0;
-  let virshNote = !virsh ? 'virsh not installed: virsh vcpuinfo row skipped' : !useLibvirt ? 'libvirtd not running (.ci/start-libvirtd starts it): virsh vcpuinfo row skipped' : '';
+  let virshNote = !virsh
+    ? 'virsh not installed: virsh vcpuinfo row skipped'
+    : !useLibvirt
+      ? 'libvirtd not running (.ci/start-libvirtd starts it): virsh vcpuinfo row skipped'
+      : '';
   const domains = useLibvirt ? guests.map((g) => g.name) : [];
   if (useLibvirt) {
     // Sanity: libvirt reports the same 2 vCPUs per domain.
@@ -148,9 +154,11 @@ try {
   // under the fast methods); fewer runs: each takes seconds.
   const virshRuns = Math.min(RUNS, 5);
   for (let r = 0; r < virshRuns && domains.length; r++) {
-    samples.virsh!.push(await child('virsh', async () => {
-      for (const d of domains) await execFileP('virsh', ['vcpuinfo', d]);
-    }));
+    samples.virsh!.push(
+      await child('virsh', async () => {
+        for (const d of domains) await execFileP('virsh', ['vcpuinfo', d]);
+      }),
+    );
   }
   const ps = median(samples.ps!);
   const psCpu = cpu.ps / RUNS;
@@ -165,14 +173,18 @@ try {
     row('ps -eLo psr,ruser,pid,tid,comm,args', 'ps'),
   ];
   if (samples.virsh!.length) rows.push(row(`virsh vcpuinfo x ${domains.length} domains`, 'virsh'));
-  console.log(`\n${COUNT} guests, ${COUNT * 2} vCPU threads, ${snap.guests.reduce((s, g) => s + g.threads.length, 0)} QEMU threads in total; ${RUNS} runs each (virsh ${samples.virsh!.length}), wall time in ms`);
+  console.log(
+    `\n${COUNT} guests, ${COUNT * 2} vCPU threads, ${snap.guests.reduce((s, g) => s + g.threads.length, 0)} QEMU threads in total; ${RUNS} runs each (virsh ${samples.virsh!.length}), wall time in ms`,
+  );
   console.log(renderTable(['METHOD', 'MEDIAN-MS', 'MIN-MS', 'PS/METHOD', 'CPU-MS', 'PS/METHOD-CPU'], rows, { right: [1, 2, 3, 4, 5] }));
   console.log(`host load average: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (wall times stretch under load; CPU-MS does not)`);
   if (virshNote) console.log(virshNote);
   const ratio = ps / median(samples.basic!);
   console.log(`kvcpu snapshot vs ps: ${ratio.toFixed(1)}x faster (goal >= 3x): ${ratio >= 3 ? 'met' : 'NOT met'}`);
   if (samples.virsh!.length) {
-    console.log(`kvcpu snapshot vs virsh vcpuinfo over the same ${domains.length} domains: ${(median(samples.virsh!) / median(samples.basic!)).toFixed(0)}x faster`);
+    console.log(
+      `kvcpu snapshot vs virsh vcpuinfo over the same ${domains.length} domains: ${(median(samples.virsh!) / median(samples.basic!)).toFixed(0)}x faster`,
+    );
   }
 } finally {
   await cleanup();

@@ -75,7 +75,17 @@ function novaHost(cells: number, cpus: number, smt: boolean) {
   return Array.from({ length: cells }, (_, i) => {
     const sib = Array.from({ length: perCell }, (_, j) => Array.from({ length: threads }, (_, t) => t * coresTotal + i * perCell + j));
     const all = sib.flat().sort((a, b) => a - b);
-    return { id: i, cpuset: all, pcpuset: all, siblings: sib, memory: 65536, memory_usage: 0, cpu_usage: 0, pinned_cpus: [], mempages: [{ size_kb: 4, total: 16777216, used: 0, reserved: 0 }] };
+    return {
+      id: i,
+      cpuset: all,
+      pcpuset: all,
+      siblings: sib,
+      memory: 65536,
+      memory_usage: 0,
+      cpu_usage: 0,
+      pinned_cpus: [],
+      mempages: [{ size_kb: 4, total: 16777216, used: 0, reserved: 0 }],
+    };
   });
 }
 
@@ -83,7 +93,14 @@ function novaGuest(perCellVcpus: number[]) {
   let v = 0;
   return {
     emulator_threads_policy: null,
-    cells: perCellVcpus.map((n) => ({ cpuset: [], pcpuset: Array.from({ length: n }, () => v++), memory: 1024, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: null })),
+    cells: perCellVcpus.map((n) => ({
+      cpuset: [],
+      pcpuset: Array.from({ length: n }, () => v++),
+      memory: 1024,
+      pagesize: null,
+      cpu_policy: 'dedicated',
+      cpu_thread_policy: null,
+    })),
   };
 }
 
@@ -95,7 +112,12 @@ function buildCases(): BenchCase[] {
       host: `${cells}c/${cpus}cpu/${smt ? 'smt' : 'nosmt'}`,
       guest: `${perCell.length}c/${perCell.reduce((a, b) => a + b, 0)}v`,
       kind,
-      c: { kind: 'fit_host', host: { cells: novaHost(cells, cpus, smt) }, instance: novaGuest(perCell), limits: { cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5 } },
+      c: {
+        kind: 'fit_host',
+        host: { cells: novaHost(cells, cpus, smt) },
+        instance: novaGuest(perCell),
+        limits: { cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5 },
+      },
     });
   for (const cpus of QUICK ? [64] : [8, 64, 512]) {
     for (const smt of [true, false]) {
@@ -106,25 +128,51 @@ function buildCases(): BenchCase[] {
           if (gc > cells) continue;
           // Fit: half of each host cell (capped so the guest has at most 256 vCPUs).
           const per = Math.max(1, Math.min(Math.floor(perHostCell / 2), Math.floor(256 / gc)));
-          add('fit', cells, cpus, smt, Array.from({ length: gc }, () => per));
+          add(
+            'fit',
+            cells,
+            cpus,
+            smt,
+            Array.from({ length: gc }, () => per),
+          );
         }
       }
     }
   }
   // No fit: guest cell 0 bigger than any host cell -> Nova walks every ordering of host cells.
-  for (const [cells, gc] of [[1, 1], [2, 2], [4, 2], [4, 4], [8, 4], [8, 8], [16, 4], [16, 6], [16, 8]] as const) {
+  for (const [cells, gc] of [
+    [1, 1],
+    [2, 2],
+    [4, 2],
+    [4, 4],
+    [8, 4],
+    [8, 8],
+    [16, 4],
+    [16, 6],
+    [16, 8],
+  ] as const) {
     const cpus = 64;
     const per = cpus / cells;
     add('nofit-big-first', cells, cpus, true, [per + 1, ...Array.from({ length: gc - 1 }, () => 1)]);
   }
   // The same with the big guest cell last: Nova's fit cache on a mutated id answers "fits" (notes §10.1(1)).
-  for (const [cells, gc] of [[4, 3], [8, 4], [16, 8]] as const) {
+  for (const [cells, gc] of [
+    [4, 3],
+    [8, 4],
+    [16, 8],
+  ] as const) {
     const cpus = 64;
     const per = cpus / cells;
     add('nofit-big-last', cells, cpus, true, [...Array.from({ length: gc - 1 }, () => 1), per + 1]);
   }
   // Real-size guest: 256 vCPUs on a 512-CPU 8-cell host, 8 guest cells.
-  add('fit-256v', 8, 512, true, Array.from({ length: 8 }, () => 32));
+  add(
+    'fit-256v',
+    8,
+    512,
+    true,
+    Array.from({ length: 8 }, () => 32),
+  );
   return out;
 }
 
@@ -167,14 +215,29 @@ const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 
 
 const cases = buildCases();
 const kv = cases.map((x) => timeKvcpu(parseNovaCase(x.c)));
-process.stdout.write(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs (timings on a busy machine are noisy)\nNova-shaped fits: ${cases.length} cases; Nova capped at ${NOVA_TIMEOUT} s per case (this may take a few minutes)...\n`);
+process.stdout.write(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(
+      ' ',
+    )} on ${cpus().length} CPUs (timings on a busy machine are noisy)\nNova-shaped fits: ${cases.length} cases; Nova capped at ${NOVA_TIMEOUT} s per case (this may take a few minutes)...\n`,
+);
 const nova = runNova(cases);
 const rows = cases.map((x, i) => {
   const k = kv[i]!;
   const n = nova[i];
   const novaMs = n ? (n.ms === null ? `>${NOVA_TIMEOUT} s` : fmt(n.ms)) : '-';
   const ratio = n ? (n.ms === null ? `>${Math.round((NOVA_TIMEOUT * 1000) / k.ms)}×` : `${(n.ms / k.ms).toFixed(1)}×`) : '-';
-  const verdict = !n || n.fits === null ? (k.fits ? 'kvcpu: fits' : 'kvcpu: no fit') : n.fits === k.fits ? (k.fits ? 'both fit' : 'both no fit') : `DIFFER: Nova ${n.fits ? 'fits' : 'no fit'} (Nova bug §10.1(1))`;
+  const verdict =
+    !n || n.fits === null
+      ? k.fits
+        ? 'kvcpu: fits'
+        : 'kvcpu: no fit'
+      : n.fits === k.fits
+        ? k.fits
+          ? 'both fit'
+          : 'both no fit'
+        : `DIFFER: Nova ${n.fits ? 'fits' : 'no fit'} (Nova bug §10.1(1))`;
   return [x.kind, x.host, x.guest, fmt(k.ms), novaMs, ratio, k.valid ? 'valid' : 'INVALID', verdict];
 });
 process.stdout.write(renderTable(['CASE', 'HOST', 'GUEST', 'KVCPU', 'NOVA', 'NOVA/KVCPU', 'CHECK', 'VERDICT'], rows, { right: [3, 4, 5] }));
@@ -186,7 +249,7 @@ const hosts = Array.from({ length: QUICK ? 100 : 1000 }, (_, i) =>
   syntheticPlanHost({ name: `host${i}`, nodes: 2, coresPerNode: 16, threads: 2, l3PerNode: 2, reserved: [0, 32], memoryMiBPerNode: 131072 }),
 );
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const guests: GuestRequest[] = Array.from({ length: QUICK ? 1000 : 10000 }, (_, i) => {
   const policy = rnd() < 0.6 ? 'dedicated' : rnd() < 0.5 ? 'shared' : 'mixed';
   const vcpus = [1, 2, 2, 4, 4, 8, 16][Math.floor(rnd() * 7)]!;

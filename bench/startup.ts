@@ -58,8 +58,11 @@ const commands: { args: string[]; work?: string }[] = [
   { args: ['--help'] },
   { args: ['host', '--json'] },
   { args: ['smp', '8,threads=2', '--json'] },
-  { args: ['topology', 'suggest', '--vcpus', '2', '--json'], work: "renders the suggestion for every consumer (QEMU, libvirt, KubeVirt, Nova, Proxmox); KubeVirt's YAML loads the yaml library, most of the time" },
-  { args: ['models'], work: 'the runnability of every QEMU model on this host (and, once per QEMU/kernel/boot, QEMU\'s KVM -cpu host expansion, then cached)' },
+  {
+    args: ['topology', 'suggest', '--vcpus', '2', '--json'],
+    work: "renders the suggestion for every consumer (QEMU, libvirt, KubeVirt, Nova, Proxmox); KubeVirt's YAML loads the yaml library, most of the time",
+  },
+  { args: ['models'], work: "the runnability of every QEMU model on this host (and, once per QEMU/kernel/boot, QEMU's KVM -cpu host expansion, then cached)" },
   { args: ['overcommit', '--json'], work: "reads every QEMU guest's threads from /proc and asks each guest's QMP socket which are vCPUs" },
   { args: ['check', '--json'], work: 'creates a VM on /dev/kvm and reads the kernel log' },
   { args: ['report'], work: 'every section: host, checks (KVM probe), models, guests' },
@@ -76,19 +79,37 @@ writeFileSync(empty, '');
 const esm = timeTogether([[empty]])[0]!.ms;
 rows.push({ name: 'node empty.mjs', ms: esm, note: 'the floor of an ESM entry point, for reference' });
 for (const c of commands) {
-  const [r, b] = timeTogether(before ? [[bin, ...c.args], [before, ...c.args]] : [[bin, ...c.args]]);
+  const [r, b] = timeTogether(
+    before
+      ? [
+          [bin, ...c.args],
+          [before, ...c.args],
+        ]
+      : [[bin, ...c.args]],
+  );
   const ratio = r!.ms / base;
   const verdict = ratio <= 2 ? 'ok (≤ 2×)' : c.work ? `real work: ${c.work}` : 'OVER GOAL (> 2×)';
-  rows.push({ name: `kvcpu ${c.args.join(' ')}`, ms: r!.ms, ...(b ? { was: b.ms } : {}), note: `${verdict}${r!.status === 0 || r!.status === 1 ? '' : ` [exit ${r!.status}]`}` });
+  rows.push({
+    name: `kvcpu ${c.args.join(' ')}`,
+    ms: r!.ms,
+    ...(b ? { was: b.ms } : {}),
+    note: `${verdict}${r!.status === 0 || r!.status === 1 ? '' : ` [exit ${r!.status}]`}`,
+  });
 }
 rmSync(cacheDir, { recursive: true, force: true });
 const w = Math.max(...rows.map((r) => r.name.length));
 const head = before ? `${'before'.padStart(8)}  ${'vs node'.padStart(7)}  ` : '';
 console.log(`${'what'.padEnd(w)}  ${head}${'ms'.padStart(8)}  ${'vs node'.padStart(7)}`);
 for (const r of rows) {
-  const was = before ? (r.was === undefined ? `${''.padStart(8)}  ${''.padStart(7)}  ` : `${r.was.toFixed(1).padStart(8)}  ${(r.was / base).toFixed(2).padStart(6)}x  `) : '';
+  const was = before
+    ? r.was === undefined
+      ? `${''.padStart(8)}  ${''.padStart(7)}  `
+      : `${r.was.toFixed(1).padStart(8)}  ${(r.was / base).toFixed(2).padStart(6)}x  `
+    : '';
   console.log(`${r.name.padEnd(w)}  ${was}${r.ms.toFixed(1).padStart(8)}  ${(r.ms / base).toFixed(2).padStart(6)}x  ${r.note}`);
 }
 if (inClone) {
-  console.log('(in a clone with tsx, bin/kvcpu.js also stats src/ (folders and non-test .ts files) to make sure dist/ is not stale; an installed package has no src/ and skips that)');
+  console.log(
+    '(in a clone with tsx, bin/kvcpu.js also stats src/ (folders and non-test .ts files) to make sure dist/ is not stale; an installed package has no src/ and skips that)',
+  );
 }

@@ -34,8 +34,7 @@ const hasBuild = existsSync(built) && existsSync(stamp);
 // A development clone: the sources and tsx (a dev dependency, so only there after `npm ci` or
 // `npm install` in the clone; a file test, no module resolution).
 const devClone = existsSync(sources) && existsSync(join(root, 'node_modules/tsx/package.json'));
-const fromSource =
-  devClone && (process.env.KVCPU_FROM_SOURCE === '1' || !hasBuild || changedSince(join(root, 'src'), statSync(stamp).mtimeMs));
+const fromSource = devClone && (process.env.KVCPU_FROM_SOURCE === '1' || !hasBuild || changedSince(join(root, 'src'), statSync(stamp).mtimeMs));
 
 let entry;
 if (fromSource) {

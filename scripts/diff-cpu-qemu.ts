@@ -43,7 +43,15 @@ async function main(): Promise<void> {
   process.stdout.write(`${accel}: ${agree} of ${results.length} agree\n`);
   for (const [k, c] of [...byKind].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k}: ${c}\n`);
   const out = arg('out', '');
-  if (out) writeFileSync(out, JSON.stringify(results.filter((r) => !r.agree), null, 1));
+  if (out)
+    writeFileSync(
+      out,
+      JSON.stringify(
+        results.filter((r) => !r.agree),
+        null,
+        1,
+      ),
+    );
 }
 
 void main();

@@ -34,7 +34,7 @@ export function renderCommandSummaries(rows: CommandSummary[]): string {
     'export interface CommandSummary {',
     '  /** The command word. */',
     '  name: string;',
-    "  /** How `kvcpu --help` lists it: name, `[options]`, arguments. */",
+    '  /** How `kvcpu --help` lists it: name, `[options]`, arguments. */',
     '  term: string;',
     '  description: string;',
     '}',

@@ -86,7 +86,9 @@ async function main(): Promise<void> {
     };
     const file = join(repo, `src/cpu-models/data/qemu-${mm}-x86-props.json`);
     writeFileSync(file, JSON.stringify(out, null, 1) + '\n');
-    process.stdout.write(`wrote ${file}: ${Object.keys(types).length} properties, ${Object.keys(dependencies).length} parents, ${Object.keys(vmxWithModel).length} models with vmx bits, ${cacheInfo.length} with cache_info\n`);
+    process.stdout.write(
+      `wrote ${file}: ${Object.keys(types).length} properties, ${Object.keys(dependencies).length} parents, ${Object.keys(vmxWithModel).length} models with vmx bits, ${cacheInfo.length} with cache_info\n`,
+    );
   } finally {
     await q.stop();
   }

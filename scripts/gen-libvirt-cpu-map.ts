@@ -18,6 +18,4 @@ function libvirtVersion(): string {
 const map = readInstalledCpuMap(dir, libvirtVersion());
 map.source.generatedBy = 'node --import tsx scripts/gen-libvirt-cpu-map.ts';
 writeFileSync(out, JSON.stringify(map, null, 1) + '\n');
-process.stdout.write(
-  `wrote ${out}: ${map.source.libvirt}, ${map.vendors.length} vendors, ${map.features.length} features, ${map.models.length} models\n`,
-);
+process.stdout.write(`wrote ${out}: ${map.source.libvirt}, ${map.vendors.length} vendors, ${map.features.length} features, ${map.models.length} models\n`);

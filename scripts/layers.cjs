@@ -14,7 +14,11 @@ const layers = [
     what: 'one folder per question kvcpu answers; they may use each other, and read /proc and /sys under a root prefix',
   },
   { name: 'app', dirs: ['app'], what: 'what every surface calls: the report (kvcpu/report/1 schema, section registry), plan loading, batch answerers' },
-  { name: 'surfaces', dirs: ['cli', 'http', 'metrics', 'store'], what: 'the CLI, the agent\'s HTTP API, the Prometheus exporter, the fleet store (and src/index.ts, the library entry)' },
+  {
+    name: 'surfaces',
+    dirs: ['cli', 'http', 'metrics', 'store'],
+    what: "the CLI, the agent's HTTP API, the Prometheus exporter, the fleet store (and src/index.ts, the library entry)",
+  },
 ];
 
 /** The README table. */

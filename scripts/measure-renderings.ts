@@ -5,7 +5,18 @@
 //   node --import tsx scripts/measure-renderings.ts /tmp/before/bin/kvcpu.js
 // Needs what the test needs (QEMU, libvirtd on qemu:///system, virt-xml-validate, python3-nova).
 import { spawnSync } from 'node:child_process';
-import { askNova, flavorFromScript, judgeKubevirt, judgeLibvirt, judgeNova, judgeProxmox, judgeQemu, type NovaFlavor, type PlanView, type Verdict } from '../test/support/consumer-judges.ts';
+import {
+  askNova,
+  flavorFromScript,
+  judgeKubevirt,
+  judgeLibvirt,
+  judgeNova,
+  judgeProxmox,
+  judgeQemu,
+  type NovaFlavor,
+  type PlanView,
+  type Verdict,
+} from '../test/support/consumer-judges.ts';
 import { RENDER_CASES } from '../test/support/render-cases.ts';
 import { runCli } from '../test/support/run-cli.ts';
 

@@ -134,10 +134,16 @@ if (probe.status !== 0) {
 const reqs = Array.from({ length: count }, randomRequest);
 const specs = Array.from({ length: count }, randomSpec);
 const topos = Array.from({ length: count }, randomTopologyRequest);
-const input = [...reqs.map((r) => JSON.stringify(r)), ...specs.map((spec) => JSON.stringify({ spec })), ...topos.map((topology) => JSON.stringify({ topology }))].join('\n') + '\n';
+const input =
+  [...reqs.map((r) => JSON.stringify(r)), ...specs.map((spec) => JSON.stringify({ spec })), ...topos.map((topology) => JSON.stringify({ topology }))].join(
+    '\n',
+  ) + '\n';
 const py = spawnSync(PY, ['-c', NOVA_SNIPPET], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
 if (py.status !== 0) throw new Error(`Nova oracle failed: ${py.stderr}`);
-const answers = py.stdout.trim().split('\n').map((l) => JSON.parse(l));
+const answers = py.stdout
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 
 let diff = 0;
 const byClass = new Map<string, number>();
@@ -164,7 +170,12 @@ topos.forEach((t, i) => {
   }
 });
 process.stdout.write(`numa_get_constraints: ${count - diff}/${count} identical (class and message); ${diff} differ (seed ${seed})\n`);
-process.stdout.write(`  answers: ${[...byClass].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+process.stdout.write(
+  `  answers: ${[...byClass]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}\n`,
+);
 process.stdout.write(`parse_cpu_spec set order: ${count - orderDiff}/${count} identical\n`);
 process.stdout.write(`topology (preferred, limits, ranked candidates): ${count - topoDiff}/${count} identical\n`);
 process.exit(diff || orderDiff || topoDiff ? 1 : 0);

@@ -24,7 +24,10 @@ try {
     // exit 1 = the report has findings: the page is written all the same
     if ((e as { status?: number }).status !== 1) throw e;
   }
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   try {
     const p = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await p.route('**/*', (r) => (r.request().url().startsWith('file://') ? r.continue() : r.abort()));

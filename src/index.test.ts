@@ -38,7 +38,10 @@ describe('library entry (src/index.ts)', () => {
       expect(pkg.exports[`./${cap}`]!.default).toBe(`./dist/lib/${cap}/index.js`);
       const mod = (await import(`./${cap}/index.ts`)) as Record<string, unknown>;
       expect(typeof mod[name], `${cap}.${name}`).toBe('function');
-      expect(Object.keys(mod).filter((k) => /^(generate\w*Cases|mulberry32|load\w*Vectors)$/.test(k)), cap).toEqual([]);
+      expect(
+        Object.keys(mod).filter((k) => /^(generate\w*Cases|mulberry32|load\w*Vectors)$/.test(k)),
+        cap,
+      ).toEqual([]);
     }
   });
 

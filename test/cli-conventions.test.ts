@@ -83,7 +83,8 @@ const TEXT_ONLY: Record<string, string> = {
 
 /** Commands that accept unknown options on purpose (so an unknown option is not E_USAGE). */
 const ACCEPTS_UNKNOWN_OPTIONS: Record<string, string> = {
-  'cpu explain': 'allowUnknownOption(): words after the model are -cpu tokens (`-hle`, `-cpu` prefix); a stray option is judged as a CPU property/model (E_CPU_*)',
+  'cpu explain':
+    'allowUnknownOption(): words after the model are -cpu tokens (`-hle`, `-cpu` prefix); a stray option is judged as a CPU property/model (E_CPU_*)',
 };
 
 /**
@@ -249,14 +250,20 @@ describe('CLI conventions', () => {
 
   describe('--json prints exactly one parseable JSON document (offline runs on the fixture host)', () => {
     for (const [p, args] of Object.entries(GOOD_JSON_RUN)) {
-      it.skipIf(!has(p))(`kvcpu ${p} ${args.join(' ').replaceAll(scratch, '$TMP').replaceAll(repoRoot + '/', '')} --json`, async () => {
-        const r = await run([...p.split(' '), ...args, '--json']);
-        // 0 ok, 1 findings (check/report/compare verdicts) are both data, not errors.
-        expect([0, 1]).toContain(r.code);
-        const doc = JSON.parse(r.out) as Record<string, unknown>;
-        expect(typeof doc).toBe('object');
-        expect(doc.ok).not.toBe(false);
-      });
+      it.skipIf(!has(p))(
+        `kvcpu ${p} ${args
+          .join(' ')
+          .replaceAll(scratch, '$TMP')
+          .replaceAll(repoRoot + '/', '')} --json`,
+        async () => {
+          const r = await run([...p.split(' '), ...args, '--json']);
+          // 0 ok, 1 findings (check/report/compare verdicts) are both data, not errors.
+          expect([0, 1]).toContain(r.code);
+          const doc = JSON.parse(r.out) as Record<string, unknown>;
+          expect(typeof doc).toBe('object');
+          expect(doc.ok).not.toBe(false);
+        },
+      );
     }
   });
 
@@ -289,7 +296,10 @@ describe('CLI conventions', () => {
       const jsonMode = !(p in NO_JSON_OPTION);
       // Commands registered later (e.g. `cpu baseline` once wired) skip until they exist.
       const t = !has(p) ? it.skip : bad.bug ? it.fails : it;
-      const title = `kvcpu ${argv.join(' ').replaceAll(scratch, '$TMP').replaceAll(repoRoot + '/', '')} -> ${bad.code}${bad.bug ? ` (BUG: ${bad.bug})` : ''}`;
+      const title = `kvcpu ${argv
+        .join(' ')
+        .replaceAll(scratch, '$TMP')
+        .replaceAll(repoRoot + '/', '')} -> ${bad.code}${bad.bug ? ` (BUG: ${bad.bug})` : ''}`;
       t(title, async () => {
         if (jsonMode) {
           const r = await run(argv);

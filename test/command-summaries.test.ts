@@ -29,7 +29,23 @@ describe('static command table', () => {
   });
 
   // Each case is run by main() (the shortcut) and by the whole program; they must agree byte for byte.
-  const cases: string[][] = [[], ['--help'], ['-h'], ['help'], ['help', 'bogus'], ['hots'], ['hots', '--json'], ['--json'], ['--version'], ['-V'], ['-V', '--help'], ['help', 'host'], ['help', 'unpin'], ['help', 'cpu', 'baseline'], ['help', 'completion']];
+  const cases: string[][] = [
+    [],
+    ['--help'],
+    ['-h'],
+    ['help'],
+    ['help', 'bogus'],
+    ['hots'],
+    ['hots', '--json'],
+    ['--json'],
+    ['--version'],
+    ['-V'],
+    ['-V', '--help'],
+    ['help', 'host'],
+    ['help', 'unpin'],
+    ['help', 'cpu', 'baseline'],
+    ['help', 'completion'],
+  ];
   it.each(cases.map((c) => [c.join(' ') || '(no arguments)', c]))('kvcpu %s: same output and status as the whole program', async (_name, argv) => {
     const short = bufferCtx();
     const shortCode = await main(argv as string[], short.ctx.io);

@@ -117,8 +117,13 @@ describe('man pages', () => {
 
   it.skipIf(!hasMan)('every page renders with man -l and no troff warning', () => {
     let n = 0;
-    for (const f of [...(existsSync(path.join(repo, 'man')) ? execFileSync('ls', [path.join(repo, 'man')], { encoding: 'utf8' }).split('\n') : [])].filter((x) => x.endsWith('.1'))) {
-      const r = spawnSync('man', ['--warnings', '-l', path.join(repo, 'man', f)], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' } });
+    for (const f of [...(existsSync(path.join(repo, 'man')) ? execFileSync('ls', [path.join(repo, 'man')], { encoding: 'utf8' }).split('\n') : [])].filter(
+      (x) => x.endsWith('.1'),
+    )) {
+      const r = spawnSync('man', ['--warnings', '-l', path.join(repo, 'man', f)], {
+        encoding: 'utf8',
+        env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' },
+      });
       expect(r.status, f).toBe(0);
       expect(r.stderr, f).toBe('');
       expect(r.stdout).toMatch(/NAME/);

@@ -20,7 +20,10 @@ function codeOf(f: () => unknown): { code: string; message: string } {
 
 describe('guests file schema', () => {
   it('accepts a list and {"guests": [...]}, with the guest rules of --guest', () => {
-    const a = parseGuestsFile([{ name: 'g1', vcpus: 4, policy: 'shared' }, { vcpus: '2', numa: 'auto', l3: 'no' }]);
+    const a = parseGuestsFile([
+      { name: 'g1', vcpus: 4, policy: 'shared' },
+      { vcpus: '2', numa: 'auto', l3: 'no' },
+    ]);
     expect(a.map((g) => [g.name, g.vcpus, g.policy, g.numa, g.l3])).toEqual([
       ['g1', 4, 'shared', 1, true],
       ['guest2', 2, 'dedicated', 'auto', false],
@@ -59,7 +62,13 @@ describe('guests file schema', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it('kvcpu plan --guests with a bad file: exit 2, E_BAD_INPUT in the JSON error, nothing planned', async () => {
     const file = path.join(dir, 'guests.json');
-    writeFileSync(file, JSON.stringify([{ name: 'g1', vcpus: 2 }, { name: 'g2', vcpus: 'many' }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'g1', vcpus: 2 },
+        { name: 'g2', vcpus: 'many' },
+      ]),
+    );
     const r = await runCli(['plan', '--guests', file, '--json']);
     expect(r.code).toBe(2);
     const out = JSON.parse(r.out) as { ok: boolean; error: { code: string; message: string } };

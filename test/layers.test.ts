@@ -15,7 +15,10 @@ import { describe, expect, it } from 'vitest';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const config = require(path.join(repoRoot, '.dependency-cruiser.cjs')) as { forbidden: IForbiddenRuleType[]; options: ICruiseOptions };
-const { layers, layersMarkdown } = require(path.join(repoRoot, 'scripts/layers.cjs')) as { layers: { name: string; dirs: string[] }[]; layersMarkdown: () => string };
+const { layers, layersMarkdown } = require(path.join(repoRoot, 'scripts/layers.cjs')) as {
+  layers: { name: string; dirs: string[] }[];
+  layersMarkdown: () => string;
+};
 
 async function violations(baseDir: string): Promise<{ modules: number; errors: string[] }> {
   const { tsConfig: _ts, ...options } = config.options as ICruiseOptions & { tsConfig?: unknown };

@@ -10,7 +10,20 @@ import { parseNovaCase } from '../src/plan/nova-case.ts';
 import { parseNovaUsageCase } from '../src/plan/nova-usage.ts';
 import { runCli } from './support/run-cli.ts';
 
-const cell = { id: 0, cpuset: [], pcpuset: [0, 1, 2, 3], siblings: [[0, 1], [2, 3]], memory: 4096, memory_usage: 0, cpu_usage: 0, pinned_cpus: [], mempages: [] };
+const cell = {
+  id: 0,
+  cpuset: [],
+  pcpuset: [0, 1, 2, 3],
+  siblings: [
+    [0, 1],
+    [2, 3],
+  ],
+  memory: 4096,
+  memory_usage: 0,
+  cpu_usage: 0,
+  pinned_cpus: [],
+  mempages: [],
+};
 const inst = { cpuset: [], pcpuset: [0, 1], memory: 1024, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: null };
 const fitCell = { kind: 'fit_cell', host_cell: cell, instance_cell: inst };
 const fitHost = { kind: 'fit_host', host: { cells: [cell] }, instance: { cells: [inst], emulator_threads_policy: null } };
@@ -28,7 +41,10 @@ function failure(f: () => unknown): { code: string; message: string } {
 describe('Nova case schema', () => {
   it('good cases parse, with defaults filled', () => {
     expect(parseNovaCase(fitCell)).toMatchObject({ kind: 'fit_cell', host_cell: { id: 0, pcpuset: [0, 1, 2, 3] }, instance_cell: { cpu_policy: 'dedicated' } });
-    expect(parseNovaCase({ ...fitHost, host: { cells: [{ id: 1, cpuset: [4, 5] }] } })).toMatchObject({ kind: 'fit_host', host: { cells: [{ id: 1, pcpuset: [4, 5], memory: 0, siblings: [] }] } });
+    expect(parseNovaCase({ ...fitHost, host: { cells: [{ id: 1, cpuset: [4, 5] }] } })).toMatchObject({
+      kind: 'fit_host',
+      host: { cells: [{ id: 1, pcpuset: [4, 5], memory: 0, siblings: [] }] },
+    });
   });
 
   const bad: [string, unknown, string][] = [
@@ -43,7 +59,11 @@ describe('Nova case schema', () => {
     ['no instance cells', { ...fitHost, instance: { cells: [] } }, 'instance.cells'],
     ['a bad emulator policy', { ...fitHost, instance: { cells: [inst], emulator_threads_policy: 'dedicated' } }, 'instance.emulator_threads_policy'],
     ['a second host cell without id', { ...fitHost, host: { cells: [cell, { ...cell, id: 'one' }] } }, 'host.cells[1].id'],
-    ['a packing strategy that is not a boolean', { ...fitHost, config: { packing_host_numa_cells_allocation_strategy: 1 } }, 'config.packing_host_numa_cells_allocation_strategy'],
+    [
+      'a packing strategy that is not a boolean',
+      { ...fitHost, config: { packing_host_numa_cells_allocation_strategy: 1 } },
+      'config.packing_host_numa_cells_allocation_strategy',
+    ],
     ['a negative allocation ratio', { ...fitHost, limits: { cpu_allocation_ratio: -2 } }, 'limits.cpu_allocation_ratio'],
     ['an unknown kind', { ...fitHost, kind: 'fit_rack' }, 'kind'],
   ];

@@ -97,21 +97,27 @@ describe('key of the KVM -cpu host expansion', () => {
   it.each([
     ['QEMU binary rewritten in place (size)', () => writeFileSync(qemu, 'binary v2 longer')],
     ['QEMU binary touched (mtime)', () => utimesSync(qemu, 1_000, 1_000)],
-    ['QEMU binary replaced by a new file (inode)', () => {
-      const next = `${qemu}.new`;
-      writeFileSync(next, 'binary v1');
-      utimesSync(next, statSync(qemu).atime, statSync(qemu).mtime);
-      rmSync(qemu);
-      writeFileSync(path.join(dir, 'hold-inode'), '');
-      writeFileSync(qemu, readFileSync(next));
-      utimesSync(qemu, statSync(next).atime, statSync(next).mtime);
-    }],
+    [
+      'QEMU binary replaced by a new file (inode)',
+      () => {
+        const next = `${qemu}.new`;
+        writeFileSync(next, 'binary v1');
+        utimesSync(next, statSync(qemu).atime, statSync(qemu).mtime);
+        rmSync(qemu);
+        writeFileSync(path.join(dir, 'hold-inode'), '');
+        writeFileSync(qemu, readFileSync(next));
+        utimesSync(qemu, statSync(next).atime, statSync(next).mtime);
+      },
+    ],
     ['reboot (boot id)', () => writeFileSync(boot, 'b2\n')],
-    ['/dev/kvm re-created (module reload)', () => {
-      rmSync(kvm);
-      writeFileSync(path.join(dir, 'hold-inode-2'), '');
-      writeFileSync(kvm, '');
-    }],
+    [
+      '/dev/kvm re-created (module reload)',
+      () => {
+        rmSync(kvm);
+        writeFileSync(path.join(dir, 'hold-inode-2'), '');
+        writeFileSync(kvm, '');
+      },
+    ],
   ])('changes when the %s', (_what, change) => {
     const before = JSON.stringify(key());
     change();
@@ -126,7 +132,16 @@ describe('key of the KVM -cpu host expansion', () => {
   it('a changed key invalidates the cached features end to end', async () => {
     const cache = path.join(dir, 'c');
     let runs = 0;
-    const probe = async (): Promise<AccelFeatures> => ({ accel: 'kvm', source: 'qemu-live', exact: true, features: new Set(['sse4.2', `run${++runs}`]), unmigratable: new Set(['invtsc']), refusedMsrs: [0x10a], tscScaling: false, notes: ['n'] });
+    const probe = async (): Promise<AccelFeatures> => ({
+      accel: 'kvm',
+      source: 'qemu-live',
+      exact: true,
+      features: new Set(['sse4.2', `run${++runs}`]),
+      unmigratable: new Set(['invtsc']),
+      refusedMsrs: [0x10a],
+      tscScaling: false,
+      notes: ['n'],
+    });
     const first = await cachedProbe('kvm-host-features', key(), probe, accelFeaturesCodec, cache);
     const second = await cachedProbe('kvm-host-features', key(), probe, accelFeaturesCodec, cache);
     expect(runs).toBe(1);

@@ -35,16 +35,36 @@ export const CpulistSchema = z
 
 /** A guest: its QEMU -name, or its pid. */
 export const GuestRefSchema = z
-  // eslint-disable-next-line no-control-regex -- the point: refuse guest names with control characters
-  .union([z.string().min(1).max(256).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters'), z.number().int().positive().max(4194304)])
+  .union([
+    z
+      .string()
+      .min(1)
+      .max(256)
+      // eslint-disable-next-line no-control-regex -- the point: refuse guest names with control characters
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters'),
+    z.number().int().positive().max(4194304),
+  ])
   .describe('guest name (QEMU -name guest=X) or pid');
 
 const PinOneSchema = z
   .object({
     guest: GuestRefSchema,
-    vcpus: z.record(z.string().regex(/^\d{1,4}$/, 'a vCPU index'), CpulistSchema).default({}).describe('vCPU index -> host CPUs'),
+    vcpus: z
+      .record(z.string().regex(/^\d{1,4}$/, 'a vCPU index'), CpulistSchema)
+      .default({})
+      .describe('vCPU index -> host CPUs'),
     emulator: CpulistSchema.optional().describe("the emulator threads' CPUs"),
-    iothreads: z.record(z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/), CpulistSchema).default({}).describe('IOThread id -> host CPUs'),
+    iothreads: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[A-Za-z0-9_.-]+$/),
+        CpulistSchema,
+      )
+      .default({})
+      .describe('IOThread id -> host CPUs'),
   })
   .strict();
 
@@ -73,13 +93,26 @@ export const PlanGuestSpecSchema = z
   .object({
     name: z.string().min(1).max(64).optional(),
     vcpus: z.union([z.number().int().min(1).max(1024), z.string().regex(/^\d{1,4}$/)]),
-    memory: z.union([z.number().int().min(1).max(16 * 1024 * 1024), z.string().regex(/^\d{1,8}$/)]).optional(),
+    memory: z
+      .union([
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(16 * 1024 * 1024),
+        z.string().regex(/^\d{1,8}$/),
+      ])
+      .optional(),
     policy: z.enum(['dedicated', 'shared', 'mixed']).optional(),
     threads: z.enum(['prefer', 'isolate', 'require']).optional(),
     emulator: z.enum(['share', 'isolate']).optional(),
     numa: z.union([z.number().int().min(1).max(64), z.literal('auto'), z.string().regex(/^\d{1,2}$/)]).optional(),
     l3: z.union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])]).optional(),
-    mask: z.string().max(256).regex(/^\^?[\d,\-\s]*$/).optional(),
+    mask: z
+      .string()
+      .max(256)
+      .regex(/^\^?[\d,\-\s]*$/)
+      .optional(),
     iothreads: z.union([z.number().int().min(0).max(64), z.string().regex(/^\d{1,2}$/)]).optional(),
   })
   .strict();
@@ -105,5 +138,19 @@ export const ErrorBodySchema = z
 
 /** Result of an action: what changed, per thread, before and after. */
 export const ActionResultSchema = z
-  .object({ ok: z.literal(true), action: z.enum(['pin', 'unpin', 'hotplug']), dryRun: z.boolean().optional(), changes: z.array(z.object({ guest: z.string(), pid: z.number(), tid: z.number().nullable(), what: z.string(), before: z.string().nullable(), after: z.string().nullable() })) })
+  .object({
+    ok: z.literal(true),
+    action: z.enum(['pin', 'unpin', 'hotplug']),
+    dryRun: z.boolean().optional(),
+    changes: z.array(
+      z.object({
+        guest: z.string(),
+        pid: z.number(),
+        tid: z.number().nullable(),
+        what: z.string(),
+        before: z.string().nullable(),
+        after: z.string().nullable(),
+      }),
+    ),
+  })
   .loose();

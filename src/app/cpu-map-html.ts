@@ -65,7 +65,13 @@ export interface CpuMapOptions {
 
 /** The live sample as the map reads it. */
 export function cpuMapFromSample(s: Sample): CpuMapInput {
-  return { host: s.host, online: s.online, isolated: s.isolated, seq: s.seq, guests: s.guests.guests.map((g) => ({ pid: g.pid, name: g.name, vcpus: g.vcpuCount, threads: g.threads })) };
+  return {
+    host: s.host,
+    online: s.online,
+    isolated: s.isolated,
+    seq: s.seq,
+    guests: s.guests.guests.map((g) => ({ pid: g.pid, name: g.name, vcpus: g.vcpuCount, threads: g.threads })),
+  };
 }
 
 function cpulistOrEmpty(list: string | null | undefined): number[] {
@@ -190,7 +196,10 @@ function nest(rows: PerCpuRow[], levels: Level[], leaf: (r: PerCpuRow) => string
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups]
-    .map(([k, rs]) => `<div class="box ${lv.cls}" data-level="${lv.label}" data-key="${esc(k)}" role="group" aria-label="${esc(lv.title(k, rs))}"><div class="box-title">${esc(lv.title(k, rs))}</div><div class="box-body">${nest(rs, rest, leaf)}</div></div>`)
+    .map(
+      ([k, rs]) =>
+        `<div class="box ${lv.cls}" data-level="${lv.label}" data-key="${esc(k)}" role="group" aria-label="${esc(lv.title(k, rs))}"><div class="box-title">${esc(lv.title(k, rs))}</div><div class="box-body">${nest(rs, rest, leaf)}</div></div>`,
+    )
     .join('');
 }
 
@@ -241,14 +250,36 @@ export function renderCpuMap(m: CpuMapInput, opts: CpuMapOptions = {}): string {
   const showDies = (m.host.topology.dies ?? 0) > m.host.topology.sockets;
   const cpus = (rs: PerCpuRow[]) => rs.map((r) => r.cpu).join(',');
   const levels: Level[] = [
-    { label: 'node', cls: 'numa', key: (r) => (r.online ? String(r.node ?? '?') : 'offline'), title: (k, rs) => (k === 'offline' ? 'offline CPUs' : `NUMA node ${k} (CPUs ${cpus(rs)})`) },
+    {
+      label: 'node',
+      cls: 'numa',
+      key: (r) => (r.online ? String(r.node ?? '?') : 'offline'),
+      title: (k, rs) => (k === 'offline' ? 'offline CPUs' : `NUMA node ${k} (CPUs ${cpus(rs)})`),
+    },
     { label: 'socket', cls: 'socket', key: (r) => String(r.socket ?? '?'), title: (k) => `socket ${k}` },
     // die ids count within a package (topology/die_id): the key names both.
-    ...(showDies ? [{ label: 'die', cls: 'die', key: (r: PerCpuRow) => `${r.socket ?? '?'}/${r.die ?? '?'}`, title: (k: string) => `die ${k.split('/')[1]}` }] : []),
+    ...(showDies
+      ? [{ label: 'die', cls: 'die', key: (r: PerCpuRow) => `${r.socket ?? '?'}/${r.die ?? '?'}`, title: (k: string) => `die ${k.split('/')[1]}` }]
+      : []),
     { label: 'l3', cls: 'l3', key: (r) => r.l3 ?? '?', title: (k) => (k === '?' ? 'L3: unknown' : `L3 shared by CPUs ${k}`) },
   ];
-  const core: Level = { label: 'core', cls: 'core', key: (r) => String(r.core ?? `cpu${r.cpu}`), title: (k, rs) => `core ${k}${rs.length > 1 ? ` (SMT ${cpus(rs)})` : ''}` };
-  const body = nest(m.host.perCpu, [...orderLevels(m.host.perCpu.filter((r) => r.online), levels), core], (r) => renderTile(r, iso, chips.get(r.cpu) ?? [], aff, selected, interactive));
+  const core: Level = {
+    label: 'core',
+    cls: 'core',
+    key: (r) => String(r.core ?? `cpu${r.cpu}`),
+    title: (k, rs) => `core ${k}${rs.length > 1 ? ` (SMT ${cpus(rs)})` : ''}`,
+  };
+  const body = nest(
+    m.host.perCpu,
+    [
+      ...orderLevels(
+        m.host.perCpu.filter((r) => r.online),
+        levels,
+      ),
+      core,
+    ],
+    (r) => renderTile(r, iso, chips.get(r.cpu) ?? [], aff, selected, interactive),
+  );
   return `<div class="map" data-seq="${m.seq}">${body}</div>${renderLegend(m, selected, interactive)}`;
 }
 
@@ -284,7 +315,10 @@ export function renderOvercommitHtml(o: Pick<OvercommitReport, 'verdict' | 'limi
 export function renderChecksHtml(checks: Pick<Check, 'id' | 'status' | 'summary' | 'fix'>[] | null): string {
   if (!checks) return '<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><p>running…</p></section>';
   const items = sortChecks(checks)
-    .map((c) => `<li data-check="${esc(c.id)}"><span class="verdict v-${c.status}">${c.status}</span> <code>${esc(c.id)}</code> ${esc(c.summary)}${c.fix && c.status !== 'PASS' ? `<div class="fix">fix: ${esc(c.fix)}</div>` : ''}</li>`)
+    .map(
+      (c) =>
+        `<li data-check="${esc(c.id)}"><span class="verdict v-${c.status}">${c.status}</span> <code>${esc(c.id)}</code> ${esc(c.summary)}${c.fix && c.status !== 'PASS' ? `<div class="fix">fix: ${esc(c.fix)}</div>` : ''}</li>`,
+    )
     .join('');
   return `<section aria-labelledby="h-checks"><h2 id="h-checks">Readiness checks</h2><ul class="checks">${items}</ul></section>`;
 }

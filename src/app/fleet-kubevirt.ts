@@ -101,7 +101,10 @@ export function kubevirtScheduling(nodes: FleetNodeLabels[], want: { model?: str
     lacking[n.host] = miss;
     if (!miss.length) matching.push(n.host);
   }
-  const modelsOf = (n: FleetNodeLabels): string[] => Object.keys(n.labels).filter((k) => k.startsWith(KUBEVIRT_LABEL.cpuModel)).map((k) => k.slice(KUBEVIRT_LABEL.cpuModel.length));
+  const modelsOf = (n: FleetNodeLabels): string[] =>
+    Object.keys(n.labels)
+      .filter((k) => k.startsWith(KUBEVIRT_LABEL.cpuModel))
+      .map((k) => k.slice(KUBEVIRT_LABEL.cpuModel.length));
   const everywhere = nodes.length ? modelsOf(nodes[0]!).filter((m) => nodes.every((n) => n.labels[KUBEVIRT_LABEL.cpuModel + m] === 'true')) : [];
   return { matching: matching.sort(), lacking, everywhere: everywhere.sort(), hosts: nodes.length };
 }

@@ -17,7 +17,10 @@ import type { FleetHost } from './fleet-query.ts';
  * required features and `-f`/`f=off` as disabled ones, in libvirt's names.
  */
 export function guestCpuFromString(x: X86Map, text: string): CpuDef {
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const modelName = parts.shift();
   if (!modelName) throw new KvcpuError('E_USAGE', '--cpu is empty', { hint: "--cpu 'Skylake-Server,+avx512f'" });
   let model = modelName;
@@ -48,7 +51,10 @@ export function guestCpuFromString(x: X86Map, text: string): CpuDef {
     } else if (p === 'check' || p === 'enforce') continue;
     else throw new KvcpuError('E_USAGE', `--cpu: ${JSON.stringify(p)} is not +feature, -feature or feature=on|off`, { hint: "--cpu 'Haswell,+avx512f,-hle'" });
     const lv = qemuToLibvirtName(name);
-    if (!x.featureIndex.has(lv)) throw new KvcpuError('E_CPU_UNKNOWN_FEATURE', `--cpu: ${name} is not a CPU feature libvirt knows`, { hint: 'use QEMU feature names (kvcpu cpu explain lists them)' });
+    if (!x.featureIndex.has(lv))
+      throw new KvcpuError('E_CPU_UNKNOWN_FEATURE', `--cpu: ${name} is not a CPU feature libvirt knows`, {
+        hint: 'use QEMU feature names (kvcpu cpu explain lists them)',
+      });
     def.features.push({ name: lv, policy: on ? 'require' : 'disable' });
   }
   return def;
@@ -117,11 +123,26 @@ export async function placeGuest(
   return out.sort((a, b) => rank(a) - rank(b) || (b.freeAfter ?? -1) - (a.freeAfter ?? -1) || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
 
-async function placeOn(x: X86Map, host: FleetHost, guestCpu: CpuDef | null, req: GuestRequest, loadReport: (name: string) => Promise<unknown>): Promise<PlacementCandidate> {
+async function placeOn(
+  x: X86Map,
+  host: FleetHost,
+  guestCpu: CpuDef | null,
+  req: GuestRequest,
+  loadReport: (name: string) => Promise<unknown>,
+): Promise<PlacementCandidate> {
   const name = host.summary.name;
   const cmp = guestCpu ? compareCpu(x, cpuDefOf(host.cpu, name), guestCpu) : null;
   const runnable = cmp ? cmp.result !== 'incompatible' : true;
-  const base: PlacementCandidate = { host: name, runnable, missing: cmp?.missing ?? [], fits: null, failed: runnable ? null : (cmp?.message ?? 'incompatible CPU'), vcpus: [], freeAfter: null, reasons: [] };
+  const base: PlacementCandidate = {
+    host: name,
+    runnable,
+    missing: cmp?.missing ?? [],
+    fits: null,
+    failed: runnable ? null : (cmp?.message ?? 'incompatible CPU'),
+    vcpus: [],
+    freeAfter: null,
+    reasons: [],
+  };
   if (!runnable) return { ...base, fits: false };
   const report = await loadReport(name);
   const snap = snapshotOf(report);

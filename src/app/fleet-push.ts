@@ -27,15 +27,35 @@ export interface PushState {
 }
 
 /** Fields that change every sample without the host changing: left out of the change key. */
-const VOLATILE = new Set(['generatedAt', 'takenAt', 'psr', 'psrStale', 'cpuTicks', 'waitNs', 'migrations', 'state', 'rates', 'startTime', 'voluntarySwitches', 'involuntarySwitches']);
+const VOLATILE = new Set([
+  'generatedAt',
+  'takenAt',
+  'psr',
+  'psrStale',
+  'cpuTicks',
+  'waitNs',
+  'migrations',
+  'state',
+  'rates',
+  'startTime',
+  'voluntarySwitches',
+  'involuntarySwitches',
+]);
 
 export function defaultChangeKey(report: unknown): string {
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => !VOLATILE.has(k)).map(([k, x]) => [k, strip(x)]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .filter(([k]) => !VOLATILE.has(k))
+          .map(([k, x]) => [k, strip(x)]),
+      );
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(strip(report))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(strip(report)))
+    .digest('hex');
 }
 
 /**
@@ -113,7 +133,10 @@ export class FleetPusher {
       } catch (e) {
         this.state.failures++;
         this.state.lastError = e instanceof Error ? e.message : String(e);
-        if (this.state.failures === 1 || this.state.failures % 10 === 0) this.o.log?.(`fleet push to ${this.o.url} failed (${this.state.failures}x): ${this.state.lastError}; retrying in ${Math.round(this.backoff / 1000)} s`);
+        if (this.state.failures === 1 || this.state.failures % 10 === 0)
+          this.o.log?.(
+            `fleet push to ${this.o.url} failed (${this.state.failures}x): ${this.state.lastError}; retrying in ${Math.round(this.backoff / 1000)} s`,
+          );
         this.schedule(this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 60_000);
       } finally {

@@ -63,7 +63,13 @@ export function parseWhere(text: string | undefined): WherePredicate[] {
 }
 
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 }
 
 export function isStale(h: { lastSeen: string }, now: Date, staleAfterMs: number): boolean {
@@ -195,14 +201,22 @@ export function fleetPools(x: X86Map, hosts: FleetHost[], opts: PoolsOptions & {
     const groups = new Map<string, FleetHost[]>();
     for (const m of members) groups.set(m.cpuDigest, [...(groups.get(m.cpuDigest) ?? []), m]);
     const reps = [...groups.values()].map((g) => g[0]!);
-    const base = baselineCpus(x, reps.map((r) => cpuDefOf(r.cpu, r.summary.name)), opts);
+    const base = baselineCpus(
+      x,
+      reps.map((r) => cpuDefOf(r.cpu, r.summary.name)),
+      opts,
+    );
     const baseBits = effectiveBits(x, base.cpu);
     const baseCount = countBits(baseBits);
     const heldBackBy: Holdback[] = [];
     if (reps.length > 1) {
       for (const [digest, group] of groups) {
         const rest = reps.filter((r) => r.cpuDigest !== digest);
-        const without = baselineCpus(x, rest.map((r) => cpuDefOf(r.cpu, r.summary.name)), opts);
+        const without = baselineCpus(
+          x,
+          rest.map((r) => cpuDefOf(r.cpu, r.summary.name)),
+          opts,
+        );
         const wBits = effectiveBits(x, without.cpu);
         const gain = countBits(wBits) - baseCount;
         if (gain <= 0) continue;

@@ -20,9 +20,13 @@ export function parseGuestsFile(value: unknown, where = 'guests file'): GuestReq
   if (!r.success) {
     // A union reports each branch; the list branch speaks for the entries when the document is a list.
     const issues = r.error.issues.flatMap((i) => (i.code === 'invalid_union' ? (Array.isArray(value) ? i.errors[0]! : (i.errors[1] ?? i.errors[0]!)) : [i]));
-    throw new KvcpuError('E_BAD_INPUT', `${where} is not a list of guests: ${issues.map((i) => `${i.path.length ? formatPath(i.path) : '(document)'}: ${i.message}`).join('; ')}`, {
-      hint: 'expected [{"name":"g1","vcpus":4,"policy":"dedicated|shared|mixed","threads":"prefer|isolate|require","emulator":"share|isolate","numa":1,"l3":true,"mask":"0-1","iothreads":0}] or {"guests":[...]}',
-    });
+    throw new KvcpuError(
+      'E_BAD_INPUT',
+      `${where} is not a list of guests: ${issues.map((i) => `${i.path.length ? formatPath(i.path) : '(document)'}: ${i.message}`).join('; ')}`,
+      {
+        hint: 'expected [{"name":"g1","vcpus":4,"policy":"dedicated|shared|mixed","threads":"prefer|isolate|require","emulator":"share|isolate","numa":1,"l3":true,"mask":"0-1","iothreads":0}] or {"guests":[...]}',
+      },
+    );
   }
   const list = Array.isArray(r.data) ? r.data : r.data.guests;
   return list.map((g, i) => guestFromRecord(g as Record<string, unknown>, i));

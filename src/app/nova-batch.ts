@@ -10,7 +10,10 @@ import {
 
 const DICT = '"flavor_extra_specs" and "image_properties" must be objects';
 const SCT = '"maximum"/"preferred" must be [sockets,cores,threads]';
-const sct = z.tuple([z.number().int().refine(Number.isSafeInteger), z.number().int().refine(Number.isSafeInteger), z.number().int().refine(Number.isSafeInteger)], { error: SCT });
+const sct = z.tuple(
+  [z.number().int().refine(Number.isSafeInteger), z.number().int().refine(Number.isSafeInteger), z.number().int().refine(Number.isSafeInteger)],
+  { error: SCT },
+);
 const dict = z.record(z.string(), z.unknown(), { error: DICT }).nullable().optional();
 
 /**
@@ -21,7 +24,11 @@ const dict = z.record(z.string(), z.unknown(), { error: DICT }).nullable().optio
  */
 export const NovaBatchLineSchema = z.object(
   {
-    vcpus: z.number({ error: '"vcpus" must be a positive integer' }).int('"vcpus" must be a positive integer').min(1, '"vcpus" must be a positive integer').refine(Number.isSafeInteger, '"vcpus" must be a positive integer'),
+    vcpus: z
+      .number({ error: '"vcpus" must be a positive integer' })
+      .int('"vcpus" must be a positive integer')
+      .min(1, '"vcpus" must be a positive integer')
+      .refine(Number.isSafeInteger, '"vcpus" must be a positive integer'),
     flavor_extra_specs: dict,
     image_properties: dict,
     maximum: sct.optional(),
@@ -34,10 +41,7 @@ export const NovaBatchLineSchema = z.object(
 export type NovaBatchLine = z.infer<typeof NovaBatchLineSchema>;
 
 /** The answer to one batch line: Nova's choice, its exception class, or an E_ code for a bad line. */
-export type NovaBatchAnswer =
-  | { best: Sct; ranked: Sct[] }
-  | { preferred: Sct; maximum: Sct }
-  | { error: string; message?: string };
+export type NovaBatchAnswer = { best: Sct; ranked: Sct[] } | { preferred: Sct; maximum: Sct } | { error: string; message?: string };
 
 /** One --batch line → Nova's answer as {"best","ranked"} or {"error"} (the CLI and the agent). */
 export function novaBatchAnswer(line: string): NovaBatchAnswer {

@@ -13,7 +13,9 @@ export function loadPinPlan(path: string, text?: string): PinPlan {
   try {
     raw = text ?? readFileSync(path, 'utf8');
   } catch (e) {
-    throw new KvcpuError('E_NOT_FOUND', `cannot read plan file ${path}: ${(e as Error).message}`, { hint: 'write one with `kvcpu plan ... --json > plan.json`' });
+    throw new KvcpuError('E_NOT_FOUND', `cannot read plan file ${path}: ${(e as Error).message}`, {
+      hint: 'write one with `kvcpu plan ... --json > plan.json`',
+    });
   }
   return parsePinPlan(parseJsonText(raw, path), path);
 }
@@ -25,10 +27,14 @@ export function parsePinPlan(value: unknown, where = 'plan'): PinPlan {
   const placements = (value as { placements?: unknown } | null)?.placements;
   const bad = Array.isArray(placements) ? (placements as { name?: string; fits?: boolean; failed?: string }[]).filter((p) => p && p.fits === false) : [];
   if (bad.length) {
-    throw new KvcpuError('E_PIN_PLAN_REFUSED', `${where}: the planner refused ${bad.map((b) => `${b.name ?? '?'}${b.failed ? ` (${b.failed})` : ''}`).join(', ')}; nothing was changed`, {
-      hint: 'a plan is applied whole: re-plan without the refused guests (or with more host CPUs), then pin',
-      details: { refused: bad.map((b) => ({ name: b.name, failed: b.failed })) },
-    });
+    throw new KvcpuError(
+      'E_PIN_PLAN_REFUSED',
+      `${where}: the planner refused ${bad.map((b) => `${b.name ?? '?'}${b.failed ? ` (${b.failed})` : ''}`).join(', ')}; nothing was changed`,
+      {
+        hint: 'a plan is applied whole: re-plan without the refused guests (or with more host CPUs), then pin',
+        details: { refused: bad.map((b) => ({ name: b.name, failed: b.failed })) },
+      },
+    );
   }
   const parsed = PinPlanSchema.safeParse(value);
   if (!parsed.success) {

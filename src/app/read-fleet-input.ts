@@ -164,7 +164,20 @@ function fromSnapshot(x: X86Map, snap: HostSnapshot | Json, label: string, sourc
 function bare(defs: CpuDef[], source: FleetSource): Parsed {
   return {
     defs,
-    facts: { name: null, machineId: null, hostname: null, source, kvcpuVersion: null, generatedAt: null, modelName: null, topology: null, checks: [], guests: null, overcommit: null, report: null },
+    facts: {
+      name: null,
+      machineId: null,
+      hostname: null,
+      source,
+      kvcpuVersion: null,
+      generatedAt: null,
+      modelName: null,
+      topology: null,
+      checks: [],
+      guests: null,
+      overcommit: null,
+      report: null,
+    },
   };
 }
 
@@ -192,7 +205,10 @@ export function recordsFromReport(x: X86Map, v: unknown, where: string): FleetRe
     throw new KvcpuError('E_FLEET_BAD_REPORT', `${where}: not a kvcpu report (no sections)`, { hint: 'send what `kvcpu report --json` prints' });
   }
   const parsed = fromReport(x, v, where);
-  if (!parsed.facts.name) throw new KvcpuError('E_FLEET_BAD_REPORT', `${where}: the report names no host (host.hostname is null)`, { hint: 'set the host name (hostnamectl) or import the file, which is named by its stem' });
+  if (!parsed.facts.name)
+    throw new KvcpuError('E_FLEET_BAD_REPORT', `${where}: the report names no host (host.hostname is null)`, {
+      hint: 'set the host name (hostnamectl) or import the file, which is named by its stem',
+    });
   return finish(x, parsed, parsed.facts.name, where);
 }
 
@@ -210,7 +226,8 @@ export function fileStem(p: string): string {
 
 function finish(x: X86Map, parsed: Parsed, fallbackName: string, where: string): FleetRecord[] {
   const hostDefs = parsed.defs;
-  if (hostDefs.length === 0) throw new KvcpuError('E_CPU_NO_INPUT', `${where}: no CPU definition found`, { hint: 'give a report, host JSON, capture tree, CPU XML or cpuinfo' });
+  if (hostDefs.length === 0)
+    throw new KvcpuError('E_CPU_NO_INPUT', `${where}: no CPU definition found`, { hint: 'give a report, host JSON, capture tree, CPU XML or cpuinfo' });
   return hostDefs.map((def, i) => {
     const base = parsed.facts.name ?? fallbackName;
     const name = checkHostName(hostDefs.length > 1 ? `${base}#${i + 1}` : base, where);
@@ -223,7 +240,8 @@ export function readFleetInput(x: X86Map, p: string): FleetRecord[] {
   if (!existsSync(p)) throw new KvcpuError('E_NOT_FOUND', `${p}: no such file or directory`, { hint: 'check the path' });
   const st = statSync(p);
   if (st.isDirectory()) {
-    if (!isCaptureTree(p)) throw new KvcpuError('E_BAD_INPUT', `${p} is a directory but not a capture tree`, { hint: 'folders are walked by `fleet import`; give it the folder' });
+    if (!isCaptureTree(p))
+      throw new KvcpuError('E_BAD_INPUT', `${p} is a directory but not a capture tree`, { hint: 'folders are walked by `fleet import`; give it the folder' });
     const snap = readHost({ root: p });
     let hostname: string | null;
     try {

@@ -37,7 +37,8 @@ export function hostFacts(r: Report): [string, string][] {
   if (h.cpus.isolated) rows.push(['Isolated', h.cpus.isolated]);
   const virt = h.lscpu?.virtualization ?? (h.cpu.hwVirtualization === 'vmx' ? 'VT-x' : h.cpu.hwVirtualization === 'svm' ? 'AMD-V' : null);
   if (virt) rows.push(['Virtualization', virt]);
-  if (h.lscpu?.hypervisorVendor) rows.push(['Hypervisor', `${h.lscpu.hypervisorVendor}${h.lscpu.virtualizationType ? ` (${h.lscpu.virtualizationType})` : ''}`]);
+  if (h.lscpu?.hypervisorVendor)
+    rows.push(['Hypervisor', `${h.lscpu.hypervisorVendor}${h.lscpu.virtualizationType ? ` (${h.lscpu.virtualizationType})` : ''}`]);
   if (!online.length) rows.push(['Warning', 'no CPU is online']);
   return rows;
 }

@@ -62,7 +62,10 @@ const ancestor = (e: El, level: string): El | null => {
   for (let p = e.parent; p; p = p.parent) if (p.attrs['data-level'] === level) return p;
   return null;
 };
-const cpusIn = (box: El) => find(box, (x) => 'data-cpu' in x.attrs).map((x) => Number(x.attrs['data-cpu'])).sort((a, b) => a - b);
+const cpusIn = (box: El) =>
+  find(box, (x) => 'data-cpu' in x.attrs)
+    .map((x) => Number(x.attrs['data-cpu']))
+    .sort((a, b) => a - b);
 const sorted = (list: string) => parseCpulist(list).sort((a, b) => a - b);
 
 interface ExpectedCpu {
@@ -201,7 +204,13 @@ describe.skipIf(cases.length === 0)('report documents escape host text', () => {
       const t = g.threads.find((x) => x.vcpu === Number(c.attrs['data-vcpu']))!;
       expect(Number(tile.attrs['data-cpu'])).toBe(t.psr);
       // The attribute decodes back to the exact name.
-      expect(c.attrs['data-guest']!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')).toBe(g.name);
+      expect(
+        c.attrs['data-guest']!.replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&amp;/g, '&'),
+      ).toBe(g.name);
     }
     // Verdicts and states are words, not only colours.
     expect(html).toMatch(/<span class="verdict v-(PASS|WARN|FAIL)">(PASS|WARN|FAIL)<\/span>/);

@@ -34,8 +34,13 @@ export function renderReportHtml(report: Report): string {
     ? `<section aria-labelledby="h-guests"><h2 id="h-guests">Guests and vCPU placement</h2>${
         s.guests.data.guests.length === 0
           ? '<p>No QEMU guests are running.</p>'
-          : `<table class="vcpus" id="guests"><thead><tr><th scope="col">guest</th><th scope="col">pid</th><th scope="col">vCPUs</th><th scope="col">accel</th><th scope="col">CPU model</th><th scope="col">vCPU → CPU</th><th scope="col">pinning</th></tr></thead><tbody>${guestRows(report)
-              .map((g) => `<tr data-guest="${esc(g.name)}"><td>${esc(g.name)}</td><td>${g.pid}</td><td>${g.vcpus}</td><td>${esc(g.accel)}</td><td>${esc(g.cpuModel)}</td><td>${esc(g.placement)}</td><td>${esc(g.pinning)}</td></tr>`)
+          : `<table class="vcpus" id="guests"><thead><tr><th scope="col">guest</th><th scope="col">pid</th><th scope="col">vCPUs</th><th scope="col">accel</th><th scope="col">CPU model</th><th scope="col">vCPU → CPU</th><th scope="col">pinning</th></tr></thead><tbody>${guestRows(
+              report,
+            )
+              .map(
+                (g) =>
+                  `<tr data-guest="${esc(g.name)}"><td>${esc(g.name)}</td><td>${g.pid}</td><td>${g.vcpus}</td><td>${esc(g.accel)}</td><td>${esc(g.cpuModel)}</td><td>${esc(g.placement)}</td><td>${esc(g.pinning)}</td></tr>`,
+              )
               .join('')}</tbody></table>`
       }</section>`
     : '';

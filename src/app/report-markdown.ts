@@ -37,7 +37,12 @@ export function renderReportMarkdown(report: Report): string {
   const facts = hostFacts(report);
   if (facts.length) {
     out.push(`## Host CPUs\n`);
-    out.push(table(['', ''], facts.map(([k, v]) => [`**${mdEscape(k)}**`, mdEscape(v)])));
+    out.push(
+      table(
+        ['', ''],
+        facts.map(([k, v]) => [`**${mdEscape(k)}**`, mdEscape(v)]),
+      ),
+    );
   }
   if (s.checks?.data) {
     const c = s.checks.data.checks;
@@ -53,12 +58,29 @@ export function renderReportMarkdown(report: Report): string {
   if (s.models?.data) {
     const m = s.models.data;
     out.push(`## CPU models\n`);
-    out.push(`${m.runnable.length} QEMU models run here (${mdEscape(m.accel)}${m.accelExact ? '' : ', estimated from /proc/cpuinfo'}), x86-64 level v${m.hostLevel.level}${m.runnable.length ? `: ${mdEscape(m.runnable.join(', '))}` : ''}\n`);
+    out.push(
+      `${m.runnable.length} QEMU models run here (${mdEscape(m.accel)}${m.accelExact ? '' : ', estimated from /proc/cpuinfo'}), x86-64 level v${m.hostLevel.level}${m.runnable.length ? `: ${mdEscape(m.runnable.join(', '))}` : ''}\n`,
+    );
   }
   if (s.guests?.data) {
     out.push(`## Guests and vCPU placement\n`);
     const rows = guestRows(report);
-    out.push(rows.length ? table(['guest', 'pid', 'vCPUs', 'accel', 'CPU model', 'vCPU → CPU', 'pinning'], rows.map((g) => [mdEscape(g.name), String(g.pid), String(g.vcpus), mdEscape(g.accel), mdEscape(g.cpuModel), mdEscape(g.placement), mdEscape(g.pinning)])) : 'No QEMU guests are running.\n');
+    out.push(
+      rows.length
+        ? table(
+            ['guest', 'pid', 'vCPUs', 'accel', 'CPU model', 'vCPU → CPU', 'pinning'],
+            rows.map((g) => [
+              mdEscape(g.name),
+              String(g.pid),
+              String(g.vcpus),
+              mdEscape(g.accel),
+              mdEscape(g.cpuModel),
+              mdEscape(g.placement),
+              mdEscape(g.pinning),
+            ]),
+          )
+        : 'No QEMU guests are running.\n',
+    );
   }
   if (s.overcommit?.data) {
     const o = s.overcommit.data;

@@ -3,7 +3,15 @@ import { CHECK_IDS } from '../check/check-ids.ts';
 import { HostIdentitySchema, HostSnapshotSchema } from '../host/host-schema.ts';
 
 // The host parts live with the host capability (its readers validate --host files with them).
-export { HostCpuIdentitySchema, HostCpuSetsSchema, HostIdentitySchema, HostSnapshotSchema, HostTopologySchema, NumaNodeSchema, PerCpuRowSchema } from '../host/host-schema.ts';
+export {
+  HostCpuIdentitySchema,
+  HostCpuSetsSchema,
+  HostIdentitySchema,
+  HostSnapshotSchema,
+  HostTopologySchema,
+  NumaNodeSchema,
+  PerCpuRowSchema,
+} from '../host/host-schema.ts';
 
 /**
  * `kvcpu/report/1`: the one contract for what kvcpu knows about a host. `kvcpu report --json`
@@ -119,7 +127,17 @@ export const OvercommitSectionDataSchema = z.object({
   guestVcpus: int,
   ratio: z.number(),
   limit: z.number(),
-  guests: z.array(z.object({ pid: int, name: z.string(), vcpus: int, vcpusFrom: z.enum(['threads', 'cmdline']).optional(), maxCpus: int, pinnedCpus: cpulist.nullable(), oversized: z.boolean() })),
+  guests: z.array(
+    z.object({
+      pid: int,
+      name: z.string(),
+      vcpus: int,
+      vcpusFrom: z.enum(['threads', 'cmdline']).optional(),
+      maxCpus: int,
+      pinnedCpus: cpulist.nullable(),
+      oversized: z.boolean(),
+    }),
+  ),
   doublyClaimed: z.array(z.object({ cpu: int, guests: z.array(z.string()) })),
   perCpu: z.array(z.object({ cpu: int, vcpuThreads: int, running: int })),
   checks: z.array(z.object({ id: z.string(), status: verdict, message: z.string() })),

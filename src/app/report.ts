@@ -52,7 +52,12 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
   const unknown = only?.filter((id) => !reportSections.some((s) => s.id === id)) ?? [];
   if (unknown.length) {
     throw new KvcpuError('E_USAGE', `unknown report section(s): ${unknown.join(', ')}`, {
-      hint: `${(didYouMean(unknown[0]!, reportSections.map((s) => s.id)) ?? '') + ' '}sections: ${reportSections.map((s) => s.id).join(', ')}`.trim(),
+      hint: `${
+        (didYouMean(
+          unknown[0]!,
+          reportSections.map((s) => s.id),
+        ) ?? '') + ' '
+      }sections: ${reportSections.map((s) => s.id).join(', ')}`.trim(),
     });
   }
   // A root with neither /proc/cpuinfo nor /sys/devices/system/cpu is a wrong path, not a host
@@ -63,7 +68,11 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
     });
   }
   const chosen = only ? reportSections.filter((s) => only.includes(s.id)) : reportSections;
-  const collected = await collectReport(chosen, { root, live: root === '/', color: opts.color ?? false, host: memoHost(root), shared: new Map() }, opts.kvcpuVersion);
+  const collected = await collectReport(
+    chosen,
+    { root, live: root === '/', color: opts.color ?? false, host: memoHost(root), shared: new Map() },
+    opts.kvcpuVersion,
+  );
   const doc = {
     schema: REPORT_SCHEMA_ID,
     kvcpuVersion: collected.kvcpuVersion,
@@ -79,9 +88,16 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
   };
   const parsed = ReportSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new KvcpuError('E_INTERNAL', `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      hint: 'this is a kvcpu bug: please report it with the command line you ran',
-    });
+    throw new KvcpuError(
+      'E_INTERNAL',
+      `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+      {
+        hint: 'this is a kvcpu bug: please report it with the command line you ran',
+      },
+    );
   }
   // The document as collected (not zod's copy): key order and values exactly as the sections made them.
   return { report: doc as Report, sections: collected.sections, findings: collected.sections.some((s) => s.status === 'findings') };

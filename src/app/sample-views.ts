@@ -58,7 +58,12 @@ export async function reportView(s: Sample, models: ModelsCache): Promise<Report
     host: readHostIdentity(s.host.root),
     sections: {
       host: { title: host.title, status: host.status, data: host.data },
-      checks: { title: 'Virtualization readiness', status: checksStatus, data: s.checks ?? { checks: [] }, ...(s.checks ? {} : { reason: 'the first readiness run has not finished yet' }) },
+      checks: {
+        title: 'Virtualization readiness',
+        status: checksStatus,
+        data: s.checks ?? { checks: [] },
+        ...(s.checks ? {} : { reason: 'the first readiness run has not finished yet' }),
+      },
       models: { title: 'CPU models', ...m },
       guests: { title: 'Guests and vCPU placement', status: 'ok', data: psJson(s.guests) },
       overcommit: { title: 'Overcommit', status: s.overcommit.verdict === 'FAIL' ? 'findings' : 'ok', data: s.overcommit },
@@ -66,9 +71,16 @@ export async function reportView(s: Sample, models: ModelsCache): Promise<Report
   };
   const parsed = ReportSchema.safeParse(doc);
   if (!parsed.success) {
-    throw new KvcpuError('E_INTERNAL', `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      hint: 'this is a kvcpu bug: please report it',
-    });
+    throw new KvcpuError(
+      'E_INTERNAL',
+      `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+      {
+        hint: 'this is a kvcpu bug: please report it',
+      },
+    );
   }
   return doc as Report;
 }

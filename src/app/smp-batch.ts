@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 const SMP_MSG = '"smp" must be a string (or an array of strings: several -smp options)';
-const optString = (k: string) => z.string({ error: `"${k}" must be a string` }).nullable().optional();
+const optString = (k: string) =>
+  z
+    .string({ error: `"${k}" must be a string` })
+    .nullable()
+    .optional();
 
 /** One `kvcpu smp --batch` line: {"smp": SPEC | [SPEC...], "machine"?, "qemuVersion"?, "accel"?}. */
 export const SmpBatchLineSchema = z.object(

@@ -36,7 +36,17 @@ describe('gatherCheckFacts on fake trees', () => {
     expect(f.miscKvm).toBe(true);
     expect(f.iommu).toEqual({ dmar: true, ivrs: false, iort: false, classDevices: ['dmar0'], groups: 3, groupTypes: { identity: 3 } });
     expect(f.sriov).toEqual([
-      { bdf: '0000:3b:00.0', vendor: '0x8086', device: '0x10fb', class: '0x020000', totalVfs: 63, numVfs: 4, driver: 'ixgbe', numaNode: '0', netdevs: ['ens1f0'] },
+      {
+        bdf: '0000:3b:00.0',
+        vendor: '0x8086',
+        device: '0x10fb',
+        class: '0x020000',
+        totalVfs: 63,
+        numVfs: 4,
+        driver: 'ixgbe',
+        numaNode: '0',
+        netdevs: ['ens1f0'],
+      },
     ]);
     expect(f.net).toEqual([
       { name: 'ens1f0', pci: '0000:3b:00.0', driver: 'ixgbe', rxQueues: 4, txQueues: 4 },

@@ -10,12 +10,54 @@ describe('checkHwVirt (cpu.hwvirt)', () => {
     ['Intel vmx', makeFacts(), 'PASS', /VT-x/],
     ['AMD svm', makeFacts({ host: { vendor: 'AuthenticAMD', hwVirtualization: 'svm', flags: ['svm', 'npt'] } }), 'PASS', /AMD-V/],
     ['s390 sie', makeFacts({ host: { arch: 's390x', vendor: 'IBM/S390', hwVirtualization: 'sie', flags: ['sie'] } }), 'PASS', /SIE/],
-    ['s390 without sie', makeFacts({ host: { arch: 's390x', vendor: 'IBM/S390', hwVirtualization: null, flags: ['zarch'] }, probe: null, live: false }), 'WARN', /no sie/],
-    ['arm64 (cpuinfo cannot tell)', makeFacts({ host: { arch: 'aarch64', vendor: 'ARM', hwVirtualization: null, flags: ['fp', 'asimd'] } }), 'SKIP', /kvm.usable decides/],
-    ['bare-metal Intel, VT-x off in BIOS', makeFacts({ host: { hwVirtualization: null, flags: ['fpu', 'lm'], vmxFlags: [] }, probe: null }), 'FAIL', /firmware/],
-    ['VM without nested virt', makeFacts({ host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] }, probe: { method: 'native', usable: false, path: '/dev/kvm', openErrno: 2 } }), 'FAIL', /hypervisor does not expose/],
-    ['nested PVM: no flag but KVM works', makeFacts({ host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] }, modules: { kvm: { builtin: true, params: {} }, kvm_pvm: { builtin: true, params: {} } }, probe: workingProbe() }), 'WARN', /KVM works/],
-    ['captured PVM tree (cannot probe)', makeFacts({ live: false, probe: null, host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] }, modules: { kvm: { builtin: true, params: {} }, kvm_pvm: { builtin: true, params: {} } } }), 'WARN', /live probe/],
+    [
+      's390 without sie',
+      makeFacts({ host: { arch: 's390x', vendor: 'IBM/S390', hwVirtualization: null, flags: ['zarch'] }, probe: null, live: false }),
+      'WARN',
+      /no sie/,
+    ],
+    [
+      'arm64 (cpuinfo cannot tell)',
+      makeFacts({ host: { arch: 'aarch64', vendor: 'ARM', hwVirtualization: null, flags: ['fp', 'asimd'] } }),
+      'SKIP',
+      /kvm.usable decides/,
+    ],
+    [
+      'bare-metal Intel, VT-x off in BIOS',
+      makeFacts({ host: { hwVirtualization: null, flags: ['fpu', 'lm'], vmxFlags: [] }, probe: null }),
+      'FAIL',
+      /firmware/,
+    ],
+    [
+      'VM without nested virt',
+      makeFacts({
+        host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] },
+        probe: { method: 'native', usable: false, path: '/dev/kvm', openErrno: 2 },
+      }),
+      'FAIL',
+      /hypervisor does not expose/,
+    ],
+    [
+      'nested PVM: no flag but KVM works',
+      makeFacts({
+        host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] },
+        modules: { kvm: { builtin: true, params: {} }, kvm_pvm: { builtin: true, params: {} } },
+        probe: workingProbe(),
+      }),
+      'WARN',
+      /KVM works/,
+    ],
+    [
+      'captured PVM tree (cannot probe)',
+      makeFacts({
+        live: false,
+        probe: null,
+        host: { hwVirtualization: null, hypervisorFlag: true, flags: ['hypervisor'], vmxFlags: [] },
+        modules: { kvm: { builtin: true, params: {} }, kvm_pvm: { builtin: true, params: {} } },
+      }),
+      'WARN',
+      /live probe/,
+    ],
   ])('%s -> %s', (_name, facts, status, summary) => {
     const c = checkHwVirt(facts);
     expect(c.id).toBe('cpu.hwvirt');

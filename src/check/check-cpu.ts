@@ -42,7 +42,13 @@ export function checkHwVirt(f: CheckFacts): Check {
   }
   if (h.arch === 's390x' || h.arch === 's390') {
     if (h.hwVirtualization === 'sie') {
-      return { id, status: 'PASS', summary: 's390 SIE (start interpretive execution) facility available', evidence: ['/proc/cpuinfo features: sie'], fix: null };
+      return {
+        id,
+        status: 'PASS',
+        summary: 's390 SIE (start interpretive execution) facility available',
+        evidence: ['/proc/cpuinfo features: sie'],
+        fix: null,
+      };
     }
     return {
       id,
@@ -97,10 +103,9 @@ export function checkHwVirt(f: CheckFacts): Check {
     return {
       id,
       status: 'FAIL',
-      summary: 'no vmx/svm: this VM\'s hypervisor does not expose hardware virtualization',
+      summary: "no vmx/svm: this VM's hypervisor does not expose hardware virtualization",
       evidence: ev,
-      fix:
-        'enable nested virtualization on the outer host (Intel: options kvm_intel nested=1; AMD: options kvm_amd nested=1) and give this VM the vmx/svm flag (QEMU -cpu host, libvirt <cpu mode="host-passthrough"/>), or run guests with -accel tcg',
+      fix: 'enable nested virtualization on the outer host (Intel: options kvm_intel nested=1; AMD: options kvm_amd nested=1) and give this VM the vmx/svm flag (QEMU -cpu host, libvirt <cpu mode="host-passthrough"/>), or run guests with -accel tcg',
     };
   }
   return {
@@ -236,7 +241,9 @@ export function checkSvmNpt(f: CheckFacts): Check {
       status: 'WARN',
       summary: 'NPT (nested page tables) not supported: KVM falls back to shadow paging',
       evidence: ev,
-      fix: h.hypervisorFlag ? 'this is a VM: pass npt through from the outer host (QEMU -cpu host / libvirt host-passthrough)' : 'this CPU lacks NPT (pre-Barcelona AMD); a newer CPU is needed',
+      fix: h.hypervisorFlag
+        ? 'this is a VM: pass npt through from the outer host (QEMU -cpu host / libvirt host-passthrough)'
+        : 'this CPU lacks NPT (pre-Barcelona AMD); a newer CPU is needed',
     };
   }
   if (paramOff(param)) {

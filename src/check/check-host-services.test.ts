@@ -42,7 +42,11 @@ const V2 = '30 23 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate';
 
 describe('check: vhost-net, tun, cgroup controllers, libvirtd (captured trees)', () => {
   it('cgroup v1 with libvirt: both controllers PASS, vhost-net missing from /proc/misc is a WARN with modprobe', async () => {
-    const root = tree({ 'proc/misc': '200 tun\n232 kvm\n', 'proc/self/mountinfo': V1 + '\n' }, ['run/libvirt', 'sys/fs/cgroup/cpuset/machine', 'sys/fs/cgroup/cpu/machine']);
+    const root = tree({ 'proc/misc': '200 tun\n232 kvm\n', 'proc/self/mountinfo': V1 + '\n' }, [
+      'run/libvirt',
+      'sys/fs/cgroup/cpuset/machine',
+      'sys/fs/cgroup/cpu/machine',
+    ]);
     const c = await checksOf(root);
     expect(c.get('net.tun')!.status).toBe('PASS');
     expect(c.get('net.vhost')).toMatchObject({ status: 'WARN' });

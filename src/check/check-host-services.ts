@@ -14,21 +14,45 @@ const TUN_MINOR = 200;
 const VHOST_NET_MINOR = 238;
 
 function describe(d: DeviceNodeFacts): string {
-  return d.exists ? `${d.path}: ${d.kind} ${d.major ?? '?'}:${d.minor ?? '?'} mode ${d.mode === null ? '?' : d.mode.toString(8).padStart(4, '0')}` : `${d.path}: No such file or directory`;
+  return d.exists
+    ? `${d.path}: ${d.kind} ${d.major ?? '?'}:${d.minor ?? '?'} mode ${d.mode === null ? '?' : d.mode.toString(8).padStart(4, '0')}`
+    : `${d.path}: No such file or directory`;
 }
 
 function deviceCheck(
   f: CheckFacts,
-  o: { id: CheckId; node: DeviceNodeFacts | null | undefined; misc: string; minor: number; missing: 'WARN' | 'FAIL'; why: string; module: string; mknod: string },
+  o: {
+    id: CheckId;
+    node: DeviceNodeFacts | null | undefined;
+    misc: string;
+    minor: number;
+    missing: 'WARN' | 'FAIL';
+    why: string;
+    module: string;
+    mknod: string;
+  },
 ): Check {
   const registered = f.miscDevices?.[o.misc];
   const miscEv = f.miscDevices ? [`/proc/misc: ${registered === undefined ? `no ${o.misc}` : `${registered} ${o.misc}`}`] : [];
   if (!f.live || !o.node) {
     // Under --root there is no /dev to stat; /proc/misc still says whether the driver registered the device.
     if (registered === undefined && f.miscDevices) {
-      return { id: o.id, status: o.missing, summary: `the ${o.misc} device is not registered (module ${o.module} not loaded)`, evidence: miscEv, fix: `modprobe ${o.module} (${o.why})` };
+      return {
+        id: o.id,
+        status: o.missing,
+        summary: `the ${o.misc} device is not registered (module ${o.module} not loaded)`,
+        evidence: miscEv,
+        fix: `modprobe ${o.module} (${o.why})`,
+      };
     }
-    if (registered !== undefined) return { id: o.id, status: 'PASS', summary: `the ${o.misc} device is registered (misc minor ${registered}); /dev is not checked under --root`, evidence: miscEv, fix: null };
+    if (registered !== undefined)
+      return {
+        id: o.id,
+        status: 'PASS',
+        summary: `the ${o.misc} device is registered (misc minor ${registered}); /dev is not checked under --root`,
+        evidence: miscEv,
+        fix: null,
+      };
     return { id: o.id, status: 'SKIP', summary: 'device nodes are only checked on the live host, and /proc/misc was not captured', evidence: [], fix: null };
   }
   const d = o.node;
@@ -36,7 +60,13 @@ function deviceCheck(
     return { id: o.id, status: 'PASS', summary: `${d.path} exists (${MISC_MAJOR}:${o.minor})`, evidence: [describe(d), ...miscEv], fix: null };
   }
   if (d.exists) {
-    return { id: o.id, status: 'FAIL', summary: `${d.path} is not the ${o.misc} character device ${MISC_MAJOR}:${o.minor}`, evidence: [describe(d), ...miscEv], fix: `rm ${d.path} && ${o.mknod}` };
+    return {
+      id: o.id,
+      status: 'FAIL',
+      summary: `${d.path} is not the ${o.misc} character device ${MISC_MAJOR}:${o.minor}`,
+      evidence: [describe(d), ...miscEv],
+      fix: `rm ${d.path} && ${o.mknod}`,
+    };
   }
   const fix = registered === undefined ? `modprobe ${o.module} (${o.why})` : `${o.mknod} (the driver is loaded but no device node was made)`;
   return { id: o.id, status: o.missing, summary: `${d.path} is missing`, evidence: [describe(d), ...miscEv], fix };
@@ -82,7 +112,10 @@ export function checkCgroupController(f: CheckFacts, controller: 'cpu' | 'cpuset
   if (v1) ev.push(`cgroup v1 ${controller} mounted at ${v1}`);
   if (c.v2Mount) ev.push(`cgroup2 at ${c.v2Mount}: controllers ${c.v2Controllers?.join(' ') || '(none)'}`);
   const part = c.partitions[controller];
-  if (part) ev.push(`${manager} partition ${part.path}: ${part.exists ? 'present' : 'not created yet (made at the first guest start)'}${part.v2Controllers ? `, controllers ${part.v2Controllers.join(' ') || '(none)'}` : ''}`);
+  if (part)
+    ev.push(
+      `${manager} partition ${part.path}: ${part.exists ? 'present' : 'not created yet (made at the first guest start)'}${part.v2Controllers ? `, controllers ${part.v2Controllers.join(' ') || '(none)'}` : ''}`,
+    );
   if (v1) {
     return { id, status: 'PASS', summary: `cgroup '${controller}' controller available (v1, ${manager})`, evidence: ev, fix: null };
   }
@@ -121,7 +154,9 @@ export function checkLibvirtd(f: CheckFacts): Check {
   return {
     id,
     status: 'WARN',
-    summary: stale ? `${stale.path} exists but nothing answers: libvirtd is not running` : 'libvirtd is not running (no socket): libvirt-managed guests cannot be started or pinned through libvirt',
+    summary: stale
+      ? `${stale.path} exists but nothing answers: libvirtd is not running`
+      : 'libvirtd is not running (no socket): libvirt-managed guests cannot be started or pinned through libvirt',
     evidence: ev,
     fix: 'systemctl enable --now libvirtd (or virtqemud.socket); without systemd: virtlogd -d && libvirtd -d',
   };

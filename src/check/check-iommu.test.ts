@@ -3,7 +3,15 @@ import { checkIommuAcpi, checkIommuCmdline, checkIommuEnabled, checkIommuGroups 
 import { makeFacts, pvmGuestFacts } from '../../test/fixtures/check/make-facts.ts';
 import type { IommuFacts } from './types.ts';
 
-const iommu = (over: Partial<IommuFacts>): IommuFacts => ({ dmar: true, ivrs: false, iort: false, classDevices: ['dmar0'], groups: 12, groupTypes: { identity: 12 }, ...over });
+const iommu = (over: Partial<IommuFacts>): IommuFacts => ({
+  dmar: true,
+  ivrs: false,
+  iort: false,
+  classDevices: ['dmar0'],
+  groups: 12,
+  groupTypes: { identity: 12 },
+  ...over,
+});
 const amdHost = { vendor: 'AuthenticAMD', hwVirtualization: 'svm' as const };
 
 describe('checkIommuAcpi (iommu.acpi)', () => {

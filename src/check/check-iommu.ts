@@ -37,8 +37,22 @@ export function checkIommuAcpi(f: CheckFacts): Check {
     if (i.dmar === null && i.ivrs === null) {
       return { id, status: 'SKIP', summary: 'ACPI tables not captured under this root', evidence: ['sys/firmware/acpi/tables absent'], fix: null };
     }
-    if (i.dmar) return { id, status: 'PASS', summary: 'ACPI DMAR table present: the platform has Intel VT-d', evidence: ['/sys/firmware/acpi/tables/DMAR exists'], fix: null };
-    if (i.ivrs) return { id, status: 'PASS', summary: 'ACPI IVRS table present: the platform has AMD-Vi', evidence: ['/sys/firmware/acpi/tables/IVRS exists'], fix: null };
+    if (i.dmar)
+      return {
+        id,
+        status: 'PASS',
+        summary: 'ACPI DMAR table present: the platform has Intel VT-d',
+        evidence: ['/sys/firmware/acpi/tables/DMAR exists'],
+        fix: null,
+      };
+    if (i.ivrs)
+      return {
+        id,
+        status: 'PASS',
+        summary: 'ACPI IVRS table present: the platform has AMD-Vi',
+        evidence: ['/sys/firmware/acpi/tables/IVRS exists'],
+        fix: null,
+      };
     return {
       id,
       status: 'WARN',
@@ -48,7 +62,13 @@ export function checkIommuAcpi(f: CheckFacts): Check {
     };
   }
   if (f.host.arch === 'aarch64' && i.iort === true) {
-    return { id, status: 'PASS', summary: 'ACPI IORT table present: the platform describes an SMMU', evidence: ['/sys/firmware/acpi/tables/IORT exists'], fix: null };
+    return {
+      id,
+      status: 'PASS',
+      summary: 'ACPI IORT table present: the platform describes an SMMU',
+      evidence: ['/sys/firmware/acpi/tables/IORT exists'],
+      fix: null,
+    };
   }
   return { id, status: 'SKIP', summary: `${f.host.arch}: no ACPI DMAR/IVRS check on this architecture`, evidence: [], fix: null };
 }
@@ -80,8 +100,22 @@ export function checkIommuGroups(f: CheckFacts): Check {
   const g = f.iommu.groups;
   if (g === null) return { id, status: 'SKIP', summary: '/sys/kernel/iommu_groups not captured under this root', evidence: [], fix: null };
   const types = f.iommu.groupTypes;
-  const typeEv = types && Object.keys(types).length > 0 ? [`group types: ${Object.entries(types).map(([t, n]) => `${t}=${n}`).join(' ')}`] : [];
-  if (g > 0) return { id, status: 'PASS', summary: `${g} IOMMU groups (devices can be assigned to guests with VFIO)`, evidence: [`/sys/kernel/iommu_groups: ${g} entries`, ...typeEv], fix: null };
+  const typeEv =
+    types && Object.keys(types).length > 0
+      ? [
+          `group types: ${Object.entries(types)
+            .map(([t, n]) => `${t}=${n}`)
+            .join(' ')}`,
+        ]
+      : [];
+  if (g > 0)
+    return {
+      id,
+      status: 'PASS',
+      summary: `${g} IOMMU groups (devices can be assigned to guests with VFIO)`,
+      evidence: [`/sys/kernel/iommu_groups: ${g} entries`, ...typeEv],
+      fix: null,
+    };
   const hw = hardwarePresent(f);
   const active = (f.iommu.classDevices ?? []).length > 0;
   if (hw === false && !active) {
@@ -115,10 +149,17 @@ export function checkIommuCmdline(f: CheckFacts): Check {
   const intel = lastParam(c, 'intel_iommu');
   const amd = lastParam(c, 'amd_iommu');
   const generic = lastParam(c, 'iommu');
-  const args = [intel !== null ? `intel_iommu=${intel}` : null, amd !== null ? `amd_iommu=${amd}` : null, generic !== null ? `iommu=${generic}` : null].filter((x): x is string => x !== null);
+  const args = [intel !== null ? `intel_iommu=${intel}` : null, amd !== null ? `amd_iommu=${amd}` : null, generic !== null ? `iommu=${generic}` : null].filter(
+    (x): x is string => x !== null,
+  );
   const ev = [`/proc/cmdline IOMMU args: ${args.length > 0 ? args.join(' ') : '(none)'}`];
   const types = f.iommu.groupTypes;
-  if (types && Object.keys(types).length > 0) ev.push(`iommu group types: ${Object.entries(types).map(([t, n]) => `${t}=${n}`).join(' ')}`);
+  if (types && Object.keys(types).length > 0)
+    ev.push(
+      `iommu group types: ${Object.entries(types)
+        .map(([t, n]) => `${t}=${n}`)
+        .join(' ')}`,
+    );
   const off = (intel !== null && /(^|,)off(,|$)/.test(intel)) || (amd !== null && /(^|,)off(,|$)/.test(amd)) || generic === 'off';
   const hw = hardwarePresent(f);
   const active = (f.iommu.classDevices ?? []).length > 0;
@@ -151,6 +192,7 @@ export function checkIommuCmdline(f: CheckFacts): Check {
   }
   // Hardware and kernel state unknown (captured tree without /sys/class/iommu): judge the args alone.
   const intelOn = intel !== null && /(^|,)on(,|$)/.test(intel);
-  if ((intelOn || !(f.host.vendor === 'GenuineIntel')) && pt) return { id, status: 'PASS', summary: `IOMMU args set: ${args.join(' ')}`, evidence: ev, fix: null };
+  if ((intelOn || !(f.host.vendor === 'GenuineIntel')) && pt)
+    return { id, status: 'PASS', summary: `IOMMU args set: ${args.join(' ')}`, evidence: ev, fix: null };
   return { id, status: 'SKIP', summary: 'IOMMU state unknown under this root (no /sys/class/iommu, no ACPI tables)', evidence: ev, fix: null };
 }

@@ -74,7 +74,11 @@ describe('checkKvmPermissions (kvm.permissions)', () => {
   it.each([
     ['root, root:kvm 0660', makeFacts(), 'PASS'],
     ['user in group kvm', makeFacts({ user: { uid: 1000, name: 'alice', gids: [104], deviceGroupMembers: ['alice'] } }), 'PASS'],
-    ['user not in group', makeFacts({ user: { uid: 1000, name: 'bob', gids: [1000], deviceGroupMembers: ['alice'] }, kvmDevice: kvmNode({ accessible: false }) }), 'FAIL'],
+    [
+      'user not in group',
+      makeFacts({ user: { uid: 1000, name: 'bob', gids: [1000], deviceGroupMembers: ['alice'] }, kvmDevice: kvmNode({ accessible: false }) }),
+      'FAIL',
+    ],
     ['root only (0600 root:root)', makeFacts({ kvmDevice: kvmNode({ mode: 0o600, gid: 0, group: 'root' }) }), 'WARN'],
     ['root, 0660 but group disk', makeFacts({ kvmDevice: kvmNode({ gid: 6, group: 'disk' }) }), 'WARN'],
     ['root, 0666', makeFacts({ kvmDevice: kvmNode({ mode: 0o666, gid: 0, group: 'root' }) }), 'PASS'],
@@ -83,7 +87,9 @@ describe('checkKvmPermissions (kvm.permissions)', () => {
     expect(checkKvmPermissions(f).status).toBe(status);
   });
   it('tells the user to join the group', () => {
-    const c = checkKvmPermissions(makeFacts({ user: { uid: 1000, name: 'bob', gids: [1000], deviceGroupMembers: [] }, kvmDevice: kvmNode({ accessible: false }) }));
+    const c = checkKvmPermissions(
+      makeFacts({ user: { uid: 1000, name: 'bob', gids: [1000], deviceGroupMembers: [] }, kvmDevice: kvmNode({ accessible: false }) }),
+    );
     expect(c.fix).toBe('usermod -aG kvm bob (then log out and back in)');
   });
 });
@@ -114,9 +120,19 @@ describe('checkKvmUsable (kvm.usable)', () => {
     expect(c.fix).toMatch(/cannot be enabled inside this VM/);
   });
   it.each([
-    ['permission denied', workingProbe({ usable: false, openErrno: 13, openError: 'Permission denied', apiVersion: undefined, createErrno: undefined, vcpuErrno: undefined }), /permission denied/, /usermod -aG kvm/],
+    [
+      'permission denied',
+      workingProbe({ usable: false, openErrno: 13, openError: 'Permission denied', apiVersion: undefined, createErrno: undefined, vcpuErrno: undefined }),
+      /permission denied/,
+      /usermod -aG kvm/,
+    ],
     ['wrong API version', workingProbe({ usable: false, apiVersion: 11 }), /API version 11/, /kernel/],
-    ['KVM_CREATE_VM EBUSY', workingProbe({ usable: false, createErrno: 16, createError: 'Device or resource busy', vcpuErrno: undefined }), /KVM_CREATE_VM failed \(EBUSY\)/, /VirtualBox/],
+    [
+      'KVM_CREATE_VM EBUSY',
+      workingProbe({ usable: false, createErrno: 16, createError: 'Device or resource busy', vcpuErrno: undefined }),
+      /KVM_CREATE_VM failed \(EBUSY\)/,
+      /VirtualBox/,
+    ],
     ['KVM_CREATE_VCPU fails', workingProbe({ usable: false, vcpuErrno: 22, vcpuError: 'Invalid argument' }), /KVM_CREATE_VCPU failed \(EINVAL\)/, /dmesg/],
   ])('fails: %s', (_n, probe, summary, fix) => {
     const c = checkKvmUsable(makeFacts({ probe }));
@@ -125,10 +141,16 @@ describe('checkKvmUsable (kvm.usable)', () => {
     expect(c.fix).toMatch(fix);
   });
   it('QEMU fallback verdicts', () => {
-    const ok = checkKvmUsable(makeFacts({ probe: { method: 'qemu', usable: true, path: '/dev/kvm', qemuBinary: 'qemu-system-x86_64', qemuOutput: 'query-kvm: enabled=true present=true' } }));
+    const ok = checkKvmUsable(
+      makeFacts({
+        probe: { method: 'qemu', usable: true, path: '/dev/kvm', qemuBinary: 'qemu-system-x86_64', qemuOutput: 'query-kvm: enabled=true present=true' },
+      }),
+    );
     expect(ok.status).toBe('PASS');
     expect(ok.summary).toMatch(/QEMU started with -accel kvm/);
-    const bad = checkKvmUsable(makeFacts({ probe: { method: 'qemu', usable: false, path: '/dev/kvm', qemuOutput: 'failed to initialize kvm: Operation not supported' } }));
+    const bad = checkKvmUsable(
+      makeFacts({ probe: { method: 'qemu', usable: false, path: '/dev/kvm', qemuOutput: 'failed to initialize kvm: Operation not supported' } }),
+    );
     expect(bad.status).toBe('FAIL');
     expect(bad.evidence.join('\n')).toMatch(/failed to initialize kvm/);
   });

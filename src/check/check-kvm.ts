@@ -46,7 +46,9 @@ function moduleLoadingDisabled(f: CheckFacts): boolean {
 function modprobeFix(f: CheckFacts): string {
   const mod = isX86(f.host.arch) ? expectedVendorModule(f) : 'kvm';
   const base = `modprobe ${mod}${isX86(f.host.arch) ? ' (loads kvm too)' : ''}; make it permanent with: echo ${mod} > /etc/modules-load.d/kvm.conf`;
-  return moduleLoadingDisabled(f) ? `${base} — but "nomodule" is on the kernel cmdline: module loading is disabled, boot a kernel with KVM built in or drop "nomodule"` : base;
+  return moduleLoadingDisabled(f)
+    ? `${base} — but "nomodule" is on the kernel cmdline: module loading is disabled, boot a kernel with KVM built in or drop "nomodule"`
+    : base;
 }
 
 /**
@@ -79,8 +81,7 @@ export function explainKvmUnbound(f: CheckFacts): { evidence: string[]; fix: str
         ? 'kvm_pvm did not bind: this kernel is itself a kvm-pvm guest'
         : 'kvm_pvm is loaded but did not register /dev/kvm (this host is a VM without vmx/svm)',
       evidence: ev,
-      fix:
-        'KVM cannot be enabled inside this VM: kvm_pvm refuses to run inside a PVM guest and the VM has no vmx/svm; mknod /dev/kvm would not help (no driver behind it). Run guests with -accel tcg here, or use a host or VM that exposes VT-x/AMD-V (nested virtualization) or PVM',
+      fix: 'KVM cannot be enabled inside this VM: kvm_pvm refuses to run inside a PVM guest and the VM has no vmx/svm; mknod /dev/kvm would not help (no driver behind it). Run guests with -accel tcg here, or use a host or VM that exposes VT-x/AMD-V (nested virtualization) or PVM',
     };
   }
   const vendor = mods.filter((m) => X86_VENDOR_MODULES.includes(m));
@@ -101,7 +102,8 @@ export function explainKvmUnbound(f: CheckFacts): { evidence: string[]; fix: str
 }
 
 function biosOrNestedFix(f: CheckFacts): string {
-  if (f.host.hypervisorFlag) return 'this VM has no vmx/svm: enable nested virtualization on the outer host and pass vmx/svm to this VM (QEMU -cpu host / libvirt host-passthrough)';
+  if (f.host.hypervisorFlag)
+    return 'this VM has no vmx/svm: enable nested virtualization on the outer host and pass vmx/svm to this VM (QEMU -cpu host / libvirt host-passthrough)';
   return f.host.vendor === 'AuthenticAMD'
     ? 'Enable "SVM Mode" in BIOS/UEFI (Advanced > CPU Configuration), power-cycle, then modprobe kvm_amd'
     : 'Enable Intel Virtualization Technology (VT-x) in BIOS/UEFI (Advanced > CPU Configuration), power-cycle, then modprobe kvm_intel';
@@ -143,7 +145,9 @@ export function checkKvmModule(f: CheckFacts): Check {
 export function checkKvmNested(f: CheckFacts): Check {
   const id = 'kvm.nested';
   if (f.modules === null) return { id, status: 'SKIP', summary: '/sys/module not captured under this root', evidence: [], fix: null };
-  const owner = ['kvm_intel', 'kvm_amd'].find((m) => f.modules![m]?.params.nested !== undefined) ?? (!isX86(f.host.arch) && f.modules.kvm?.params.nested !== undefined ? 'kvm' : undefined);
+  const owner =
+    ['kvm_intel', 'kvm_amd'].find((m) => f.modules![m]?.params.nested !== undefined) ??
+    (!isX86(f.host.arch) && f.modules.kvm?.params.nested !== undefined ? 'kvm' : undefined);
   if (owner === undefined) {
     const mods = loadedModules(f);
     return {
@@ -201,7 +205,13 @@ export function checkKvmDevice(f: CheckFacts): Check {
     };
   }
   const why = explainKvmUnbound(f);
-  return { id, status: 'FAIL', summary: `${d.path} is missing: ${why.summary}`, evidence: [`${d.path}: No such file or directory`, ...why.evidence], fix: why.fix };
+  return {
+    id,
+    status: 'FAIL',
+    summary: `${d.path} is missing: ${why.summary}`,
+    evidence: [`${d.path}: No such file or directory`, ...why.evidence],
+    fix: why.fix,
+  };
 }
 
 /** kvm.permissions: the current user can open /dev/kvm read-write; group kvm can too (libvirt's qemu user). */
@@ -221,9 +231,10 @@ export function checkKvmPermissions(f: CheckFacts): Check {
       status: 'FAIL',
       summary: `${who} cannot open ${d.path} read-write`,
       evidence: ev,
-      fix: groupRw && d.group
-        ? `usermod -aG ${d.group} ${u?.name ?? 'USER'} (then log out and back in)`
-        : `chown root:kvm ${d.path} && chmod 0660 ${d.path} (persist with a udev rule: KERNEL=="kvm", GROUP="kvm", MODE="0660"), then usermod -aG kvm ${u?.name ?? 'USER'}`,
+      fix:
+        groupRw && d.group
+          ? `usermod -aG ${d.group} ${u?.name ?? 'USER'} (then log out and back in)`
+          : `chown root:kvm ${d.path} && chmod 0660 ${d.path} (persist with a udev rule: KERNEL=="kvm", GROUP="kvm", MODE="0660"), then usermod -aG kvm ${u?.name ?? 'USER'}`,
     };
   }
   const groupRw = d.mode !== null && (d.mode & 0o060) === 0o060;

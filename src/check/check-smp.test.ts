@@ -4,12 +4,18 @@ import { makeFacts } from '../../test/fixtures/check/make-facts.ts';
 
 describe('checkSmpKernel (smp.kernel)', () => {
   it('reads uname -v out of /proc/version', () => {
-    expect(unameVersion('Linux version 6.18.44-fc (builder@sandboxing) (gcc (GCC) 15.3.0, GNU ld 2.46) #1 SMP PREEMPT_DYNAMIC @0\n')).toBe('#1 SMP PREEMPT_DYNAMIC @0');
+    expect(unameVersion('Linux version 6.18.44-fc (builder@sandboxing) (gcc (GCC) 15.3.0, GNU ld 2.46) #1 SMP PREEMPT_DYNAMIC @0\n')).toBe(
+      '#1 SMP PREEMPT_DYNAMIC @0',
+    );
   });
   it.each([
     ['SMP', makeFacts(), 'PASS'],
     ['UP kernel on 8 CPUs', makeFacts({ procVersion: 'Linux version 4.19.0 (x@y) (gcc 8) #1 PREEMPT Mon Jan 1 2024' }), 'FAIL'],
-    ['UP kernel on 1 CPU', makeFacts({ procVersion: 'Linux version 4.19.0 (x@y) (gcc 8) #3 Mon Jan 1 2024', host: { cpus: { possible: '0', present: '0', online: '0' } } }), 'WARN'],
+    [
+      'UP kernel on 1 CPU',
+      makeFacts({ procVersion: 'Linux version 4.19.0 (x@y) (gcc 8) #3 Mon Jan 1 2024', host: { cpus: { possible: '0', present: '0', online: '0' } } }),
+      'WARN',
+    ],
     ['no /proc/version', makeFacts({ procVersion: null }), 'SKIP'],
   ])('%s -> %s', (_n, f, status) => {
     expect(checkSmpKernel(f).status).toBe(status);

@@ -29,7 +29,14 @@ export function checkSmpKernel(f: CheckFacts): Check {
   if (f.procVersion === null) return { id, status: 'SKIP', summary: '/proc/version not captured under this root', evidence: [], fix: null };
   const v = unameVersion(f.procVersion);
   const ev = [`uname -v: ${v ?? '(unreadable)'}`];
-  if (v === null) return { id, status: 'SKIP', summary: 'cannot read the kernel build string from /proc/version', evidence: [`/proc/version: ${f.procVersion.trim()}`], fix: null };
+  if (v === null)
+    return {
+      id,
+      status: 'SKIP',
+      summary: 'cannot read the kernel build string from /proc/version',
+      evidence: [`/proc/version: ${f.procVersion.trim()}`],
+      fix: null,
+    };
   if (/\bSMP\b/.test(v)) return { id, status: 'PASS', summary: 'SMP kernel', evidence: ev, fix: null };
   const n = presentCpus(f).length;
   return {
@@ -77,7 +84,13 @@ export function checkIrqbalance(f: CheckFacts): Check {
     return { id, status: 'SKIP', summary: 'one online CPU: nothing to balance', evidence: [`online CPUs: ${online}`], fix: null };
   }
   if (f.irqbalancePids.length > 0) {
-    return { id, status: 'PASS', summary: `irqbalance running (pid ${f.irqbalancePids.join(', ')})`, evidence: [`/proc/${f.irqbalancePids[0]}/comm: irqbalance`], fix: null };
+    return {
+      id,
+      status: 'PASS',
+      summary: `irqbalance running (pid ${f.irqbalancePids.join(', ')})`,
+      evidence: [`/proc/${f.irqbalancePids[0]}/comm: irqbalance`],
+      fix: null,
+    };
   }
   return {
     id,
@@ -164,7 +177,8 @@ export function checkIsolationCmdline(f: CheckFacts): Check {
     const onlyIso = minus(isoCpus, nohzCpus);
     const onlyNohz = minus(nohzCpus, isoCpus);
     if (onlyIso.length > 0) problems.push(`${cpusAre(onlyIso)} in isolcpus but not nohz_full: they keep the scheduler tick`);
-    if (onlyNohz.length > 0) problems.push(`${cpusAre(onlyNohz)} in nohz_full but not isolcpus: the scheduler still balances tasks onto them, so the tick rarely stops`);
+    if (onlyNohz.length > 0)
+      problems.push(`${cpusAre(onlyNohz)} in nohz_full but not isolcpus: the scheduler still balances tasks onto them, so the tick rarely stops`);
   }
   const noCallback = [...new Set([...(nohzCpus ?? []), ...(nocbCpus ?? [])])];
   if (isoCpus && nocbCpus && minus(isoCpus, noCallback).length > 0) {
@@ -189,14 +203,29 @@ export function checkIsolationCmdline(f: CheckFacts): Check {
   if (isoCpus && f.host.cpus.isolated !== null) {
     const applied = safeList(f.host.cpus.isolated);
     const domainIso = isoFlags.length === 0 || isoFlags.includes('domain');
-    if (domainIso && !sameSet(applied, isoCpus.filter((x) => possible.includes(x)))) {
-      problems.push(`the kernel applied isolated=${f.host.cpus.isolated || '(empty)'}, not isolcpus=${fmt(iso)} (boot line changed since boot, or CPUs out of range)`);
+    if (
+      domainIso &&
+      !sameSet(
+        applied,
+        isoCpus.filter((x) => possible.includes(x)),
+      )
+    ) {
+      problems.push(
+        `the kernel applied isolated=${f.host.cpus.isolated || '(empty)'}, not isolcpus=${fmt(iso)} (boot line changed since boot, or CPUs out of range)`,
+      );
     }
   }
   if (nohzCpus && nohzFile !== null) {
     const applied = safeList(nohzFile);
-    if (!sameSet(applied, nohzCpus.filter((x) => possible.includes(x)))) {
-      problems.push(`the kernel applied nohz_full=${nohzFile || '(empty)'}, not ${fmt(nohz)} (CONFIG_NO_HZ_FULL missing, or the boot CPU was dropped for timekeeping)`);
+    if (
+      !sameSet(
+        applied,
+        nohzCpus.filter((x) => possible.includes(x)),
+      )
+    ) {
+      problems.push(
+        `the kernel applied nohz_full=${nohzFile || '(empty)'}, not ${fmt(nohz)} (CONFIG_NO_HZ_FULL missing, or the boot CPU was dropped for timekeeping)`,
+      );
     }
   }
   if (problems.length > 0) {

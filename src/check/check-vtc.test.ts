@@ -4,7 +4,16 @@ import { makeFacts } from '../../test/fixtures/check/make-facts.ts';
 import type { PciFunctionFacts } from './types.ts';
 
 const pf = (bdf: string, over: Partial<PciFunctionFacts> = {}): PciFunctionFacts => ({
-  bdf, vendor: '0x8086', device: '0x1572', class: '0x020000', totalVfs: 64, numVfs: 0, driver: 'i40e', numaNode: '0', netdevs: ['enp1s0f0'], ...over,
+  bdf,
+  vendor: '0x8086',
+  device: '0x1572',
+  class: '0x020000',
+  totalVfs: 64,
+  numVfs: 0,
+  driver: 'i40e',
+  numaNode: '0',
+  netdevs: ['enp1s0f0'],
+  ...over,
 });
 
 describe('checkSriov (sriov)', () => {
@@ -32,12 +41,21 @@ describe('checkSriov (sriov)', () => {
 
 describe('checkVmdq (vmdq)', () => {
   it('passes for an ixgbe NIC', () => {
-    const c = checkVmdq(makeFacts({ net: [{ name: 'eth2', pci: '0000:03:00.0', driver: 'ixgbe', rxQueues: 64, txQueues: 64 }, { name: 'lo', pci: null, driver: null, rxQueues: 1, txQueues: 1 }] }));
+    const c = checkVmdq(
+      makeFacts({
+        net: [
+          { name: 'eth2', pci: '0000:03:00.0', driver: 'ixgbe', rxQueues: 64, txQueues: 64 },
+          { name: 'lo', pci: null, driver: null, rxQueues: 1, txQueues: 1 },
+        ],
+      }),
+    );
     expect(c.status).toBe('PASS');
     expect(c.summary).toMatch(/eth2 \(ixgbe, 64 rx queues\)/);
   });
   it('skips for virtio NICs and when not captured', () => {
-    expect(checkVmdq(makeFacts({ net: [{ name: 'eth0', pci: '0000:00:03.0', driver: 'virtio_net', rxQueues: 2, txQueues: 2 }] })).summary).toMatch(/virtio_net/);
+    expect(checkVmdq(makeFacts({ net: [{ name: 'eth0', pci: '0000:00:03.0', driver: 'virtio_net', rxQueues: 2, txQueues: 2 }] })).summary).toMatch(
+      /virtio_net/,
+    );
     expect(checkVmdq(makeFacts({ net: null })).status).toBe('SKIP');
   });
 });

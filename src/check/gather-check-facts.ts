@@ -8,7 +8,17 @@ import type { HostSnapshot } from '../host/types.ts';
 import { probeKvm, probeKvmCached, type ProbeKvmOptions } from './probe-kvm.ts';
 import { readKernelLog } from './read-kernel-log.ts';
 import { hostFactsFrom } from './run-checks.ts';
-import type { CgroupFacts, CheckFacts, DeviceNodeFacts, IommuFacts, LibvirtFacts, ModuleFacts, NetInterfaceFacts, PciFunctionFacts, UserFacts } from './types.ts';
+import type {
+  CgroupFacts,
+  CheckFacts,
+  DeviceNodeFacts,
+  IommuFacts,
+  LibvirtFacts,
+  ModuleFacts,
+  NetInterfaceFacts,
+  PciFunctionFacts,
+  UserFacts,
+} from './types.ts';
 import { createConnection } from 'node:net';
 
 export interface GatherCheckFactsOptions {
@@ -234,7 +244,19 @@ export function statDeviceNode(devPath: string): DeviceNodeFacts {
       accessible,
     };
   } catch {
-    return { path: devPath, exists: false, kind: null, major: null, minor: null, mode: null, uid: null, gid: null, owner: null, group: null, accessible: false };
+    return {
+      path: devPath,
+      exists: false,
+      kind: null,
+      major: null,
+      minor: null,
+      mode: null,
+      uid: null,
+      gid: null,
+      owner: null,
+      group: null,
+      accessible: false,
+    };
   }
 }
 
@@ -255,7 +277,7 @@ function currentUser(device: DeviceNodeFacts | null): UserFacts {
     /* no passwd entry */
   }
   const gid = device?.gid ?? null;
-  const members = gid !== null ? groupEntry(safeRead('/etc/group'), gid)?.members ?? null : null;
+  const members = gid !== null ? (groupEntry(safeRead('/etc/group'), gid)?.members ?? null) : null;
   return { uid, name, gids: process.getgroups?.() ?? [], deviceGroupMembers: members };
 }
 
@@ -348,7 +370,11 @@ function readCgroups(a: TreeAccess): CgroupFacts | null {
     else if (fstype === 'cgroup') for (const o of (superOpts ?? '').split(',')) if (['cpu', 'cpuset', 'cpuacct', 'memory'].includes(o)) v1[o] ??= mountPoint;
   }
   const rel = (p: string) => p.replace(/^\/+/, '');
-  const controllersAt = (dir: string) => a.readTrim(`${rel(dir)}/cgroup.controllers`)?.split(/\s+/).filter(Boolean) ?? null;
+  const controllersAt = (dir: string) =>
+    a
+      .readTrim(`${rel(dir)}/cgroup.controllers`)
+      ?.split(/\s+/)
+      .filter(Boolean) ?? null;
   const v2Controllers = v2Mount ? controllersAt(v2Mount) : null;
   const systemd = a.list('run/systemd/system') !== null;
   const manager: CgroupFacts['manager'] = a.list('run/libvirt') !== null ? 'libvirt' : systemd ? 'systemd' : 'none';
@@ -372,7 +398,10 @@ function readCgroups(a: TreeAccess): CgroupFacts | null {
 }
 
 /** The facts that live in /proc and /sys files (capturable), as opposed to live probes. */
-export type CheckTreeFacts = Pick<CheckFacts, 'cmdline' | 'procVersion' | 'modules' | 'miscKvm' | 'iommu' | 'sriov' | 'net' | 'nohzFull' | 'miscDevices' | 'cgroups'>;
+export type CheckTreeFacts = Pick<
+  CheckFacts,
+  'cmdline' | 'procVersion' | 'modules' | 'miscKvm' | 'iommu' | 'sriov' | 'net' | 'nohzFull' | 'miscDevices' | 'cgroups'
+>;
 
 /**
  * Read the capturable check facts through `access`. `kvcpu capture` can call this with its own

@@ -17,7 +17,9 @@ const spawned: number[] = [];
 
 function independentKvmProbe(): Promise<{ works: boolean; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(QEMU, ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(QEMU, ['-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'none', '-serial', 'none'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     if (child.pid) spawned.push(child.pid);
     let stderr = '';
     let settled = false;
@@ -71,7 +73,9 @@ describe.skipIf(process.platform !== 'linux')('kvcpu check on the live host', ()
   it.skipIf(!haveQemu)('kvm.usable agrees with an independent QEMU -accel kvm start', async () => {
     const ind = await independentKvmProbe();
     const usable = get('kvm.usable');
-    expect(usable.status, `independent probe: ${ind.works ? 'KVM works' : `KVM fails: ${ind.stderr.trim()}`}; kvcpu: ${usable.summary}`).toBe(ind.works ? 'PASS' : 'FAIL');
+    expect(usable.status, `independent probe: ${ind.works ? 'KVM works' : `KVM fails: ${ind.stderr.trim()}`}; kvcpu: ${usable.summary}`).toBe(
+      ind.works ? 'PASS' : 'FAIL',
+    );
     // A KVM that does not work is a FAIL, so the CLI exits 1.
     if (!ind.works) expect(checks.some((c) => c.status === 'FAIL')).toBe(true);
   });

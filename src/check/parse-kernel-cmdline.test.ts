@@ -15,7 +15,12 @@ describe('parseKernelCmdline', () => {
 
 describe('readCmdlineCpus', () => {
   it('isolcpus flags', () => {
-    expect(readCmdlineCpus('nohz,domain,managed_irq,2-5,7', { isolcpus: true })).toEqual({ raw: 'nohz,domain,managed_irq,2-5,7', flags: ['nohz', 'domain', 'managed_irq'], cpus: [2, 3, 4, 5, 7], error: null });
+    expect(readCmdlineCpus('nohz,domain,managed_irq,2-5,7', { isolcpus: true })).toEqual({
+      raw: 'nohz,domain,managed_irq,2-5,7',
+      flags: ['nohz', 'domain', 'managed_irq'],
+      cpus: [2, 3, 4, 5, 7],
+      error: null,
+    });
   });
   it('N = last CPU', () => {
     expect(readCmdlineCpus('1-N', { lastCpu: 3 }).cpus).toEqual([1, 2, 3]);

@@ -36,7 +36,14 @@ export async function probeKvm(opts: ProbeKvmOptions = {}): Promise<KvmProbeFact
   }
   if (!existsSync(path)) {
     // Nothing to start QEMU for: it would fail to open the same missing node.
-    return { method: 'none', usable: false, path, openErrno: constants.errno.ENOENT, openError: 'No such file or directory', note: 'native addon not available; no device node to probe, so QEMU was not started' };
+    return {
+      method: 'none',
+      usable: false,
+      path,
+      openErrno: constants.errno.ENOENT,
+      openError: 'No such file or directory',
+      note: 'native addon not available; no device node to probe, so QEMU was not started',
+    };
   }
   const binary = opts.qemuBinary ?? 'qemu-system-x86_64';
   if (!qemuAvailable(binary)) {
@@ -47,7 +54,12 @@ export async function probeKvm(opts: ProbeKvmOptions = {}): Promise<KvmProbeFact
 
 /** The QEMU fallback on its own (tests call it to cover this path even when the addon exists). */
 export async function probeKvmWithQemu(
-  opts: { path?: string; binary?: string; timeoutMs?: number; /** test hook: tcg exercises the start/QMP/stop path where KVM is absent */ accel?: 'kvm' | 'tcg' } = {},
+  opts: {
+    path?: string;
+    binary?: string;
+    timeoutMs?: number;
+    /** test hook: tcg exercises the start/QMP/stop path where KVM is absent */ accel?: 'kvm' | 'tcg';
+  } = {},
 ): Promise<KvmProbeFacts> {
   const path = opts.path ?? '/dev/kvm';
   const binary = opts.binary ?? 'qemu-system-x86_64';
@@ -91,7 +103,14 @@ const probes = new Map<string, { at: number; facts: Promise<KvmProbeFacts> }>();
  * KVM_PROBE_MAX_AGE_MS, and never longer than KVM_PROBE_DEADLINE_MS (then `usable: null` with a
  * note). Concurrent callers wait on the same probe instead of starting one each.
  */
-export function probeKvmCached(opts: { path?: string; maxAgeMs?: number; deadlineMs?: number; /** probe settings (tests: no addon, another binary) */ probe?: Pick<ProbeKvmOptions, 'native' | 'qemuBinary'> } = {}): Promise<KvmProbeFacts> {
+export function probeKvmCached(
+  opts: {
+    path?: string;
+    maxAgeMs?: number;
+    deadlineMs?: number;
+    /** probe settings (tests: no addon, another binary) */ probe?: Pick<ProbeKvmOptions, 'native' | 'qemuBinary'>;
+  } = {},
+): Promise<KvmProbeFacts> {
   const path = opts.path ?? '/dev/kvm';
   const key = `${path}|${opts.probe?.native === null ? 'no-native' : ''}|${opts.probe?.qemuBinary ?? ''}`;
   const hit = probes.get(key);

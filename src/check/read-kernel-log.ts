@@ -6,7 +6,8 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
  * Documentation/ABI/testing/dev-kmsg). Live host only; null when the log is not readable
  * (dmesg_restrict for non-root users). kvm-clock lines are guest clock noise, not KVM.
  */
-export const KERNEL_LOG_PATTERN = /^(kvm(?!-clock)[\w-]*:|kvm_(intel|amd|pvm)|DMAR|AMD-Vi|iommu|x86\/cpu: (VMX|SVM)|Hypervisor detected)|disabled by bios|VMX not supported|SVM not supported/i;
+export const KERNEL_LOG_PATTERN =
+  /^(kvm(?!-clock)[\w-]*:|kvm_(intel|amd|pvm)|DMAR|AMD-Vi|iommu|x86\/cpu: (VMX|SVM)|Hypervisor detected)|disabled by bios|VMX not supported|SVM not supported/i;
 
 export function readKernelLog(pattern: RegExp = KERNEL_LOG_PATTERN, path = '/dev/kmsg'): string[] | null {
   let fd: number;

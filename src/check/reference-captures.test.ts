@@ -10,7 +10,11 @@ import type { Check } from './types.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const casesDir = path.resolve(repoRoot, '../shared/reference/hosts/cases');
 const haveRef = existsSync(casesDir);
-const cases = haveRef ? readdirSync(casesDir).filter((c) => existsSync(path.join(casesDir, c, 'expected.json'))).sort() : [];
+const cases = haveRef
+  ? readdirSync(casesDir)
+      .filter((c) => existsSync(path.join(casesDir, c, 'expected.json')))
+      .sort()
+  : [];
 
 interface Expected {
   flags: { hw_virtualization: 'vmx' | 'svm' | 'sie' | null; hypervisor_flag: boolean };
@@ -18,11 +22,33 @@ interface Expected {
 }
 
 const STABLE_IDS = [
-  'cpu.hwvirt', 'cpu.vmx.ept', 'cpu.vmx.vpid', 'cpu.vmx.unrestricted_guest', 'cpu.vmx.posted_interrupts', 'cpu.svm.npt',
-  'kvm.module', 'kvm.nested', 'kvm.device', 'kvm.permissions', 'kvm.usable', 'kvm.vcpu_limits',
-  'iommu.acpi', 'iommu.enabled', 'iommu.groups', 'iommu.cmdline', 'sriov', 'vmdq',
-  'smp.kernel', 'cpus.online', 'irqbalance', 'isolation.cmdline',
-  'net.vhost', 'net.tun', 'cgroup.cpu', 'cgroup.cpuset', 'libvirt.reachable',
+  'cpu.hwvirt',
+  'cpu.vmx.ept',
+  'cpu.vmx.vpid',
+  'cpu.vmx.unrestricted_guest',
+  'cpu.vmx.posted_interrupts',
+  'cpu.svm.npt',
+  'kvm.module',
+  'kvm.nested',
+  'kvm.device',
+  'kvm.permissions',
+  'kvm.usable',
+  'kvm.vcpu_limits',
+  'iommu.acpi',
+  'iommu.enabled',
+  'iommu.groups',
+  'iommu.cmdline',
+  'sriov',
+  'vmdq',
+  'smp.kernel',
+  'cpus.online',
+  'irqbalance',
+  'isolation.cmdline',
+  'net.vhost',
+  'net.tun',
+  'cgroup.cpu',
+  'cgroup.cpuset',
+  'libvirt.reachable',
 ];
 
 describe.skipIf(!haveRef)('kvcpu check on the shared reference captures', () => {

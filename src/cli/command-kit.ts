@@ -14,10 +14,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
  * thrown error as `E_CODE: message` + hint (or as `{"ok":false,"error":{...}}` under --json /
  * --format json), exit status 2.
  */
-export function act<A extends unknown[]>(
-  ctx: CliContext,
-  fn: (...args: A) => Promise<number | void> | number | void,
-): (...args: A) => Promise<void> {
+export function act<A extends unknown[]>(ctx: CliContext, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const cmd = args[args.length - 1] as Command | undefined;
     const opts = (cmd && typeof cmd.opts === 'function' ? cmd.opts() : {}) as Record<string, unknown>;

@@ -46,7 +46,8 @@ function optionNode(o: Option): OptionNode {
 }
 
 export function commandTree(cmd: Command, path: string[] = []): CommandNode {
-  const args = (cmd as unknown as { registeredArguments: { name(): string; required: boolean; variadic: boolean; description: string }[] }).registeredArguments ?? [];
+  const args =
+    (cmd as unknown as { registeredArguments: { name(): string; required: boolean; variadic: boolean; description: string }[] }).registeredArguments ?? [];
   return {
     path,
     name: path.length ? path[path.length - 1]! : cmd.name(),

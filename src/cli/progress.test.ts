@@ -79,7 +79,9 @@ describe('progressLine (terminal-only progress on stderr)', () => {
     expect(s.writes).toEqual([]);
     p.update(0, 2, 'host');
     p.above(() => s.write('result line\n'));
-    expect(s.writes.join('')).toBe('\r\x1b[2Kbench [........................] 0/2 · host\r\x1b[2Kresult line\n\r\x1b[2Kbench [........................] 0/2 · host');
+    expect(s.writes.join('')).toBe(
+      '\r\x1b[2Kbench [........................] 0/2 · host\r\x1b[2Kresult line\n\r\x1b[2Kbench [........................] 0/2 · host',
+    );
     p.end();
     expect(s.screen()).toBe('');
     expect(out).toEqual(['before any bar\n']);

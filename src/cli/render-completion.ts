@@ -56,7 +56,10 @@ ${cases.join('\n')}
 }
 _kvcpu_is_command() {
   case "$1" in
-    ${allCommands(root).filter((c) => c.path.length).map((c) => shq(c.path.join(' '))).join('|')}) return 0 ;;
+    ${allCommands(root)
+      .filter((c) => c.path.length)
+      .map((c) => shq(c.path.join(' ')))
+      .join('|')}) return 0 ;;
   esac
   return 1
 }
@@ -84,7 +87,11 @@ function fishEscape(s: string): string {
 }
 
 function fish(root: CommandNode): string {
-  const lines = ['# fish completion for kvcpu (generated: kvcpu completion fish)', '# Install: kvcpu completion fish > ~/.config/fish/completions/kvcpu.fish', 'complete -c kvcpu -f'];
+  const lines = [
+    '# fish completion for kvcpu (generated: kvcpu completion fish)',
+    '# Install: kvcpu completion fish > ~/.config/fish/completions/kvcpu.fish',
+    'complete -c kvcpu -f',
+  ];
   for (const c of allCommands(root)) {
     // A command path is "seen" when each of its words is on the line; the next level is offered then.
     const cond = c.path.length ? `__fish_seen_subcommand_from ${c.path[c.path.length - 1]}` : '__fish_use_subcommand';
@@ -99,7 +106,8 @@ function fish(root: CommandNode): string {
       parts.push(`-d '${fishEscape(o.description.slice(0, 80))}'`);
       lines.push(parts.join(' '));
     }
-    if (c.arguments[0] && GUEST_ARGUMENTS.has(c.arguments[0].name)) lines.push(`complete -c kvcpu -n '${cond}' -a '(kvcpu __complete guests 2>/dev/null)' -d 'running guest'`);
+    if (c.arguments[0] && GUEST_ARGUMENTS.has(c.arguments[0].name))
+      lines.push(`complete -c kvcpu -n '${cond}' -a '(kvcpu __complete guests 2>/dev/null)' -d 'running guest'`);
   }
   return lines.join('\n') + '\n';
 }

@@ -2,17 +2,19 @@ import type { CommandNode } from './command-tree.ts';
 
 /** roff-escape one line of text: backslashes, leading dots/quotes (control lines), dashes in options. */
 function esc(s: string): string {
-  return s
-    // Long unbreakable words (a guest spec, a cpu string) get break points after , and | so
-    // troff can fill the line instead of warning "cannot adjust line".
-    .replace(/\S{40,}/g, (w) => w.replace(/([,|])/g, '$1\u0001'))
-    .replace(/\\/g, '\\e')
-    .replace(/-/g, '\\-')
-    .split('\n')
-    .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
-    .join('\n')
-    // eslint-disable-next-line no-control-regex -- \u0001 is the placeholder for break points set above
-    .replace(/\u0001/g, '\\:');
+  return (
+    s
+      // Long unbreakable words (a guest spec, a cpu string) get break points after , and | so
+      // troff can fill the line instead of warning "cannot adjust line".
+      .replace(/\S{40,}/g, (w) => w.replace(/([,|])/g, '$1\u0001'))
+      .replace(/\\/g, '\\e')
+      .replace(/-/g, '\\-')
+      .split('\n')
+      .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
+      .join('\n')
+      // eslint-disable-next-line no-control-regex -- \u0001 is the placeholder for break points set above
+      .replace(/\u0001/g, '\\:')
+  );
 }
 
 function optionLines(c: CommandNode): string[] {
@@ -65,16 +67,40 @@ const FOOTER = (version: string) => [
 /** The man page of one top-level command (`man kvcpu-pin`), or of kvcpu itself (`man kvcpu`). */
 export function renderManPage(root: CommandNode, command: CommandNode | null, version: string, date: string): string {
   const name = command ? `kvcpu-${command.path.join('-')}` : 'kvcpu';
-  const lines = [`.\\" Generated from kvcpu's command definitions by scripts/gen-man.ts: do not edit.`, `.TH ${name.toUpperCase().replace(/-/g, '\\-')} 1 "${date}" "kvcpu ${version}" "kvcpu manual"`, '.ad l', '.nh', '.SH NAME'];
+  const lines = [
+    `.\\" Generated from kvcpu's command definitions by scripts/gen-man.ts: do not edit.`,
+    `.TH ${name.toUpperCase().replace(/-/g, '\\-')} 1 "${date}" "kvcpu ${version}" "kvcpu manual"`,
+    '.ad l',
+    '.nh',
+    '.SH NAME',
+  ];
   if (!command) {
-    lines.push(`kvcpu \\- ${esc(root.description)}`, '.SH SYNOPSIS', '.B kvcpu', '.I command', '[options]', '.SH DESCRIPTION', esc(root.description) + '.', 'Every command takes \\-\\-json for scripts.', '.SH COMMANDS');
+    lines.push(
+      `kvcpu \\- ${esc(root.description)}`,
+      '.SH SYNOPSIS',
+      '.B kvcpu',
+      '.I command',
+      '[options]',
+      '.SH DESCRIPTION',
+      esc(root.description) + '.',
+      'Every command takes \\-\\-json for scripts.',
+      '.SH COMMANDS',
+    );
     for (const c of root.commands) lines.push('.TP', `.BR kvcpu\\-${esc(c.name)} (1)`, esc(c.description));
     lines.push('.SH OPTIONS', ...optionLines(root));
   } else {
-    lines.push(`${esc(name)} \\- ${esc(command.description)}`, '.SH SYNOPSIS', `.B kvcpu ${esc(command.path.join(' '))}`, esc(command.usage), '.SH DESCRIPTION', esc(command.description) + '.');
+    lines.push(
+      `${esc(name)} \\- ${esc(command.description)}`,
+      '.SH SYNOPSIS',
+      `.B kvcpu ${esc(command.path.join(' '))}`,
+      esc(command.usage),
+      '.SH DESCRIPTION',
+      esc(command.description) + '.',
+    );
     if (command.arguments.length) {
       lines.push('.SH ARGUMENTS');
-      for (const a of command.arguments) lines.push('.TP', `.I ${esc(a.name)}${a.variadic ? '...' : ''}`, esc(a.description || (a.required ? 'required' : 'optional')));
+      for (const a of command.arguments)
+        lines.push('.TP', `.I ${esc(a.name)}${a.variadic ? '...' : ''}`, esc(a.description || (a.required ? 'required' : 'optional')));
     }
     if (command.options.length) lines.push('.SH OPTIONS', ...optionLines(command));
     if (command.commands.length) lines.push('.SH SUBCOMMANDS', ...section(command, 0));

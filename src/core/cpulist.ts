@@ -32,7 +32,7 @@ export function hostCpuLimit(kernelMax: string | null | undefined): number {
 function outOfRange(text: string, cpu: string, limit: number, what: string | undefined): KvcpuError {
   const shown = cpu.length > 24 ? `${cpu.slice(0, 20)}...(${cpu.length} digits)` : cpu;
   return new KvcpuError('E_CPULIST_RANGE', `${what ? `${what}: ` : ''}CPU ${shown} in "${clip(text)}" is out of range (CPUs 0-${limit - 1})`, {
-    hint: `CPU numbers go up to ${limit - 1}${limit === MAX_CPUS ? ' (kvcpu\'s maximum, Linux\'s largest NR_CPUS)' : " (this host's kernel_max)"}`,
+    hint: `CPU numbers go up to ${limit - 1}${limit === MAX_CPUS ? " (kvcpu's maximum, Linux's largest NR_CPUS)" : " (this host's kernel_max)"}`,
     details: { limit },
   });
 }
@@ -101,7 +101,9 @@ export function expandCpulist(text: string, opts: CpulistOptions = {}): number[]
   const out: number[] = [];
   for (const part of s.split(',')) {
     if (part.trim() === '') {
-      throw new KvcpuError('E_BAD_CPULIST', `${opts.what ? `${opts.what}: ` : ''}invalid cpulist "${clip(text)}": empty element`, { hint: 'use the kernel list format, e.g. 0-3,8,10-11' });
+      throw new KvcpuError('E_BAD_CPULIST', `${opts.what ? `${opts.what}: ` : ''}invalid cpulist "${clip(text)}": empty element`, {
+        hint: 'use the kernel list format, e.g. 0-3,8,10-11',
+      });
     }
     for (const c of parseCpulist(part, opts)) out.push(c);
   }
@@ -135,13 +137,18 @@ export function formatCpulist(cpus: Iterable<number>): string {
  */
 export function parseCpumask(text: string, opts: CpulistOptions = {}): number[] {
   const limit = opts.limit ?? MAX_CPUS;
-  const words = text.trim().split(',').map((w) => w.trim());
+  const words = text
+    .trim()
+    .split(',')
+    .map((w) => w.trim());
   const out: number[] = [];
   let bit = 0;
   for (let w = words.length - 1; w >= 0; w--) {
     const word = words[w]!;
     if (!/^[0-9a-fA-F]*$/.test(word)) {
-      throw new KvcpuError('E_BAD_CPULIST', `${opts.what ? `${opts.what}: ` : ''}invalid CPU mask "${clip(text)}"`, { hint: 'expected hex words like 0000ffff,00000003' });
+      throw new KvcpuError('E_BAD_CPULIST', `${opts.what ? `${opts.what}: ` : ''}invalid CPU mask "${clip(text)}"`, {
+        hint: 'expected hex words like 0000ffff,00000003',
+      });
     }
     // Each comma-separated word is 32 bits; read it nibble by nibble from the right.
     for (let n = word.length - 1, nib = 0; n >= 0; n--, nib++) {

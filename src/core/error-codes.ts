@@ -8,7 +8,8 @@
  */
 
 /** Sections of docs/errors.md, in page order (titles and intros: scripts/gen-errors-doc.ts). */
-export type ErrorSection = 'input' | 'host' | 'smp' | 'topology' | 'cpu-models' | 'cpu-baseline' | 'guests' | 'plan' | 'qemu' | 'agent' | 'fleet' | 'kubevirt' | 'internal';
+export type ErrorSection =
+  'input' | 'host' | 'smp' | 'topology' | 'cpu-models' | 'cpu-baseline' | 'guests' | 'plan' | 'qemu' | 'agent' | 'fleet' | 'kubevirt' | 'internal';
 
 export interface ErrorCodeInfo {
   /** Process exit status of the CLI when this code ends a command (0 ok, 1 findings, 2 error). */

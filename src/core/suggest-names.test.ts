@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { didYouMean, editDistance, suggestNames } from './suggest-names.ts';
 
-const MODELS = ['EPYC', 'EPYC-IBPB', 'EPYC-Rome', 'EPYC-Rome-v1', 'EPYC-Rome-v2', 'Skylake-Server-v5', 'Skylake-Server', 'Skylake-Client-v1', 'Skylake-Client', 'Opteron_G5', 'qemu64', 'kvm64'];
+const MODELS = [
+  'EPYC',
+  'EPYC-IBPB',
+  'EPYC-Rome',
+  'EPYC-Rome-v1',
+  'EPYC-Rome-v2',
+  'Skylake-Server-v5',
+  'Skylake-Server',
+  'Skylake-Client-v1',
+  'Skylake-Client',
+  'Opteron_G5',
+  'qemu64',
+  'kvm64',
+];
 
 describe('suggestNames: one nearest-name ranking', () => {
   it.each([

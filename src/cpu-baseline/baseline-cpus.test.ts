@@ -162,7 +162,7 @@ describe.skipIf(!haveReference)('safety property: random pools of real CPUs', ()
       .map((c) => ({ name: c.name as string, hd: parse(c.libvirt_expected)?.host_decode }))
       .filter((h) => h.hd?.model && x.modelByName.has(h.hd.model));
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     let checked = 0;
     for (let t = 0; t < 300; t++) {
       const vendor = rnd() < 0.7 ? 'Intel' : 'AMD';

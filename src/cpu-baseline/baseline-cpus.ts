@@ -76,7 +76,7 @@ export function baselineCpus(x: X86Map, defs: CpuDef[], opts: BaselineOptions = 
   for (const d of defs) {
     if (!d.model && d.features.length === 0) {
       throw new KvcpuError('E_CPU_NO_MODEL', `${d.label}: CPU has no model and no features${d.mode ? ` (mode='${d.mode}')` : ''}`, {
-        hint: 'host-passthrough/host-model guests describe no CPU: give the host\'s `virsh capabilities` or `virsh domcapabilities` instead',
+        hint: "host-passthrough/host-model guests describe no CPU: give the host's `virsh capabilities` or `virsh domcapabilities` instead",
       });
     }
   }
@@ -104,10 +104,14 @@ export function baselineCpus(x: X86Map, defs: CpuDef[], opts: BaselineOptions = 
     if (vn) {
       if (!vendor) vendor = checkVendor(x, vn);
       else if (vendor !== vn) {
-        throw new KvcpuError('E_CPU_VENDOR_MISMATCH', `CPU vendors do not match: ${defs.find((dd) => (dd.vendor ?? modelVendor(x, dd)) === vendor)?.label ?? first.label} is ${vendor}, ${d.label} is ${vn}`, {
-          hint: 'a guest cannot migrate between vendors safely: split the hosts with `kvcpu cpu pools`',
-          details: { vendors: [vendor, vn] },
-        });
+        throw new KvcpuError(
+          'E_CPU_VENDOR_MISMATCH',
+          `CPU vendors do not match: ${defs.find((dd) => (dd.vendor ?? modelVendor(x, dd)) === vendor)?.label ?? first.label} is ${vendor}, ${d.label} is ${vn}`,
+          {
+            hint: 'a guest cannot migrate between vendors safely: split the hosts with `kvcpu cpu pools`',
+            details: { vendors: [vendor, vn] },
+          },
+        );
       }
     }
     andInPlace(common, hostBits[i]!);
@@ -117,7 +121,13 @@ export function baselineCpus(x: X86Map, defs: CpuDef[], opts: BaselineOptions = 
     // qemuConnectBaselineHypervisorCPU: intersect with the features QEMU knows (only the
     // migratable ones under --migratable; libvirt's own migratable filter is then skipped).
     const nonMig = new Set(opts.migratable ? hyp.nonMigratable : []);
-    andInPlace(common, namesToBits(x, hyp.features.filter((f) => x.featureIndex.has(f) && !nonMig.has(f))));
+    andInPlace(
+      common,
+      namesToBits(
+        x,
+        hyp.features.filter((f) => x.featureIndex.has(f) && !nonMig.has(f)),
+      ),
+    );
   }
   if (isEmptyBits(common)) {
     throw new KvcpuError('E_CPU_INCOMPATIBLE', 'CPUs are incompatible: they share no feature', { hint: 'check the inputs' });

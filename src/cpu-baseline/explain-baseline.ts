@@ -75,7 +75,10 @@ export function explainBaseline(
   } = {},
 ): BaselineExplanation {
   // Features QEMU cannot give a guest anyway (osxsave, cmt...) are not "lost" by choosing this baseline.
-  const ignore = namesToBits(x, [...(opts.ignore ?? QEMU_FILTERED_FEATURES)].filter((f) => x.featureIndex.has(f)));
+  const ignore = namesToBits(
+    x,
+    [...(opts.ignore ?? QEMU_FILTERED_FEATURES)].filter((f) => x.featureIndex.has(f)),
+  );
   const eff = orBits(effectiveBits(x, result.cpu), ignore);
   const common = orBits(result.common, ignore);
   const perHost = defs.map((d, i) => ({ label: d.label, lost: bitsToNames(x, minusBits(result.hostBits[i]!, eff)) }));
@@ -133,10 +136,15 @@ export function explainBaseline(
   const nonMigratable = [...result.cpu.require].filter((f) => hasBit(x.nonMigratable, x.featureIndex.get(f)!));
   const notes = [...new Set(defs.flatMap((d) => d.notes.map((n) => (d.kind === 'cpuinfo' || d.kind === 'host-json' ? n : `${d.label}: ${n}`))))];
   if (nonMigratable.length) {
-    notes.push(`${nonMigratable.join(', ')} ${nonMigratable.length > 1 ? 'are' : 'is'} not migratable (QEMU blocks live migration of a guest with invtsc): use --migratable for a migration pool`);
+    notes.push(
+      `${nonMigratable.join(', ')} ${nonMigratable.length > 1 ? 'are' : 'is'} not migratable (QEMU blocks live migration of a guest with invtsc): use --migratable for a migration pool`,
+    );
   }
   // x86-64 level (src/cpu-models x86Level works on QEMU names).
-  const qemuNames = (b: FeatureBits) => bitsToNames(x, b).map((f) => libvirtToQemu(f)).filter((f): f is string => f !== null);
+  const qemuNames = (b: FeatureBits) =>
+    bitsToNames(x, b)
+      .map((f) => libvirtToQemu(f))
+      .filter((f): f is string => f !== null);
   const lv = x86Level(qemuNames(effectiveBits(x, result.cpu)));
   const bestHostLevel = Math.max(0, ...gs.map((g) => x86Level(qemuNames(g.bits)).level));
   const level: BaselineLevel = {
@@ -188,10 +196,14 @@ export function renderExplanation(e: BaselineExplanation, model: string): string
   if (e.level.wontBoot.length) lines.push(`# too low for: ${e.level.wontBoot.join(', ')}`);
   for (const h of e.heldBack) {
     const feats = h.missing.slice(0, 4).map((m) => `${m.feature} (missing on ${m.lackedBy.join(', ')})`);
-    lines.push(`# held back from ${h.model} (best for ${h.bestFor.join(', ')}) by ${h.missing.length} feature(s): ${feats.join('; ')}${h.missing.length > 4 ? '; …' : ''}`);
+    lines.push(
+      `# held back from ${h.model} (best for ${h.bestFor.join(', ')}) by ${h.missing.length} feature(s): ${feats.join('; ')}${h.missing.length > 4 ? '; …' : ''}`,
+    );
   }
   for (const l of e.limiting.slice(0, 3)) {
-    lines.push(`# without ${l.hosts.join(', ')} the pool would gain ${l.wouldGain.length}: ${l.wouldGain.slice(0, 8).join(', ')}${l.wouldGain.length > 8 ? ', …' : ''}`);
+    lines.push(
+      `# without ${l.hosts.join(', ')} the pool would gain ${l.wouldGain.length}: ${l.wouldGain.slice(0, 8).join(', ')}${l.wouldGain.length > 8 ? ', …' : ''}`,
+    );
   }
   const losers = e.perHost.filter((h) => h.lost.length > 0);
   if (losers.length === 0) lines.push('# no host loses a feature');

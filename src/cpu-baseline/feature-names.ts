@@ -137,6 +137,8 @@ export function cpuinfoFlagsToLibvirt(flags: string[], vendor: string | null, kn
   if (have.has('xsave') && known.has('osxsave')) out.add('osxsave');
   // invtsc: CPUID 0x80000007 EDX[8], shown by Linux as constant_tsc + nonstop_tsc.
   if (have.has('constant_tsc') && have.has('nonstop_tsc') && known.has('invtsc')) out.add('invtsc');
-  notes.push(`cpuinfo cannot show ${cpuinfoInvisible().length} libvirt features (MSR bits such as mds-no, rdctl-no; hidden CPUID bits such as core-capability): they count as missing`);
+  notes.push(
+    `cpuinfo cannot show ${cpuinfoInvisible().length} libvirt features (MSR bits such as mds-no, rdctl-no; hidden CPUID bits such as core-capability): they count as missing`,
+  );
   return { features: [...out], ignored, notes };
 }

@@ -62,10 +62,12 @@ export function novaCpuTraits(x: X86Map, def: CpuDef, opts: NovaTraitsOptions = 
   const expand = (d: CpuDef) => baselineCpus(x, [d], { expandFeatures: true }).cpu.require;
   let features: Set<string>;
   if (mode === 'custom') {
-    if (!opts.models?.length) throw new KvcpuError('E_USAGE', 'cpu_mode custom needs the cpu_models to expand', { hint: '--cpu-models Haswell-noTSX,Skylake-Client' });
+    if (!opts.models?.length)
+      throw new KvcpuError('E_USAGE', 'cpu_mode custom needs the cpu_models to expand', { hint: '--cpu-models Haswell-noTSX,Skylake-Client' });
     features = new Set<string>();
     for (const m of opts.models) {
-      if (!x.modelByName.has(m)) throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `${m} is not a libvirt CPU model`, { hint: `models: ${x.models.map((v) => v.def.name).join(', ')}` });
+      if (!x.modelByName.has(m))
+        throw new KvcpuError('E_CPU_UNKNOWN_MODEL', `${m} is not a libvirt CPU model`, { hint: `models: ${x.models.map((v) => v.def.name).join(', ')}` });
       // _resolve_features: the host <cpu> with its model replaced and no features, expanded.
       for (const f of expand({ ...def, model: m, features: [], signature: null })) features.add(f);
     }
@@ -76,6 +78,16 @@ export function novaCpuTraits(x: X86Map, def: CpuDef, opts: NovaTraitsOptions = 
   const traits: Record<string, boolean> = {};
   for (const [feature, names] of Object.entries(t.mapping)) for (const n of names) traits[n] = features.has(feature);
   const unmatched = Object.keys(t.mapping).filter((k) => !x.featureIndex.has(k));
-  if (unmatched.length) notes.push(`Nova's table names ${unmatched.join(', ')}, which libvirt calls differently (or not at all): those traits are never set through libvirt`);
-  return { traits, set: Object.keys(traits).filter((k) => traits[k]).sort(), mode, features: [...features].sort(), nova: t.nova, notes };
+  if (unmatched.length)
+    notes.push(`Nova's table names ${unmatched.join(', ')}, which libvirt calls differently (or not at all): those traits are never set through libvirt`);
+  return {
+    traits,
+    set: Object.keys(traits)
+      .filter((k) => traits[k])
+      .sort(),
+    mode,
+    features: [...features].sort(),
+    nova: t.nova,
+    notes,
+  };
 }

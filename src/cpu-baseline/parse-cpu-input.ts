@@ -16,7 +16,7 @@ function vendorName(x: X86Map, v: string | null | undefined): string | null {
 
 function notX86(label: string, arch: string): KvcpuError {
   return new KvcpuError('E_CPU_NOT_X86', `${label}: architecture ${arch} is not x86`, {
-    hint: 'kvcpu cpu baseline/compare use libvirt\'s x86 CPU map',
+    hint: "kvcpu cpu baseline/compare use libvirt's x86 CPU map",
   });
 }
 
@@ -73,9 +73,16 @@ function fromJson(x: X86Map, v: unknown, label: string): CpuDef[] {
   if (typeof o.model === 'string' && o.features && typeof o.features === 'object' && !Array.isArray(o.features)) {
     const r = KvcpuCpuJsonSchema.safeParse(o);
     if (!r.success) {
-      throw new KvcpuError('E_BAD_INPUT', `${label}: not a kvcpu CPU definition: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-        hint: 'expected {"model","vendor","features":{"require":[...],"disable":[...]}} as `kvcpu cpu baseline --format json` writes',
-      });
+      throw new KvcpuError(
+        'E_BAD_INPUT',
+        `${label}: not a kvcpu CPU definition: ${r.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
+        {
+          hint: 'expected {"model","vendor","features":{"require":[...],"disable":[...]}} as `kvcpu cpu baseline --format json` writes',
+        },
+      );
     }
     const j = r.data;
     const def = emptyCpuDef(label, 'kvcpu-json', 'guest');

@@ -79,7 +79,8 @@ function cpuElementToDef(c: XmlElement, label: string): CpuDef {
       });
     }
     const policy = (p ?? 'require') as FeaturePolicy;
-    if (!POLICIES.has(policy)) throw new KvcpuError('E_BAD_XML', `${label}: invalid feature policy '${p}'`, { hint: 'require, force, optional, disable or forbid' });
+    if (!POLICIES.has(policy))
+      throw new KvcpuError('E_BAD_XML', `${label}: invalid feature policy '${p}'`, { hint: 'require, force, optional, disable or forbid' });
     def.features.push({ name, policy });
   }
   return def;

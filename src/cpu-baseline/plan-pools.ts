@@ -87,12 +87,23 @@ export function planPoolsOf(x: X86Map, entries: PoolEntry[], opts: PoolsOptions 
   const defs = entries.map((e) => e.def);
   const weight = entries.map((e) => Math.max(1, e.labels.length));
   // Features QEMU cannot give a guest anyway (osxsave, cmt...) are nobody's loss: leave them out.
-  const ignore = opts.qemuFilter === false ? new Uint32Array(x.words) : namesToBits(x, QEMU_FILTERED_FEATURES.filter((f) => x.featureIndex.has(f)));
+  const ignore =
+    opts.qemuFilter === false
+      ? new Uint32Array(x.words)
+      : namesToBits(
+          x,
+          QEMU_FILTERED_FEATURES.filter((f) => x.featureIndex.has(f)),
+        );
   // Fitted to a hypervisor (`--hypervisor tcg|kvm`): what that QEMU cannot give a guest is lost on
   // every host alike, so it neither counts as a loss nor steers the grouping.
   const hyp = opts.hypervisor;
   const nonMig = new Set(opts.migratable && hyp ? hyp.nonMigratable : []);
-  const hypMask = hyp ? namesToBits(x, hyp.features.filter((f) => x.featureIndex.has(f) && !nonMig.has(f))) : null;
+  const hypMask = hyp
+    ? namesToBits(
+        x,
+        hyp.features.filter((f) => x.featureIndex.has(f) && !nonMig.has(f)),
+      )
+    : null;
   const bits = defs.map((d) => {
     const b = minusBits(cpuData(x, d, 'all'), ignore);
     return hypMask ? andBits(b, hypMask) : b;
@@ -136,7 +147,13 @@ export function planPoolsOf(x: X86Map, entries: PoolEntry[], opts: PoolsOptions 
         const a = clusters[i]!;
         const b = clusters[j]!;
         if (a.vendor !== b.vendor) continue;
-        const merged: Cluster = { vendor: a.vendor, members: [...a.members, ...b.members], common: andBits(a.common, b.common), sizeSum: a.sizeSum + b.sizeSum, hosts: a.hosts + b.hosts };
+        const merged: Cluster = {
+          vendor: a.vendor,
+          members: [...a.members, ...b.members],
+          common: andBits(a.common, b.common),
+          sizeSum: a.sizeSum + b.sizeSum,
+          hosts: a.hosts + b.hosts,
+        };
         const delta = lost(merged) - lost(a) - lost(b);
         if (!best || delta < best.delta) best = { i, j, merged, delta };
       }
@@ -180,7 +197,11 @@ export function planPoolsOf(x: X86Map, entries: PoolEntry[], opts: PoolsOptions 
         }),
         baseline: r.cpu,
         features: countBits(c.common),
-        level: x86Level(bitsToNames(x, effectiveBits(x, r.cpu)).map(libvirtToQemu).filter((f): f is string => f !== null)).name,
+        level: x86Level(
+          bitsToNames(x, effectiveBits(x, r.cpu))
+            .map(libvirtToQemu)
+            .filter((f): f is string => f !== null),
+        ).name,
       };
     })
     .sort((p, q) => q.features - p.features);

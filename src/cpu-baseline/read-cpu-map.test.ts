@@ -41,8 +41,10 @@ describe('libvirt CPU map', () => {
   it('supports <model name=...> inheritance and rejects unknown features', () => {
     const files: Record<string, string> = {
       'index.xml': "<cpus><arch name='x86'><include filename='f.xml'/><include filename='a.xml'/><include filename='b.xml'/></arch></cpus>",
-      'f.xml': "<cpus><feature name='fpu'><cpuid eax_in='0x01' edx='0x00000001'/></feature><feature name='vme'><cpuid eax_in='0x01' edx='0x00000002'/></feature></cpus>",
-      'a.xml': "<cpus><model name='A'><decode host='on' guest='on'/><signature family='6' model='1'/><vendor name='Intel'/><feature name='fpu'/></model></cpus>",
+      'f.xml':
+        "<cpus><feature name='fpu'><cpuid eax_in='0x01' edx='0x00000001'/></feature><feature name='vme'><cpuid eax_in='0x01' edx='0x00000002'/></feature></cpus>",
+      'a.xml':
+        "<cpus><model name='A'><decode host='on' guest='on'/><signature family='6' model='1'/><vendor name='Intel'/><feature name='fpu'/></model></cpus>",
       'b.xml': "<cpus><model name='B'><decode host='on' guest='off'/><model name='A'/><feature name='vme'/></model></cpus>",
     };
     const m = parseCpuMap((f) => files[f]!, { libvirt: 't', path: 't', generatedBy: 't' });

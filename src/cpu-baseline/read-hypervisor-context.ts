@@ -19,7 +19,8 @@ export async function readHypervisorContext(accel: Accel, root = '/'): Promise<H
   const models = new Map<string, string[]>();
   for (const m of catalog.models) {
     if (m.kind === 'special') continue;
-    const blockers = accel === 'tcg' && catalog.unavailableTcg[m.name] ? catalog.unavailableTcg[m.name]! : unavailableFeatures(modelFeaturesFor(m, accel), supported);
+    const blockers =
+      accel === 'tcg' && catalog.unavailableTcg[m.name] ? catalog.unavailableTcg[m.name]! : unavailableFeatures(modelFeaturesFor(m, accel), supported);
     models.set(m.name, blockers.map(qemuToLibvirtName));
   }
   return {
@@ -49,7 +50,9 @@ export async function readHypervisorHostCpu(x: X86Map, accel: Accel, root = '/')
   const def = emptyCpuDef(`QEMU ${catalog.qemu.version} ${accel} on this host`, 'kvcpu-json', 'host');
   const max = catalog.models.find((m) => m.name === 'max');
   def.vendor = accel === 'tcg' ? libvirtVendor(max?.vendor) : libvirtVendor(readHost(root === '/' ? {} : { root }).cpu.vendor);
-  def.features = [...new Set([...supported.features].map(qemuToLibvirtName))].filter((f) => x.featureIndex.has(f)).map((name) => ({ name, policy: 'require' as const }));
+  def.features = [...new Set([...supported.features].map(qemuToLibvirtName))]
+    .filter((f) => x.featureIndex.has(f))
+    .map((name) => ({ name, policy: 'require' as const }));
   def.notes = [`hypervisor CPU from kvcpu's QEMU catalog (${source})${supported.exact ? '' : ', estimated'}`, ...supported.notes];
   return def;
 }

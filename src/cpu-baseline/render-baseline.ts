@@ -53,17 +53,16 @@ export function renderQemu(cpu: BaselineCpu): { text: string; dropped: string[] 
 
 /** KubeVirt `spec.domain.cpu` (model + features with libvirt names, which KubeVirt hands to libvirt). */
 export function renderKubevirt(cpu: BaselineCpu): string {
-  const features = [
-    ...cpu.require.map((name) => ({ name, policy: 'require' })),
-    ...cpu.disable.map((name) => ({ name, policy: 'disable' })),
-  ];
+  const features = [...cpu.require.map((name) => ({ name, policy: 'require' })), ...cpu.disable.map((name) => ({ name, policy: 'disable' }))];
   return stringify({ cpu: { model: cpu.model, ...(features.length ? { features } : {}) } });
 }
 
 /** nova.conf `[libvirt]` section: custom mode, the model, and extra flags (`-flag` disables). */
 export function renderNova(cpu: BaselineCpu): string {
   const flags = [...cpu.require.map((f) => `+${f}`), ...cpu.disable.map((f) => `-${f}`)];
-  return ['[libvirt]', 'cpu_mode = custom', `cpu_models = ${cpu.model}`, ...(flags.length ? [`cpu_model_extra_flags = ${flags.join(', ')}`] : [])].join('\n') + '\n';
+  return (
+    ['[libvirt]', 'cpu_mode = custom', `cpu_models = ${cpu.model}`, ...(flags.length ? [`cpu_model_extra_flags = ${flags.join(', ')}`] : [])].join('\n') + '\n'
+  );
 }
 
 export interface BaselineJson {

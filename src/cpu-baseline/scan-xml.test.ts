@@ -6,7 +6,10 @@ describe('scanXml', () => {
     const els = scanXml(`<?xml version="1.0"?>\n<!-- c --><cpu a='1' b="x&amp;y"><model>Penryn</model><f/></cpu>\n<cpu><![CDATA[<raw>]]></cpu>`, 't');
     expect(els.map((e) => e.name)).toEqual(['cpu', 'cpu']);
     expect(els[0]!.attrs).toEqual({ a: '1', b: 'x&y' });
-    expect(els[0]!.children.map((c) => [c.name, c.text])).toEqual([['model', 'Penryn'], ['f', '']]);
+    expect(els[0]!.children.map((c) => [c.name, c.text])).toEqual([
+      ['model', 'Penryn'],
+      ['f', ''],
+    ]);
     expect(els[1]!.text).toBe('<raw>');
   });
   it.each([

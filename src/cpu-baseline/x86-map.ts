@@ -145,7 +145,10 @@ export function findModel(x: X86Map, name: string): X86Model {
 
 /** The hint for a name that is not a libvirt x86 model: the nearest names (shared ranking). */
 export function unknownModelHint(x: X86Map, name: string): string {
-  const s = didYouMean(name, x.models.map((m) => m.def.name));
+  const s = didYouMean(
+    name,
+    x.models.map((m) => m.def.name),
+  );
   return `${s ? `${s} ` : ''}(libvirt's CPU map has ${x.models.length} x86 models: \`virsh cpu-models x86_64\`)`;
 }
 
@@ -163,8 +166,7 @@ function unknownFeature(name: string): KvcpuError {
  */
 export function cpuData(x: X86Map, def: CpuDef, policy: 'all' | FeaturePolicy = 'all'): FeatureBits {
   if (def.type === 'host' && policy !== 'all' && policy !== 'require') return new Uint32Array(x.words);
-  const bits =
-    def.model && (policy === 'all' || policy === 'require') ? Uint32Array.from(findModel(x, def.model).bits) : new Uint32Array(x.words);
+  const bits = def.model && (policy === 'all' || policy === 'require') ? Uint32Array.from(findModel(x, def.model).bits) : new Uint32Array(x.words);
   for (const f of def.features) {
     if (policy === 'all' && f.policy === 'optional') continue;
     if (policy !== 'all' && f.policy !== policy) continue;

@@ -56,9 +56,26 @@ export function askQemuCpu(
   opts: { accel: Accel; features: string[]; binary?: string; machine?: string; timeoutMs?: number },
 ): Promise<QemuCpuAnswer> {
   const binary = opts.binary ?? 'qemu-system-x86_64';
-  const args = ['-machine', opts.machine ?? 'pc', '-accel', opts.accel, '-cpu', cpu, '-S', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'];
+  const args = [
+    '-machine',
+    opts.machine ?? 'pc',
+    '-accel',
+    opts.accel,
+    '-cpu',
+    cpu,
+    '-S',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-qmp',
+    'stdio',
+  ];
   const path = '/machine/unattached/device[0]';
-  const cmds: unknown[] = [{ execute: 'qmp_capabilities', id: 'caps' }, { execute: 'qom-get', id: 'vendor', arguments: { path, property: 'vendor' } }];
+  const cmds: unknown[] = [
+    { execute: 'qmp_capabilities', id: 'caps' },
+    { execute: 'qom-get', id: 'vendor', arguments: { path, property: 'vendor' } },
+  ];
   opts.features.forEach((f, i) => cmds.push({ execute: 'qom-get', id: `f${i}`, arguments: { path, property: f } }));
   cmds.push({ execute: 'quit', id: 'quit' });
   return new Promise((resolve) => {
@@ -86,7 +103,13 @@ export function askQemuCpu(
         }
       }
       if (!greeted || !replies.has('vendor')) {
-        resolve({ ok: false, error: parts.error ?? `(QEMU exited with status ${code} and no message)`, warnings: parts.warnings, filtered: parts.filtered, exitStatus: code ?? -1 });
+        resolve({
+          ok: false,
+          error: parts.error ?? `(QEMU exited with status ${code} and no message)`,
+          warnings: parts.warnings,
+          filtered: parts.filtered,
+          exitStatus: code ?? -1,
+        });
         return;
       }
       const final = opts.features.filter((_, i) => replies.get(`f${i}`) === true).sort();

@@ -88,7 +88,6 @@ export function machineCpuVersionKind(machine: string | undefined): 'legacy' | '
   return major < 4 || (major === 4 && minor <= 0) ? 'legacy' : 'v1';
 }
 
-
 /**
  * Resolve a model name (`Skylake-Client`, `Skylake-Client-v3`, `EPYC-IBPB`, `max`) for a machine
  * type. Names are case-sensitive like QEMU's class lookup; an unknown name is E_CPU_MODEL_UNKNOWN.
@@ -96,10 +95,18 @@ export function machineCpuVersionKind(machine: string | undefined): 'legacy' | '
 export function resolveModel(name: string, machine?: string, catalog: QemuCatalog = loadCatalog()): ResolvedModel {
   const entry = catalog.models.find((m) => m.name === name);
   if (!entry) {
-    const s = didYouMean(name, catalog.models.map((m) => m.name));
+    const s = didYouMean(
+      name,
+      catalog.models.map((m) => m.name),
+    );
     throw new KvcpuError('E_CPU_MODEL_UNKNOWN', `unknown CPU model '${name}' (QEMU ${catalog.qemu.version})`, {
       hint: s ? `${s} (\`kvcpu models\` lists them)` : '`kvcpu models` lists the models this QEMU knows',
-      details: { suggestions: suggestNames(name, catalog.models.map((m) => m.name)) },
+      details: {
+        suggestions: suggestNames(
+          name,
+          catalog.models.map((m) => m.name),
+        ),
+      },
     });
   }
   const kind = machineCpuVersionKind(machine);

@@ -15,7 +15,12 @@ export interface KvcpuCpuOutcome {
   vendor?: string | null;
 }
 
-export function predictCpu(input: string, supported: AccelFeatures, catalog: QemuCatalog, opts: { machine?: string; hostVendor?: string | null } = {}): KvcpuCpuOutcome {
+export function predictCpu(
+  input: string,
+  supported: AccelFeatures,
+  catalog: QemuCatalog,
+  opts: { machine?: string; hostVendor?: string | null } = {},
+): KvcpuCpuOutcome {
   try {
     const ex = explainCpu(input, { supported, catalog, machine: opts.machine ?? 'pc', hostVendor: opts.hostVendor ?? null });
     const qemuError = (ex as { qemuError?: string }).qemuError;
@@ -80,14 +85,24 @@ export function compareCpu(k: KvcpuCpuOutcome, q: QemuCpuAnswer, catalogFeatures
   if (!k.starts && !q.ok) {
     const qe = q.error ?? '';
     const same = k.refusal?.qemuError ? k.refusal.qemuError === qe : kvcpuRefusalClass(k.refusal!) === refusalClass(qe);
-    return same ? { agree: true } : { agree: false, kind: 'different-refusal', detail: `kvcpu ${k.refusal?.code} ${k.refusal?.qemuError ?? kvcpuRefusalClass(k.refusal!)} | qemu ${qe}` };
+    return same
+      ? { agree: true }
+      : { agree: false, kind: 'different-refusal', detail: `kvcpu ${k.refusal?.code} ${k.refusal?.qemuError ?? kvcpuRefusalClass(k.refusal!)} | qemu ${qe}` };
   }
   const known = new Set(catalogFeatures);
-  const fin = diff((k.final ?? []).filter((f) => known.has(f)).sort(), (q.final ?? []).filter((f) => known.has(f)));
-  if (fin.onlyKvcpu.length || fin.onlyQemu.length) return { agree: false, kind: 'final-set', detail: `only kvcpu: ${fin.onlyKvcpu.join(' ')} | only qemu: ${fin.onlyQemu.join(' ')}` };
+  const fin = diff(
+    (k.final ?? []).filter((f) => known.has(f)).sort(),
+    (q.final ?? []).filter((f) => known.has(f)),
+  );
+  if (fin.onlyKvcpu.length || fin.onlyQemu.length)
+    return { agree: false, kind: 'final-set', detail: `only kvcpu: ${fin.onlyKvcpu.join(' ')} | only qemu: ${fin.onlyQemu.join(' ')}` };
   if (k.filtered) {
-    const fl = diff(k.filtered.filter((f) => known.has(f)), q.filtered.filter((f) => known.has(f)));
-    if (fl.onlyKvcpu.length || fl.onlyQemu.length) return { agree: false, kind: 'filtered-set', detail: `only kvcpu: ${fl.onlyKvcpu.join(' ')} | only qemu: ${fl.onlyQemu.join(' ')}` };
+    const fl = diff(
+      k.filtered.filter((f) => known.has(f)),
+      q.filtered.filter((f) => known.has(f)),
+    );
+    if (fl.onlyKvcpu.length || fl.onlyQemu.length)
+      return { agree: false, kind: 'filtered-set', detail: `only kvcpu: ${fl.onlyKvcpu.join(' ')} | only qemu: ${fl.onlyQemu.join(' ')}` };
   }
   if ((k.vendor ?? null) !== (q.vendor ?? null)) return { agree: false, kind: 'vendor', detail: `kvcpu ${k.vendor} | qemu ${q.vendor}` };
   return { agree: true };

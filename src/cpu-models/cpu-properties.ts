@@ -35,9 +35,7 @@ export function loadCpuProps(version: string): CpuPropsData {
 }
 
 export type PropKind =
-  | { kind: 'feature'; name: string; canonical: string }
-  | { kind: 'bool'; name: string }
-  | { kind: 'typed'; name: string; type: string; readOnly: boolean };
+  { kind: 'feature'; name: string; canonical: string } | { kind: 'bool'; name: string } | { kind: 'typed'; name: string; type: string; readOnly: boolean };
 
 /**
  * What a property name is on a model's class, or null when the class has no such property

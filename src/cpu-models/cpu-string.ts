@@ -107,8 +107,16 @@ function kvmParavirtWord(): Set<string> {
   return kvmWord;
 }
 
-function refuse(code: 'E_CPU_FEATURE_UNKNOWN' | 'E_BAD_INPUT' | 'E_CPU_MODEL_UNKNOWN', message: string, qemuError: string, extra: { hint?: string; details?: Record<string, unknown> } = {}): KvcpuError {
-  return new KvcpuError(code, `${message} (QEMU exits: ${qemuError})`, { ...(extra.hint ? { hint: extra.hint } : {}), details: { ...extra.details, qemuError } });
+function refuse(
+  code: 'E_CPU_FEATURE_UNKNOWN' | 'E_BAD_INPUT' | 'E_CPU_MODEL_UNKNOWN',
+  message: string,
+  qemuError: string,
+  extra: { hint?: string; details?: Record<string, unknown> } = {},
+): KvcpuError {
+  return new KvcpuError(code, `${message} (QEMU exits: ${qemuError})`, {
+    ...(extra.hint ? { hint: extra.hint } : {}),
+    details: { ...extra.details, qemuError },
+  });
 }
 
 /**
@@ -150,7 +158,11 @@ export function explainCpu(
   const isPassthrough = (model.resolved === 'host' && accel === 'kvm') || (model.resolved === 'max' && accel === 'kvm');
   // Under TCG `host` gets TCG's set like max (its realize fails later, after the filter).
   const tcgHost = model.resolved === 'host' && accel === 'tcg';
-  const base = new Set(isPassthrough ? opts.supported.features : modelFeaturesFor(tcgHost ? (catalog.models.find((m) => m.name === 'max') ?? entryForAccel) : entryForAccel, accel));
+  const base = new Set(
+    isPassthrough
+      ? opts.supported.features
+      : modelFeaturesFor(tcgHost ? (catalog.models.find((m) => m.name === 'max') ?? entryForAccel) : entryForAccel, accel),
+  );
   // The model definition's vmx-* bits: present in the definition, cleared by feature_dependencies
   // while vmx is off (so the catalog's expansion does not show them).
   const definition = new Set([...base, ...(props.vmxWithModel[model.resolved] ?? props.vmxWithModel[model.requested] ?? [])]);
@@ -162,10 +174,19 @@ export function explainCpu(
   const notFound = (n: string, how: string, prefix = ''): KvcpuError => {
     const s = suggestFeature(n, catalog);
     const classOnly = props.classOnly['max-and-host'].includes(n);
-    return refuse('E_CPU_FEATURE_UNKNOWN', `'${how}': ${classOnly ? `'${n}' exists only on the max and host models` : `QEMU ${catalog.qemu.version} has no CPU property '${n}'`}`, `${prefix}Property '${cls}.${n}' not found`, {
-      hint: classOnly ? `use -cpu max or -cpu host for ${n}=` : s ? `the QEMU name is '${s}' (use +${s} or ${s}=on)` : '`kvcpu cpu features` and `qemu-system-x86_64 -cpu help` list the QEMU names',
-      details: { feature: n, suggestion: classOnly ? null : s },
-    });
+    return refuse(
+      'E_CPU_FEATURE_UNKNOWN',
+      `'${how}': ${classOnly ? `'${n}' exists only on the max and host models` : `QEMU ${catalog.qemu.version} has no CPU property '${n}'`}`,
+      `${prefix}Property '${cls}.${n}' not found`,
+      {
+        hint: classOnly
+          ? `use -cpu max or -cpu host for ${n}=`
+          : s
+            ? `the QEMU name is '${s}' (use +${s} or ${s}=on)`
+            : '`kvcpu cpu features` and `qemu-system-x86_64 -cpu help` list the QEMU names',
+        details: { feature: n, suggestion: classOnly ? null : s },
+      },
+    );
   };
 
   // 2. x86_cpu_parse_featurestr: tsc-freq is converted while parsing (before any global applies).
@@ -184,9 +205,13 @@ export function explainCpu(
     const kind = lookupProp(name, modelClass, catalog, props);
     const global = `can't apply global ${cls}.${name}=${value}: `;
     if (!kind) throw notFound(name, p.raw, global);
-    if (kind.kind === 'typed' && kind.readOnly) throw refuse('E_BAD_INPUT', `'${p.raw}': ${name} is read-only`, `${global}Property '${cls}.${name}' is not writable`);
+    if (kind.kind === 'typed' && kind.readOnly)
+      throw refuse('E_BAD_INPUT', `'${p.raw}': ${name} is read-only`, `${global}Property '${cls}.${name}' is not writable`);
     const v = parsePropValue(kind, value);
-    if (!v.ok) throw refuse('E_BAD_INPUT', `'${p.raw}': bad value`, global + v.error, { hint: kind.kind === 'typed' ? `${name} is a ${kind.type} property` : `${name}=on or ${name}=off` });
+    if (!v.ok)
+      throw refuse('E_BAD_INPUT', `'${p.raw}': bad value`, global + v.error, {
+        hint: kind.kind === 'typed' ? `${name} is a ${kind.type} property` : `${name}=on or ${name}=off`,
+      });
     if (kind.kind === 'feature') {
       if (v.value) feats.add(kind.canonical);
       else feats.delete(kind.canonical);
@@ -244,7 +269,9 @@ export function explainCpu(
   // x86_cpu_filter_features marks them (unnamed bits, so listed as `lbr-fmt=N`).
   const lbrFmt = values.get('lbr-fmt');
   const lbrFiltered = accel === 'tcg' && typeof lbrFmt === 'bigint' && lbrFmt !== 0n ? [`lbr-fmt=0x${lbrFmt.toString(16)}`] : [];
-  const unavailable = [...new Set([...unavailableFeatures(requested, { ...opts.supported, features: filterable }), ...filteredByDependency, ...lbrFiltered])].sort();
+  const unavailable = [
+    ...new Set([...unavailableFeatures(requested, { ...opts.supported, features: filterable }), ...filteredByDependency, ...lbrFiltered]),
+  ].sort();
   const enforce = bool('enforce', false);
   const check = bool('check', true);
   const mode = enforce ? 'enforce' : check ? 'check' : 'silent';
@@ -263,7 +290,8 @@ export function explainCpu(
 
   function result(qemuError?: string): CpuExplanation {
     if (qemuError) warnings.push(`QEMU exits: ${qemuError}`);
-    else if (unavailable.length && mode !== 'silent') warnings.push(`${accelName} doesn't support requested feature(s): ${unavailable.join(' ')} — dropped (check)`);
+    else if (unavailable.length && mode !== 'silent')
+      warnings.push(`${accelName} doesn't support requested feature(s): ${unavailable.join(' ')} — dropped (check)`);
     return {
       input,
       parsed,
@@ -293,7 +321,8 @@ export function explainCpu(
   if (accel === 'kvm' && typeof lbrFmt === 'bigint' && lbrFmt !== 0n) {
     if (!bool('pmu', special)) return fail('vPMU: LBR is unsupported without pmu=on');
     // The host's LBR format (IA32_PERF_CAPABILITIES): AMD has no such MSR, so 0.
-    if (opts.hostVendor === 'AuthenticAMD' || opts.hostVendor === 'HygonGenuine') return fail(`vPMU: the lbr-fmt value (0x${lbrFmt.toString(16)}) does not match the host value (0x0).`);
+    if (opts.hostVendor === 'AuthenticAMD' || opts.hostVendor === 'HygonGenuine')
+      return fail(`vPMU: the lbr-fmt value (0x${lbrFmt.toString(16)}) does not match the host value (0x0).`);
   }
   if (enforce && unavailable.length) return fail(`${accel === 'kvm' ? 'Host' : 'TCG'} doesn't support requested features`);
   // host_cpuid_required classes need an accelerator that uses the host CPUID; QEMU 7.2 checks it
@@ -306,7 +335,8 @@ export function explainCpu(
     if (physBits < 32n || physBits > 52n) return fail(`phys-bits should be between 32 and 52  (but is ${physBits})`);
   }
   // legacy-cache=off needs the model's own cache_info (x86_cpu_realizefn).
-  if (values.get('legacy-cache') === false && !props.cacheInfo.includes(model.requested)) return fail(`CPU model '${model.requested}' doesn't support legacy-cache=off`);
+  if (values.get('legacy-cache') === false && !props.cacheInfo.includes(model.requested))
+    return fail(`CPU model '${model.requested}' doesn't support legacy-cache=off`);
   // KVM vCPU init (kvm_arch_init_vcpu): a TSC frequency the kernel cannot scale to.
   const tsc = values.get('tsc-frequency');
   if (accel === 'kvm' && opts.supported.tscScaling === false && typeof tsc === 'bigint' && tsc !== 0n) {

@@ -12,10 +12,56 @@ export function generateCpuStrings(rand: () => number, n: number, catalog: QemuC
   const models = catalog.models.map((m) => m.name);
   const features = catalog.features;
   // Features users actually type, so edits hit present/absent bits of real models often.
-  const common = ['avx', 'avx2', 'avx512f', 'aes', 'pcid', 'invpcid', 'pni', 'ssse3', 'sse4.1', 'sse4.2', 'x2apic', 'vmx', 'svm', 'hle', 'rtm',
-    'spec-ctrl', 'ssbd', 'arch-capabilities', 'md-clear', 'xsave', 'xsaveopt', 'rdrand', 'rdseed', 'sha-ni', 'la57', 'pdpe1gb', 'topoext',
-    'kvmclock', 'kvm-pv-eoi', 'kvm-asyncpf', 'kvm-steal-time', 'kvm-pv-unhalt', 'invtsc', 'lahf-lm', 'vme', 'monitor', 'hypervisor',
-    'vmx-ept', 'vmx-vpid', 'npt', 'nrip-save', 'tsc-deadline', 'umip', 'pku', 'fsgsbase', 'erms', 'smap', 'smep'];
+  const common = [
+    'avx',
+    'avx2',
+    'avx512f',
+    'aes',
+    'pcid',
+    'invpcid',
+    'pni',
+    'ssse3',
+    'sse4.1',
+    'sse4.2',
+    'x2apic',
+    'vmx',
+    'svm',
+    'hle',
+    'rtm',
+    'spec-ctrl',
+    'ssbd',
+    'arch-capabilities',
+    'md-clear',
+    'xsave',
+    'xsaveopt',
+    'rdrand',
+    'rdseed',
+    'sha-ni',
+    'la57',
+    'pdpe1gb',
+    'topoext',
+    'kvmclock',
+    'kvm-pv-eoi',
+    'kvm-asyncpf',
+    'kvm-steal-time',
+    'kvm-pv-unhalt',
+    'invtsc',
+    'lahf-lm',
+    'vme',
+    'monitor',
+    'hypervisor',
+    'vmx-ept',
+    'vmx-vpid',
+    'npt',
+    'nrip-save',
+    'tsc-deadline',
+    'umip',
+    'pku',
+    'fsgsbase',
+    'erms',
+    'smap',
+    'smep',
+  ];
   const spellings = ['sse4_1', 'sse4_2', 'lahf_lm', 'sse4-1', 'i64', 'pclmuldq', 'kvm_pv_eoi', 'avx512_vnni', 'sha_ni', 'pdpe1gb', 'fxsr_opt'];
   const unknown = ['foo', 'avx513', 'sse5', 'Avx2', 'nx2', 'kvm-pv-foo', 'vmx-foo'];
   const boolWords = ['on', 'off', 'true', 'false', 'yes', 'no', 'on', 'off'];
@@ -53,7 +99,12 @@ export function generateCpuStrings(rand: () => number, n: number, catalog: QemuC
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = rand();
-    const model = r < 0.03 ? pick(['Skylake', 'foo', 'qemu64-v9', 'EPYC-v99', 'skylake-client-v1']) : r < 0.2 ? pick(['qemu64', 'max', 'base', 'host', 'kvm64']) : pick(models);
+    const model =
+      r < 0.03
+        ? pick(['Skylake', 'foo', 'qemu64-v9', 'EPYC-v99', 'skylake-client-v1'])
+        : r < 0.2
+          ? pick(['qemu64', 'max', 'base', 'host', 'kvm64'])
+          : pick(models);
     const items: string[] = [model];
     const nEdits = Math.floor(rand() * 5);
     for (let e = 0; e < nEdits; e++) {

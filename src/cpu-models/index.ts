@@ -35,4 +35,3 @@ export { listModels } from './catalog.ts';
 export { readPoolHost, parsePoolHost } from './read-pool-host.ts';
 export { collectModelsSection } from './report-section.ts';
 export type { PoolHostFeatures } from './read-pool-host.ts';
-

@@ -45,7 +45,8 @@ export const accelFeaturesCodec = {
     const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
     if (o.accel !== 'kvm' || o.source !== 'qemu-live' || o.exact !== true || !strings(o.features) || !strings(o.notes)) return undefined;
     if (o.unmigratable !== undefined && !strings(o.unmigratable)) return undefined;
-    if (o.refusedMsrs !== undefined && !(Array.isArray(o.refusedMsrs) && o.refusedMsrs.every((n) => Number.isSafeInteger(n) && (n as number) >= 0))) return undefined;
+    if (o.refusedMsrs !== undefined && !(Array.isArray(o.refusedMsrs) && o.refusedMsrs.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)))
+      return undefined;
     if (o.tscScaling !== undefined && typeof o.tscScaling !== 'boolean') return undefined;
     return {
       accel: 'kvm',

@@ -61,7 +61,11 @@ async function probeKvmHostFeatures(): Promise<AccelFeatures> {
     const unmigratable = new Set(featuresOn(await expandModel(q, 'host', 'static', { migratable: false })).filter((f) => !features.has(f)));
     const refusedMsrs = probeRefusedMsrs();
     const tscScaling = probeTscScaling();
-    const notes = refusedMsrs.length ? [`this KVM refuses non-zero values for MSR ${refusedMsrs.map((m) => `0x${m.toString(16)}`).join(', ')} (QEMU aborts when a guest CPU has those features)`] : [];
+    const notes = refusedMsrs.length
+      ? [
+          `this KVM refuses non-zero values for MSR ${refusedMsrs.map((m) => `0x${m.toString(16)}`).join(', ')} (QEMU aborts when a guest CPU has those features)`,
+        ]
+      : [];
     if (!tscScaling) notes.push('this KVM cannot set a guest TSC frequency: tsc-frequency= makes QEMU fail at vCPU init');
     return { accel: 'kvm', source: 'qemu-live', exact: true, features, unmigratable, refusedMsrs, tscScaling, notes };
   } finally {

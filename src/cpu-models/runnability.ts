@@ -34,9 +34,26 @@ export function tcgFeatures(catalog: QemuCatalog = loadCatalog()): AccelFeatures
 
 // KVM always provides these whatever the host CPU has: paravirt leaves, the emulated x2APIC
 // and TSC-deadline timer, and the hypervisor bit (QEMU 7.2 kvm_arch_get_supported_cpuid fix-ups).
-const KVM_ALWAYS = ['hypervisor', 'x2apic', 'tsc-deadline', 'kvmclock', 'kvm-nopiodelay', 'kvm-mmu', 'kvm-asyncpf', 'kvm-steal-time',
-  'kvm-pv-eoi', 'kvm-pv-unhalt', 'kvm-pv-tlb-flush', 'kvm-pv-ipi', 'kvm-poll-control', 'kvm-pv-sched-yield', 'kvm-asyncpf-int',
-  'kvm-msi-ext-dest-id', 'kvmclock-stable-bit', 'arat'];
+const KVM_ALWAYS = [
+  'hypervisor',
+  'x2apic',
+  'tsc-deadline',
+  'kvmclock',
+  'kvm-nopiodelay',
+  'kvm-mmu',
+  'kvm-asyncpf',
+  'kvm-steal-time',
+  'kvm-pv-eoi',
+  'kvm-pv-unhalt',
+  'kvm-pv-tlb-flush',
+  'kvm-pv-ipi',
+  'kvm-poll-control',
+  'kvm-pv-sched-yield',
+  'kvm-asyncpf-int',
+  'kvm-msi-ext-dest-id',
+  'kvmclock-stable-bit',
+  'arat',
+];
 
 /**
  * Estimate KVM's supported set from /proc/cpuinfo flags when KVM itself cannot be asked. Lossy:
@@ -50,9 +67,7 @@ export function kvmFeaturesFromCpuinfo(flags: string[], vendor: string | null): 
     source: 'cpuinfo-estimate',
     exact: false,
     features: new Set([...qemu, ...KVM_ALWAYS]),
-    notes: [
-      'KVM could not be asked (no usable /dev/kvm): features estimated from /proc/cpuinfo, which hides some bits and cannot tell what KVM masks',
-    ],
+    notes: ['KVM could not be asked (no usable /dev/kvm): features estimated from /proc/cpuinfo, which hides some bits and cannot tell what KVM masks'],
   };
 }
 
@@ -79,8 +94,22 @@ export function modelFeaturesFor(model: CatalogModel, accel: Accel): string[] {
   return [...s].sort();
 }
 
-const SVM_WORD = ['npt', 'lbrv', 'svm-lock', 'nrip-save', 'tsc-scale', 'vmcb-clean', 'flushbyasid', 'decodeassists', 'pause-filter',
-  'pfthreshold', 'avic', 'v-vmsave-vmload', 'vgif', 'svme-addr-chk'];
+const SVM_WORD = [
+  'npt',
+  'lbrv',
+  'svm-lock',
+  'nrip-save',
+  'tsc-scale',
+  'vmcb-clean',
+  'flushbyasid',
+  'decodeassists',
+  'pause-filter',
+  'pfthreshold',
+  'avic',
+  'v-vmsave-vmload',
+  'vgif',
+  'svme-addr-chk',
+];
 
 /**
  * Features of a model the accelerator cannot provide — QEMU's `unavailable-features` rule
@@ -156,7 +185,13 @@ export function summarizeRunnable(rows: ModelRunnability[], accel: Accel): Runna
   return {
     accel,
     all: { runnable: rows.filter((r) => r.runnable).length, total: rows.length },
-    named: { runnable: named.filter((r) => r.runnable).map((r) => r.name).sort((a, b) => a.localeCompare(b)), total: named.length },
+    named: {
+      runnable: named
+        .filter((r) => r.runnable)
+        .map((r) => r.name)
+        .sort((a, b) => a.localeCompare(b)),
+      total: named.length,
+    },
     definition: RUNNABLE_DEFINITION,
   };
 }

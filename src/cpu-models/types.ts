@@ -61,8 +61,7 @@ export interface QemuCatalog {
 
 /** Where a feature bit lives. */
 export type FeatureLocation =
-  | { type: 'cpuid'; leaf: number; subleaf: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; bit: number }
-  | { type: 'msr'; index: number; bit: number };
+  { type: 'cpuid'; leaf: number; subleaf: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx'; bit: number } | { type: 'msr'; index: number; bit: number };
 
 /** How /proc/cpuinfo shows a bit. */
 export interface LinuxName {

@@ -41,7 +41,11 @@ export function x86Level(features: Iterable<string>): LevelResult {
 /** Guest OSes whose x86-64 builds need a minimum level (vendor documentation). */
 export const GUEST_OS_LEVELS: { os: string; level: 1 | 2 | 3; note: string }[] = [
   { os: 'RHEL 8 / Rocky 8 / Alma 8', level: 1, note: 'x86-64 baseline' },
-  { os: 'RHEL 9 / CentOS Stream 9 / Rocky 9 / Alma 9', level: 2, note: 'built for x86-64-v2: fails early ("Fatal glibc error: CPU does not support x86-64-v2")' },
+  {
+    os: 'RHEL 9 / CentOS Stream 9 / Rocky 9 / Alma 9',
+    level: 2,
+    note: 'built for x86-64-v2: fails early ("Fatal glibc error: CPU does not support x86-64-v2")',
+  },
   { os: 'RHEL 10 / CentOS Stream 10 / Rocky 10', level: 3, note: 'built for x86-64-v3 (AlmaLinux 10 also ships a v2 variant)' },
   { os: 'SUSE Linux Enterprise 16', level: 2, note: 'x86-64-v2 required' },
   { os: 'Debian 12/13, Ubuntu 24.04, Fedora', level: 1, note: 'x86-64 baseline (optional v3 packages on some)' },
@@ -53,4 +57,3 @@ export const GUEST_OS_LEVELS: { os: string; level: 1 | 2 | 3; note: string }[] =
 export function guestOsSupport(level: number): { os: string; ok: boolean; needs: number; note: string }[] {
   return GUEST_OS_LEVELS.map((g) => ({ os: g.os, ok: level >= g.level, needs: g.level, note: g.note }));
 }
-

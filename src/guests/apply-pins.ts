@@ -51,11 +51,15 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
   for (const r of reqs) {
     const st = readProcStat(root, r.pid);
     if (!st || st.startTime !== r.startTime || st.state === 'Z') {
-      throw new KvcpuError('E_PIN_GUEST_GONE', `guest ${r.guest} (pid ${r.pid}) exited before pinning started; nothing was changed`, { hint: 'run `kvcpu ps` and retry' });
+      throw new KvcpuError('E_PIN_GUEST_GONE', `guest ${r.guest} (pid ${r.pid}) exited before pinning started; nothing was changed`, {
+        hint: 'run `kvcpu ps` and retry',
+      });
     }
     const cur = await edge.get(r.pid, r.tid);
     if (!cur) {
-      throw new KvcpuError('E_PIN_THREAD_GONE', `${r.guest} ${r.label} (tid ${r.tid}) exited before pinning started; nothing was changed`, { hint: 'run `kvcpu ps` and retry' });
+      throw new KvcpuError('E_PIN_THREAD_GONE', `${r.guest} ${r.label} (tid ${r.tid}) exited before pinning started; nothing was changed`, {
+        hint: 'run `kvcpu ps` and retry',
+      });
     }
     before.set(r.tid, cur);
   }
@@ -77,10 +81,14 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
   const fail = async (code: ErrorCode, message: string, extra: Record<string, unknown>): Promise<never> => {
     const rolledBack = done.map((r) => `${r.guest} ${r.label} (tid ${r.tid})`);
     const rollbackErrors = await rollback();
-    throw new KvcpuError(code, `${message}; rolled back ${rolledBack.length} thread(s)${rollbackErrors.length ? `, rollback problems: ${rollbackErrors.join('; ')}` : ''}`, {
-      hint: 'nothing stays changed (except threads that died); check `kvcpu ps` and retry',
-      details: { ...extra, rolledBack, rollbackErrors },
-    });
+    throw new KvcpuError(
+      code,
+      `${message}; rolled back ${rolledBack.length} thread(s)${rollbackErrors.length ? `, rollback problems: ${rollbackErrors.join('; ')}` : ''}`,
+      {
+        hint: 'nothing stays changed (except threads that died); check `kvcpu ps` and retry',
+        details: { ...extra, rolledBack, rollbackErrors },
+      },
+    );
   };
 
   // 2. Apply.
@@ -96,8 +104,17 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
       await edge.set(r.tid, r.cpus);
     } catch (e) {
       const code = errCode(e);
-      const why = code === 'ESRCH' ? 'the thread exited' : code === 'EINVAL' ? 'the kernel refused the CPU set (outside its cpuset?)' : code === 'EPERM' ? 'permission denied (needs root or CAP_SYS_NICE)' : (e as Error).message;
-      await fail('E_PIN_FAILED', `pinning ${r.guest} ${r.label} (tid ${r.tid}) to ${formatCpulist(r.cpus)} failed: ${why}`, { failed: { tid: r.tid, pid: r.pid, errno: code } });
+      const why =
+        code === 'ESRCH'
+          ? 'the thread exited'
+          : code === 'EINVAL'
+            ? 'the kernel refused the CPU set (outside its cpuset?)'
+            : code === 'EPERM'
+              ? 'permission denied (needs root or CAP_SYS_NICE)'
+              : (e as Error).message;
+      await fail('E_PIN_FAILED', `pinning ${r.guest} ${r.label} (tid ${r.tid}) to ${formatCpulist(r.cpus)} failed: ${why}`, {
+        failed: { tid: r.tid, pid: r.pid, errno: code },
+      });
     }
   }
 
@@ -108,11 +125,23 @@ export async function applyPins(reqs: PinRequest[], opts: ApplyOptions): Promise
     const alive = readProcStat(root, r.pid);
     const now = alive && alive.state !== 'Z' && alive.startTime === r.startTime ? await edge.get(r.pid, r.tid) : null;
     if (!now || !same(now, r.cpus)) {
-      await fail('E_PIN_FAILED', `verification failed for ${r.guest} ${r.label} (tid ${r.tid}): Cpus_allowed_list is ${now ? formatCpulist(now) : 'gone (thread exited)'}, wanted ${formatCpulist(r.cpus)}`, {
-        failed: { tid: r.tid, pid: r.pid, errno: now ? 'MISMATCH' : 'ESRCH' },
-      });
+      await fail(
+        'E_PIN_FAILED',
+        `verification failed for ${r.guest} ${r.label} (tid ${r.tid}): Cpus_allowed_list is ${now ? formatCpulist(now) : 'gone (thread exited)'}, wanted ${formatCpulist(r.cpus)}`,
+        {
+          failed: { tid: r.tid, pid: r.pid, errno: now ? 'MISMATCH' : 'ESRCH' },
+        },
+      );
     }
-    applied.push({ guest: r.guest, pid: r.pid, tid: r.tid, comm: r.comm, label: r.label, before: formatCpulist(before.get(r.tid)!), after: formatCpulist(now!) });
+    applied.push({
+      guest: r.guest,
+      pid: r.pid,
+      tid: r.tid,
+      comm: r.comm,
+      label: r.label,
+      before: formatCpulist(before.get(r.tid)!),
+      after: formatCpulist(now!),
+    });
   }
   return { method: edge.method, applied };
 }

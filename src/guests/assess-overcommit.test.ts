@@ -30,7 +30,10 @@ describe('assessOvercommit', () => {
   it('counts vCPU threads per pCPU by psr and warns on stacked runnable vCPUs', () => {
     const a = guest(100, 'a', 2, { psr: () => 1, state: 'R' });
     const r = assessOvercommit(snapshot([a]), [0, 1]);
-    expect(r.perCpu).toEqual([{ cpu: 0, vcpuThreads: 0, running: 0 }, { cpu: 1, vcpuThreads: 2, running: 2 }]);
+    expect(r.perCpu).toEqual([
+      { cpu: 0, vcpuThreads: 0, running: 0 },
+      { cpu: 1, vcpuThreads: 2, running: 2 },
+    ]);
     expect(r.verdict).toBe('WARN');
   });
 });
@@ -50,13 +53,15 @@ describe('checkVcpusFitHost: the one vCPUs-vs-host rule', () => {
     g.config = parseQemuCmdline(['qemu-system-x86_64', '-name', 'guest=roomy,debug-threads=on', '-smp', '1,maxcpus=4']);
     const r = assessOvercommit(snapshot([g, guest(200, 'small', 1)]), [0, 1], 4);
     const c = r.checks.filter((x) => x.id === 'hotplug-headroom');
-    expect(c).toEqual([{ id: 'hotplug-headroom', status: 'WARN', message: checkVcpusFitHost({ vcpus: 1, maxVcpus: 4, hostCpus: 2, guest: 'roomy (pid 100)' })[0]!.message }]);
+    expect(c).toEqual([
+      { id: 'hotplug-headroom', status: 'WARN', message: checkVcpusFitHost({ vcpus: 1, maxVcpus: 4, hostCpus: 2, guest: 'roomy (pid 100)' })[0]!.message },
+    ]);
     expect(r.verdict).toBe('WARN');
   });
 });
 
 describe('pinned pCPUs open to floating vCPUs of other guests', () => {
-  it('WARNs when a CPU one guest pinned to is in the affinity of another guest\'s vCPUs', () => {
+  it("WARNs when a CPU one guest pinned to is in the affinity of another guest's vCPUs", () => {
     const pinned = guest(100, 'pinned', 1, { affinity: () => '1' });
     const floating = guest(200, 'floating', 2, { affinity: () => '0-3' });
     const apart = guest(300, 'apart', 1, { affinity: () => '2-3' });

@@ -137,7 +137,11 @@ export function assessOvercommit(snap: GuestSnapshot, onlineCpus: number[], limi
     .map(([cpu, s]) => ({ cpu, guests: [...s].sort() }))
     .sort((a, b) => a.cpu - b.cpu);
   for (const d of doublyClaimed) {
-    checks.push({ id: 'dedicated-pins', status: 'FAIL', message: `CPU ${d.cpu} is the only CPU of vCPUs of ${d.guests.length} guests: ${d.guests.join(', ')}` });
+    checks.push({
+      id: 'dedicated-pins',
+      status: 'FAIL',
+      message: `CPU ${d.cpu} is the only CPU of vCPUs of ${d.guests.length} guests: ${d.guests.join(', ')}`,
+    });
   }
   if (doublyClaimed.length === 0) checks.push({ id: 'dedicated-pins', status: 'PASS', message: 'no pCPU is pinned exclusively by two guests' });
   // A pCPU a guest pinned a vCPU to (affinity = that one CPU) is only dedicated if no other
@@ -182,7 +186,8 @@ export function assessOvercommit(snap: GuestSnapshot, onlineCpus: number[], limi
   const ratio = hostCpus > 0 ? guestVcpus / hostCpus : Infinity;
   const r = Math.round(ratio * 100) / 100;
   if (ratio > limit) checks.push({ id: 'ratio', status: 'FAIL', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1, above the ${limit}:1 limit` });
-  else if (ratio > 1) checks.push({ id: 'ratio', status: 'PASS', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1 (overcommitted, within ${limit}:1)` });
+  else if (ratio > 1)
+    checks.push({ id: 'ratio', status: 'PASS', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1 (overcommitted, within ${limit}:1)` });
   else checks.push({ id: 'ratio', status: 'PASS', message: `${guestVcpus} vCPUs on ${hostCpus} CPUs is ${r}:1 (not overcommitted)` });
   const perCpu = onlineCpus.map((cpu) => {
     let vcpuThreads = 0;

@@ -42,7 +42,7 @@ export function parseAssignments(values: string[], what: string): Map<string, nu
     // A vCPU index is a CPU number of the guest: the same documented bound as host CPUs.
     if (what === 'vcpu' && !(key.length <= 5 && Number(key) < MAX_CPUS)) {
       throw new KvcpuError('E_CPULIST_RANGE', `--vcpu ${key.length > 24 ? `${key.slice(0, 20)}...` : key}=...: vCPU index out of range (0-${MAX_CPUS - 1})`, {
-        hint: 'see `kvcpu ps` for the guest\'s vCPUs',
+        hint: "see `kvcpu ps` for the guest's vCPUs",
         details: { limit: MAX_CPUS },
       });
     }
@@ -51,9 +51,13 @@ export function parseAssignments(values: string[], what: string): Map<string, nu
     // `--vcpu 0=1 --vcpu 0=0`: which one was meant? Refuse rather than let the last one win.
     const norm = what === 'vcpu' ? String(Number(key)) : key;
     if (m.has(norm)) {
-      throw new KvcpuError('E_PIN_DUPLICATE', `--${what} ${norm} is given twice (${formatCpulist(m.get(norm)!)} and ${formatCpulist(cpus)}); nothing was changed`, {
-        hint: `give each ${what === 'vcpu' ? 'vCPU' : 'IOThread'} once`,
-      });
+      throw new KvcpuError(
+        'E_PIN_DUPLICATE',
+        `--${what} ${norm} is given twice (${formatCpulist(m.get(norm)!)} and ${formatCpulist(cpus)}); nothing was changed`,
+        {
+          hint: `give each ${what === 'vcpu' ? 'vCPU' : 'IOThread'} once`,
+        },
+      );
     }
     m.set(norm, cpus);
   }
@@ -151,7 +155,9 @@ export function validatePinRequests(reqs: PinRequest[], env: PinEnvironment): st
     const key = `${r.guest}/${r.label}/${offline.join(',')}`;
     if (offline.length && !offlineSeen.has(key)) {
       offlineSeen.add(key);
-      problems.push(`${r.guest} ${r.label}: CPU ${formatCpulist(offline)} ${offline.length === 1 ? 'is' : 'are'} not online (online CPUs: ${formatCpulist(env.online)})`);
+      problems.push(
+        `${r.guest} ${r.label}: CPU ${formatCpulist(offline)} ${offline.length === 1 ? 'is' : 'are'} not online (online CPUs: ${formatCpulist(env.online)})`,
+      );
     }
     if (offline.length) continue;
     if (!allowed) continue;

@@ -41,7 +41,9 @@ export function detectCpusetMount(root = '/'): CpusetMount | null {
   }
   return parseCpusetMount(text, (mp) => {
     try {
-      return readFileSync(join(root, mp, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpuset');
+      return readFileSync(join(root, mp, 'cgroup.controllers'), 'utf8')
+        .split(/\s+/)
+        .includes('cpuset');
     } catch {
       return false;
     }
@@ -281,7 +283,9 @@ export function removeStaleCgroups(root: string, mount: CpusetMount, only?: { na
   const base = join(root, mount.mountPoint, 'kvcpu');
   let dirs: string[];
   try {
-    dirs = readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    dirs = readdirSync(base, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return [];
   }

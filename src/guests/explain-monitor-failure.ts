@@ -30,18 +30,26 @@ export function explainMonitorFailure(
 ): KvcpuError {
   const state = readProcessState(guest.pid, root);
   if (state === 'T' || state === 't') {
-    return new KvcpuError('E_GUEST_STOPPED', `guest ${guest.name} (pid ${guest.pid}) is stopped (state ${state} in /proc/${guest.pid}/stat${state === 't' ? ': a debugger holds it' : ': SIGSTOP'}): its QMP monitor cannot answer`, {
-      hint: state === 't' ? 'detach the debugger first' : `resume it with \`kill -CONT ${guest.pid}\`, then retry`,
-      details: { pid: guest.pid, state },
-      cause,
-    });
+    return new KvcpuError(
+      'E_GUEST_STOPPED',
+      `guest ${guest.name} (pid ${guest.pid}) is stopped (state ${state} in /proc/${guest.pid}/stat${state === 't' ? ': a debugger holds it' : ': SIGSTOP'}): its QMP monitor cannot answer`,
+      {
+        hint: state === 't' ? 'detach the debugger first' : `resume it with \`kill -CONT ${guest.pid}\`, then retry`,
+        details: { pid: guest.pid, state },
+        cause,
+      },
+    );
   }
   if (isKvcpuError(cause) && cause.code === 'E_QMP_TIMEOUT') {
-    return new KvcpuError('E_QMP_BUSY', `guest ${guest.name}'s QMP socket ${socketPath} accepted the connection but sent no greeting: another client holds the monitor`, {
-      hint: 'QMP serves one client per socket: close the other client (socat, a second kvcpu, libvirt) or give QEMU a second -qmp socket',
-      details: { pid: guest.pid, socket: socketPath },
-      cause,
-    });
+    return new KvcpuError(
+      'E_QMP_BUSY',
+      `guest ${guest.name}'s QMP socket ${socketPath} accepted the connection but sent no greeting: another client holds the monitor`,
+      {
+        hint: 'QMP serves one client per socket: close the other client (socat, a second kvcpu, libvirt) or give QEMU a second -qmp socket',
+        details: { pid: guest.pid, socket: socketPath },
+        cause,
+      },
+    );
   }
   return new KvcpuError(fallbackCode, `cannot talk to ${guest.name}'s QMP socket ${socketPath}: ${(cause as Error).message}`, {
     hint: 'check that QEMU runs with -qmp unix:PATH,server=on,wait=off',

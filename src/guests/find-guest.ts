@@ -16,7 +16,10 @@ export function findGuest(snap: GuestSnapshot, ref: string): GuestProcess {
     });
   }
   const names = snap.guests.map((g) => `${g.name} (${g.pid})`);
-  const near = didYouMean(ref, snap.guests.map((g) => g.name));
+  const near = didYouMean(
+    ref,
+    snap.guests.map((g) => g.name),
+  );
   throw new KvcpuError('E_GUEST_NOT_FOUND', `no running QEMU guest "${ref}"`, {
     hint: names.length
       ? `${near ? `${near} ` : ''}running: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`

@@ -12,17 +12,28 @@ import type { GuestSnapshot } from './types.ts';
 const root = mkdtempSync(join(tmpdir(), 'kvcpu-scan-cache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const view = (s: GuestSnapshot) => s.guests.map((g) => ({ pid: g.pid, name: g.name, start: g.startTime, vcpus: g.vcpuCount, threads: g.threads.map((t) => `${t.tid}:${t.role}${t.vcpu ?? ''}`) }));
+const view = (s: GuestSnapshot) =>
+  s.guests.map((g) => ({
+    pid: g.pid,
+    name: g.name,
+    start: g.startTime,
+    vcpus: g.vcpuCount,
+    threads: g.threads.map((t) => `${t.tid}:${t.role}${t.vcpu ?? ''}`),
+  }));
 
 beforeEach(() => {
   rmSync(join(root, 'proc'), { recursive: true, force: true });
   mkdirSync(join(root, 'proc'), { recursive: true });
-  writeGuest(root, 100, 'a', 5000, [[101, 'call_rcu', 5001], [102, 'CPU 0/TCG', 5002], [103, 'CPU 1/TCG', 5002]]);
+  writeGuest(root, 100, 'a', 5000, [
+    [101, 'call_rcu', 5001],
+    [102, 'CPU 0/TCG', 5002],
+    [103, 'CPU 1/TCG', 5002],
+  ]);
   writeGuest(root, 200, 'b', 6000, [[201, 'CPU 0/TCG', 6001]], 1);
 });
 
 describe('GuestScanCache (what the sampler keeps between samples)', () => {
-  it('gives the same answer as a scan without it, and reuses a known process\'s command line', async () => {
+  it("gives the same answer as a scan without it, and reuses a known process's command line", async () => {
     const cache = new GuestScanCache(root);
     const first = await snapshotGuests({ root, qmp: false, cache });
     expect(view(first)).toEqual(view(await snapshotGuests({ root, qmp: false })));
@@ -34,13 +45,31 @@ describe('GuestScanCache (what the sampler keeps between samples)', () => {
     expect(view(await snapshotGuests({ root, qmp: false }))[0]!.name).toBe('renamed');
   });
 
-  it('never serves a reused pid the old guest\'s facts (other start time)', async () => {
+  it("never serves a reused pid the old guest's facts (other start time)", async () => {
     const cache = new GuestScanCache(root);
     await snapshotGuests({ root, qmp: false, cache });
     // Guest a exits; another QEMU gets pid 100 (and tid 102 again, now a different thread).
-    writeGuest(root, 100, 'c', 9000, [[102, 'IO iot0', 9001], [104, 'CPU 0/TCG', 9002], [105, 'CPU 1/TCG', 9002], [106, 'CPU 2/TCG', 9002]], 3);
+    writeGuest(
+      root,
+      100,
+      'c',
+      9000,
+      [
+        [102, 'IO iot0', 9001],
+        [104, 'CPU 0/TCG', 9002],
+        [105, 'CPU 1/TCG', 9002],
+        [106, 'CPU 2/TCG', 9002],
+      ],
+      3,
+    );
     const s = await snapshotGuests({ root, qmp: false, cache });
-    expect(view(s)[0]).toEqual({ pid: 100, name: 'c', start: 9000, vcpus: 3, threads: ['100:emulator', '102:iothread', '104:vcpu0', '105:vcpu1', '106:vcpu2'] });
+    expect(view(s)[0]).toEqual({
+      pid: 100,
+      name: 'c',
+      start: 9000,
+      vcpus: 3,
+      threads: ['100:emulator', '102:iothread', '104:vcpu0', '105:vcpu1', '106:vcpu2'],
+    });
     expect(s.guests[0]!.config.smpCpus).toBe(3);
   });
 

@@ -45,7 +45,12 @@ function cmpSlots(a: HotpluggableCpu, b: HotpluggableCpu): number {
 }
 
 function deviceId(props: Record<string, number>): string {
-  return 'kvcpu-cpu' + PROP_ORDER.filter((k) => props[k] !== undefined).map((k) => `-${k[0]}${props[k]}`).join('');
+  return (
+    'kvcpu-cpu' +
+    PROP_ORDER.filter((k) => props[k] !== undefined)
+      .map((k) => `-${k[0]}${props[k]}`)
+      .join('')
+  );
 }
 
 function sleep(ms: number): Promise<void> {
@@ -55,7 +60,9 @@ function sleep(ms: number): Promise<void> {
 /** What the guest OS must do to run newly plugged vCPUs. */
 function onlineSteps(cpuIndexes: number[]): string[] {
   return [
-    ...cpuIndexes.map((i) => `echo 1 > /sys/devices/system/cpu/cpu${i}/online   # inside the guest (cpu number as the guest enumerates it; usually the cpu-index)`),
+    ...cpuIndexes.map(
+      (i) => `echo 1 > /sys/devices/system/cpu/cpu${i}/online   # inside the guest (cpu number as the guest enumerates it; usually the cpu-index)`,
+    ),
     'or once, a udev rule: SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", ATTR{online}="1"',
     'some distributions ship such a rule already; check with `grep -r cpu /lib/udev/rules.d` in the guest',
   ];
@@ -78,7 +85,9 @@ function vcpuThreads(root: string, pid: number): Map<number, { tid: number; comm
  */
 async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string): Promise<HotplugOutcome> {
   const counts = await virsh(['vcpucount', guest.name], 60_000).catch((e: unknown) => {
-    throw new KvcpuError('E_HOTPLUG_NO_QMP', `virsh cannot reach libvirt domain ${guest.name}: ${errText(e)}`, { hint: 'check `virsh list` (kvcpu talks to libvirt through virsh)' });
+    throw new KvcpuError('E_HOTPLUG_NO_QMP', `virsh cannot reach libvirt domain ${guest.name}: ${errText(e)}`, {
+      hint: 'check `virsh list` (kvcpu talks to libvirt through virsh)',
+    });
   });
   const num = (label: string) => Number(new RegExp(`^${label}\\s+live\\s+(\\d+)`, 'm').exec(counts)?.[1] ?? NaN);
   const maxCpus = num('maximum');
@@ -96,7 +105,8 @@ async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string):
     await virsh(['setvcpus', guest.name, String(to), '--live'], 60_000);
   } catch (e) {
     const why = errText(e);
-    if (to > from) throw new KvcpuError('E_HOTPLUG_VERIFY', `virsh setvcpus ${guest.name} ${to} --live failed: ${why}`, { hint: 'check the domain with `virsh vcpucount`' });
+    if (to > from)
+      throw new KvcpuError('E_HOTPLUG_VERIFY', `virsh setvcpus ${guest.name} ${to} --live failed: ${why}`, { hint: 'check the domain with `virsh vcpucount`' });
     const pending = /timed out|timeout/i.test(why);
     throw new KvcpuError(pending ? 'E_HOTPLUG_UNPLUG_PENDING' : 'E_HOTPLUG_UNPLUG_UNSUPPORTED', `libvirt could not unplug vCPUs of ${guest.name}: ${why}`, {
       hint: 'vCPU unplug needs a guest OS that handles ACPI CPU eject; with no OS, or firmware only, it cannot work — restart the guest with fewer vCPUs instead',
@@ -111,7 +121,9 @@ async function hotplugViaLibvirt(guest: GuestProcess, to: number, root: string):
     await sleep(20);
   }
   if (fresh.length < to - from) {
-    throw new KvcpuError('E_HOTPLUG_VERIFY', `libvirt reports ${to} vCPUs but only ${fresh.length} of ${to - from} new vCPU thread(s) appeared`, { hint: 'check `kvcpu ps`' });
+    throw new KvcpuError('E_HOTPLUG_VERIFY', `libvirt reports ${to} vCPUs but only ${fresh.length} of ${to - from} new vCPU thread(s) appeared`, {
+      hint: 'check `kvcpu ps`',
+    });
   }
   const added = fresh.sort((a, b) => a[0] - b[0]).map(([n, t]) => ({ cpuIndex: n, tid: t.tid, thread: t.comm, id: `vcpu${n}`, props: {} }));
   return { ...base, action: 'plug', added, guestSteps: onlineSteps(added.map((a) => a.cpuIndex)) };
@@ -185,19 +197,23 @@ export async function hotplugVcpus(guest: GuestProcess, to: number, opts: { root
       }
       const missing = out.filter((o) => o.thread === null);
       if (missing.length) {
-        throw new KvcpuError('E_HOTPLUG_VERIFY', `device_add succeeded but no thread appeared for cpu-index ${missing.map((m) => m.cpuIndex).join(',')}`, { hint: 'check `kvcpu ps`' });
+        throw new KvcpuError('E_HOTPLUG_VERIFY', `device_add succeeded but no thread appeared for cpu-index ${missing.map((m) => m.cpuIndex).join(',')}`, {
+          hint: 'check `kvcpu ps`',
+        });
       }
       return { ...base, action: 'plug', added: out.sort((a, b) => a.cpuIndex - b.cpuIndex), guestSteps: onlineSteps(out.map((o) => o.cpuIndex)) };
     }
     // Unplug: only CPUs added with device_add (under /machine/peripheral) can be removed.
-    const removable = cpus
-      .filter((c) => c['qom-path'].startsWith('/machine/peripheral/'))
-      .sort((a, b) => b['cpu-index'] - a['cpu-index']);
+    const removable = cpus.filter((c) => c['qom-path'].startsWith('/machine/peripheral/')).sort((a, b) => b['cpu-index'] - a['cpu-index']);
     const need = from - to;
     if (removable.length < need) {
-      throw new KvcpuError('E_HOTPLUG_UNPLUG_UNSUPPORTED', `guest ${guest.name}: only ${removable.length} of its ${from} vCPUs were hot-plugged; vCPUs present at boot cannot be removed`, {
-        hint: `lowest reachable count is ${from - removable.length}; restart with a smaller -smp to go lower`,
-      });
+      throw new KvcpuError(
+        'E_HOTPLUG_UNPLUG_UNSUPPORTED',
+        `guest ${guest.name}: only ${removable.length} of its ${from} vCPUs were hot-plugged; vCPUs present at boot cannot be removed`,
+        {
+          hint: `lowest reachable count is ${from - removable.length}; restart with a smaller -smp to go lower`,
+        },
+      );
     }
     for (const c of removable.slice(0, need)) {
       const id = /\/machine\/peripheral\/(.+)$/.exec(c['qom-path'])![1]!;

@@ -48,21 +48,30 @@ export function buildLaunchArgs(o: LaunchOptions, dir: string): string[] {
   const bios = o.bios === undefined ? (existsSync(QBOOT_ROM) ? QBOOT_ROM : null) : o.bios;
   return [
     // debug-threads=on names threads `CPU n/KVM|TCG`, `IO id`: what ps/pin classify by.
-    '-name', `guest=${o.name},debug-threads=on`,
-    '-accel', o.accel,
-    '-cpu', o.cpu,
-    '-smp', o.smp,
-    '-m', String(o.memoryMiB ?? 16),
+    '-name',
+    `guest=${o.name},debug-threads=on`,
+    '-accel',
+    o.accel,
+    '-cpu',
+    o.cpu,
+    '-smp',
+    o.smp,
+    '-m',
+    String(o.memoryMiB ?? 16),
     '-nodefaults',
-    '-display', 'none',
+    '-display',
+    'none',
     ...(bios ? ['-bios', bios] : []),
     ...(o.kernel ? ['-kernel', resolve(o.kernel)] : []),
-    '-serial', `file:${join(dir, 'serial.log')}`,
-    '-qmp', `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
+    '-serial',
+    `file:${join(dir, 'serial.log')}`,
+    '-qmp',
+    `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
     // -daemonize: the guest outlives kvcpu; QEMU's parent exits only once the child is
     // initialised (os-posix.c os_daemonize), so the QMP socket exists when execFile returns.
     '-daemonize',
-    '-pidfile', join(dir, 'qemu.pid'),
+    '-pidfile',
+    join(dir, 'qemu.pid'),
     ...(o.extraArgs ?? []),
   ];
 }

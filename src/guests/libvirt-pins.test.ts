@@ -22,7 +22,14 @@ describe('libvirt pins', () => {
   it('one virsh call per vCPU / IOThread and one emulatorpin per domain; IOThreads by libvirt number', () => {
     const g = libvirtGuest();
     // virsh-style numeric IOThread id on a libvirt guest resolves to the iothread1 object.
-    const reqs = buildPinRequests(g, { vcpus: new Map([[0, [2]], [1, [3]]]), emulator: [0, 1], iothreads: new Map([['1', [1]]]) });
+    const reqs = buildPinRequests(g, {
+      vcpus: new Map([
+        [0, [2]],
+        [1, [3]],
+      ]),
+      emulator: [0, 1],
+      iothreads: new Map([['1', [1]]]),
+    });
     expect(reqs.find((r) => r.role === 'iothread')).toMatchObject({ tid: 520, iothread: 'iothread1' });
     const cmds = virshCommands(new Map([[g.pid, g]]), reqs, true).map((a) => a.join(' '));
     expect(cmds).toEqual([
@@ -39,11 +46,25 @@ describe('libvirt pins', () => {
   });
 
   it('re-pinning keeps the first before (live and XML) of each libvirt target, so unpin goes all the way back', () => {
-    const pin = (what: LibvirtPin['what'], id: string | null, before: string, after: string, beforeConfig: string | null = null): LibvirtPin => ({ domain: 'db1', what, id, before, beforeConfig, after });
+    const pin = (what: LibvirtPin['what'], id: string | null, before: string, after: string, beforeConfig: string | null = null): LibvirtPin => ({
+      domain: 'db1',
+      what,
+      id,
+      before,
+      beforeConfig,
+      after,
+    });
     const base: Omit<PinState, 'libvirt' | 'threads'> = { kind: 'kvcpu-pin-state', pid: 500, startTime: 77, guest: 'db1', savedAt: 'x', cgroup: null };
-    savePinState({ ...base, threads: [{ tid: 510, comm: 'CPU 0/KVM', label: 'vcpu 0', before: '0-3', after: '2' }], libvirt: [pin('vcpu', '0', '0-3', '2', '0-3')] }, dir);
     savePinState(
-      { ...base, threads: [{ tid: 510, comm: 'CPU 0/KVM', label: 'vcpu 0', before: '2', after: '3' }], libvirt: [pin('vcpu', '0', '2', '3', '2'), pin('emulator', null, '0-3', '0')] },
+      { ...base, threads: [{ tid: 510, comm: 'CPU 0/KVM', label: 'vcpu 0', before: '0-3', after: '2' }], libvirt: [pin('vcpu', '0', '0-3', '2', '0-3')] },
+      dir,
+    );
+    savePinState(
+      {
+        ...base,
+        threads: [{ tid: 510, comm: 'CPU 0/KVM', label: 'vcpu 0', before: '2', after: '3' }],
+        libvirt: [pin('vcpu', '0', '2', '3', '2'), pin('emulator', null, '0-3', '0')],
+      },
       dir,
     );
     const s = loadPinState(500, 77, dir)!;
@@ -61,7 +82,9 @@ describe('libvirt pins', () => {
 
   it('isLibvirtGone tells a libvirtd that went away from a refused change', () => {
     const e = (stderr: string, killed = false) => Object.assign(new Error('Command failed'), { stderr, killed });
-    expect(isLibvirtGone(e("error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': Connection refused"))).toBe(true);
+    expect(
+      isLibvirtGone(e("error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': Connection refused")),
+    ).toBe(true);
     expect(isLibvirtGone(e('error: End of file while reading data: Input/output error'))).toBe(true);
     expect(isLibvirtGone(e('', true))).toBe(true); // virsh killed by kvcpu's timeout (a stopped libvirtd)
     expect(isLibvirtGone(e("error: invalid argument: Invalid cpuset '7' for vcpu '0'"))).toBe(false);

@@ -93,9 +93,16 @@ export async function virsh(args: string[], timeoutMs = 30_000): Promise<string>
  * `iothreadinfo --config`): the last column of the matching table row.
  */
 export async function readConfigAffinity(domain: string, t: Pick<LibvirtPin, 'what' | 'id'>): Promise<string> {
-  const args = t.what === 'vcpu' ? ['vcpupin', domain, t.id!, '--config'] : t.what === 'emulator' ? ['emulatorpin', domain, '--config'] : ['iothreadinfo', domain, '--config'];
+  const args =
+    t.what === 'vcpu'
+      ? ['vcpupin', domain, t.id!, '--config']
+      : t.what === 'emulator'
+        ? ['emulatorpin', domain, '--config']
+        : ['iothreadinfo', domain, '--config'];
   const text = await virsh(args).catch((e: unknown) => {
-    throw new KvcpuError('E_PIN_FAILED', `virsh ${args.join(' ')} failed: ${errText(e)}; nothing was changed`, { hint: 'check the domain with `virsh dominfo`' });
+    throw new KvcpuError('E_PIN_FAILED', `virsh ${args.join(' ')} failed: ${errText(e)}; nothing was changed`, {
+      hint: 'check the domain with `virsh dominfo`',
+    });
   });
   for (const line of text.split('\n')) {
     const m = /^\s*(\*|\d+):?\s+([\d,-]+)\s*$/.exec(line);
@@ -135,7 +142,11 @@ function pinElementRe(t: Pick<LibvirtPin, 'what' | 'id'>): RegExp {
 /** Does the inactive XML hold a pin element for this target (and a <cputune> at all)? */
 export function configPinPresence(xml: string, t: Pick<LibvirtPin, 'what' | 'id'>): { configHad: boolean; cputuneHad: boolean; iothreadidsHad?: boolean } {
   const tune = cputuneOf(xml);
-  return { configHad: tune !== null && pinElementRe(t).test(tune), cputuneHad: tune !== null, ...(t.what === 'iothread' ? { iothreadidsHad: /<iothreadids\b/.test(xml) } : {}) };
+  return {
+    configHad: tune !== null && pinElementRe(t).test(tune),
+    cputuneHad: tune !== null,
+    ...(t.what === 'iothread' ? { iothreadidsHad: /<iothreadids\b/.test(xml) } : {}),
+  };
 }
 
 /**
@@ -225,7 +236,9 @@ export async function pinViaLibvirt(
   for (const u of unplugged) {
     const t = { what: 'vcpu' as const, id: String(u.vcpu) };
     const before = await readLiveVcpuPin(u.domain, u.vcpu).catch((e: unknown) => {
-      throw new KvcpuError('E_PIN_FAILED', `virsh vcpupin ${u.domain} ${u.vcpu} failed: ${errText(e)}; nothing was changed`, { hint: 'check `virsh vcpucount`' });
+      throw new KvcpuError('E_PIN_FAILED', `virsh vcpupin ${u.domain} ${u.vcpu} failed: ${errText(e)}; nothing was changed`, {
+        hint: 'check `virsh vcpucount`',
+      });
     });
     pins.set(targetKey(u.domain, t), { domain: u.domain, ...t, before, beforeConfig: null, after: formatCpulist(u.cpus), unplugged: true, req: null });
   }
@@ -245,7 +258,9 @@ export async function pinViaLibvirt(
         xmls.set(
           p.domain,
           await readInactiveXml(p.domain).catch((e: unknown) => {
-            throw new KvcpuError('E_PIN_FAILED', `virsh dumpxml --inactive ${p.domain} failed: ${errText(e)}; nothing was changed`, { hint: 'check `virsh dominfo`' });
+            throw new KvcpuError('E_PIN_FAILED', `virsh dumpxml --inactive ${p.domain} failed: ${errText(e)}; nothing was changed`, {
+              hint: 'check `virsh dominfo`',
+            });
           }),
         );
       }
@@ -275,10 +290,19 @@ export async function pinViaLibvirt(
       const threads = reqs
         .filter((r) => lostKeys.has(targetKey(guests.get(r.pid)!.name, targetOf(r))))
         .map((r) => ({ pid: r.pid, tid: r.tid, comm: r.comm, label: r.label, before: formatCpulist(beforeTid.get(r.tid)!), after: formatCpulist(r.cpus) }));
-      throw new KvcpuError('E_LIBVIRT_LOST', `${why}; libvirtd stopped answering, so ${notRolledBack.length} of ${n} virsh change(s) could not be rolled back (${targets.join(', ')})`, {
-        hint: 'start libvirtd again, then `kvcpu unpin DOMAIN` (or run the same pin again)',
-        details: { rolledBack: n - notRolledBack.length, notRolledBack: notRolledBack.map(({ lostLibvirt: _l, ...p }) => p), threads, rollbackProblems: problems },
-      });
+      throw new KvcpuError(
+        'E_LIBVIRT_LOST',
+        `${why}; libvirtd stopped answering, so ${notRolledBack.length} of ${n} virsh change(s) could not be rolled back (${targets.join(', ')})`,
+        {
+          hint: 'start libvirtd again, then `kvcpu unpin DOMAIN` (or run the same pin again)',
+          details: {
+            rolledBack: n - notRolledBack.length,
+            notRolledBack: notRolledBack.map(({ lostLibvirt: _l, ...p }) => p),
+            threads,
+            rollbackProblems: problems,
+          },
+        },
+      );
     }
     throw new KvcpuError('E_PIN_FAILED', `${why}; rolled back ${n} virsh change(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`, {
       hint: 'check `virsh list` and the domain state (--config needs a persistent domain: virsh define)',

@@ -34,10 +34,15 @@ describe('status / schedstat / sched', () => {
     expect(parseSchedMigrations('nothing')).toBeNull();
   });
   it('takes migrations and switch counts from sched (the same counters as status)', () => {
-    const text = 'CPU 0/TCG (1, #threads: 5)\n---\nse.nr_migrations                             :                   42\nnr_switches : 20\nnr_voluntary_switches                        :                   17\nnr_involuntary_switches :3\n';
+    const text =
+      'CPU 0/TCG (1, #threads: 5)\n---\nse.nr_migrations                             :                   42\nnr_switches : 20\nnr_voluntary_switches                        :                   17\nnr_involuntary_switches :3\n';
     expect(parseSchedCounters(text)).toEqual({ migrations: 42, voluntarySwitches: 17, involuntarySwitches: 3 });
     // a name inside another line does not count; a missing counter is null
-    expect(parseSchedCounters('x nr_voluntary_switches : 9\nse.nr_migrations : 1\n')).toEqual({ migrations: 1, voluntarySwitches: null, involuntarySwitches: null });
+    expect(parseSchedCounters('x nr_voluntary_switches : 9\nse.nr_migrations : 1\n')).toEqual({
+      migrations: 1,
+      voluntarySwitches: null,
+      involuntarySwitches: null,
+    });
   });
 });
 

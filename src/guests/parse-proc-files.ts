@@ -82,7 +82,11 @@ export function parseSchedstat(text: string): { runNs: number; waitNs: number } 
  * the same p->nvcsw/p->nivcsw as status' voluntary_ctxt_switches/nonvoluntary_ctxt_switches.
  */
 export function parseSchedCounters(text: string): { migrations: number | null; voluntarySwitches: number | null; involuntarySwitches: number | null } {
-  return { migrations: schedField(text, 'se.nr_migrations'), voluntarySwitches: schedField(text, 'nr_voluntary_switches'), involuntarySwitches: schedField(text, 'nr_involuntary_switches') };
+  return {
+    migrations: schedField(text, 'se.nr_migrations'),
+    voluntarySwitches: schedField(text, 'nr_voluntary_switches'),
+    involuntarySwitches: schedField(text, 'nr_involuntary_switches'),
+  };
 }
 
 /** `NAME   :   123` at the start of a line of /proc/.../sched; null when absent. */

@@ -25,7 +25,7 @@ describe('parseSmpCounts (QEMU 7.2 machine-smp.c)', () => {
   });
 });
 
-describe('smpCountsFor: kvcpu\'s -smp model for the guest\'s machine type', () => {
+describe("smpCountsFor: kvcpu's -smp model for the guest's machine type", () => {
   it.each([
     // Repeated -smp options merge key by key (the last one alone would say 3 of 3).
     [['1', 'maxcpus=3'], null, 1, 3],
@@ -47,14 +47,44 @@ describe('smpCountsFor: kvcpu\'s -smp model for the guest\'s machine type', () =
 describe('parseQemuCmdline', () => {
   it('parses the kvcpu launch command line', () => {
     const c = parseQemuCmdline([
-      '/usr/bin/qemu-system-x86_64', '-name', 'guest=vm1,debug-threads=on', '-accel', 'tcg,thread=single', '-cpu', 'EPYC,+topoext',
-      '-smp', '3', '-m', '1G', '-append', '-name guest=evil', '-qmp', 'unix:/tmp/q.sock,server=on,wait=off',
-      '-chardev', 'socket,id=mon1,path=/tmp/m.sock,server=on,wait=off', '-mon', 'chardev=mon1,mode=control',
-      '-object', 'iothread,id=iot0', '-daemonize', '-pidfile', '/tmp/p',
+      '/usr/bin/qemu-system-x86_64',
+      '-name',
+      'guest=vm1,debug-threads=on',
+      '-accel',
+      'tcg,thread=single',
+      '-cpu',
+      'EPYC,+topoext',
+      '-smp',
+      '3',
+      '-m',
+      '1G',
+      '-append',
+      '-name guest=evil',
+      '-qmp',
+      'unix:/tmp/q.sock,server=on,wait=off',
+      '-chardev',
+      'socket,id=mon1,path=/tmp/m.sock,server=on,wait=off',
+      '-mon',
+      'chardev=mon1,mode=control',
+      '-object',
+      'iothread,id=iot0',
+      '-daemonize',
+      '-pidfile',
+      '/tmp/p',
     ]);
     expect(c).toMatchObject({
-      name: 'vm1', debugThreads: true, accel: 'tcg', tcgThread: 'single', cpuModel: 'EPYC', smpCpus: 3, maxCpus: 3,
-      memoryMiB: 1024, qmpSockets: ['/tmp/q.sock', '/tmp/m.sock'], iothreads: ['iot0'], daemonize: true, pidfile: '/tmp/p',
+      name: 'vm1',
+      debugThreads: true,
+      accel: 'tcg',
+      tcgThread: 'single',
+      cpuModel: 'EPYC',
+      smpCpus: 3,
+      maxCpus: 3,
+      memoryMiB: 1024,
+      qmpSockets: ['/tmp/q.sock', '/tmp/m.sock'],
+      iothreads: ['iot0'],
+      daemonize: true,
+      pidfile: '/tmp/p',
     });
   });
   it('knows -enable-kvm, -machine accel= and the default accelerator', () => {
@@ -65,7 +95,10 @@ describe('parseQemuCmdline', () => {
     expect(parseQemuCmdline(['qemu-system-x86_64', '-name', 'plain']).name).toBe('plain');
   });
   it('merges repeated -name options like QEMU', () => {
-    expect(parseQemuCmdline(['qemu-system-x86_64', '-name', 'guest=vm,debug-threads=on', '-name', 'debug-threads=off'])).toMatchObject({ name: 'vm', debugThreads: false });
+    expect(parseQemuCmdline(['qemu-system-x86_64', '-name', 'guest=vm,debug-threads=on', '-name', 'debug-threads=off'])).toMatchObject({
+      name: 'vm',
+      debugThreads: false,
+    });
   });
   it('recognises QEMU binaries', () => {
     expect(isQemuBinary('/usr/bin/qemu-system-x86_64')).toBe(true);

@@ -36,7 +36,10 @@ function addThread(pid: number, tid: number, comm: string, start: number, allowe
 function addGuest(pid: number, name: string, vcpus: number): void {
   rmSync(join(root, 'proc', String(pid)), { recursive: true, force: true });
   mkdirSync(join(root, 'proc', String(pid)), { recursive: true });
-  writeFileSync(join(root, 'proc', String(pid), 'cmdline'), ['qemu-system-x86_64', '-name', `guest=${name},debug-threads=on`, '-smp', String(vcpus), ''].join('\0'));
+  writeFileSync(
+    join(root, 'proc', String(pid), 'cmdline'),
+    ['qemu-system-x86_64', '-name', `guest=${name},debug-threads=on`, '-smp', String(vcpus), ''].join('\0'),
+  );
   addThread(pid, pid, 'qemu-system-x86', 5000 + pid);
   addThread(pid, pid + 1, 'call_rcu', 5000 + pid);
   for (let i = 0; i < vcpus; i++) addThread(pid, pid + 10 + i, `CPU ${i}/TCG`, 5000 + pid);
@@ -66,10 +69,12 @@ function fakeEdge(hook?: (tid: number) => void): AffinityEdge & { calls: [number
     async get(pid, tid) {
       const f = join(root, 'proc', String(pid), 'task', String(tid), 'status');
       if (!existsSync(f)) return null;
-      return allowed(pid, tid).split(',').flatMap((p) => {
-        const [a, b] = p.split('-').map(Number);
-        return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
-      });
+      return allowed(pid, tid)
+        .split(',')
+        .flatMap((p) => {
+          const [a, b] = p.split('-').map(Number);
+          return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+        });
     },
   };
 }
@@ -94,7 +99,10 @@ const spec = (v: Record<string, string>, emulator: string | null = null) =>
 describe('snapshotGuests on a captured tree', () => {
   it('finds QEMU processes, skips vanished ones, classifies threads', async () => {
     const s = await snapshotGuests({ root, qmp: false });
-    expect(s.guests.map((g) => [g.name, g.vcpuCount])).toEqual([['a', 2], ['b', 2]]);
+    expect(s.guests.map((g) => [g.name, g.vcpuCount])).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
     expect(s.guests[0]!.threads.map((t) => t.role)).toEqual(['emulator', 'emulator', 'vcpu', 'vcpu']);
   });
 });
@@ -103,7 +111,12 @@ describe('pinGuests (all or nothing)', () => {
   it('applies, verifies and saves state; unpin restores', async () => {
     const edge = fakeEdge();
     const out = await pinGuests([{ guest: 'a', spec: spec({ '0': '2', '1': '3' }, '0-1') }], { root, host, edge, stateDir });
-    expect(out.result!.applied.map((a) => [a.tid, a.before, a.after])).toEqual([[110, '0-3', '2'], [111, '0-3', '3'], [100, '0-3', '0-1'], [101, '0-3', '0-1']]);
+    expect(out.result!.applied.map((a) => [a.tid, a.before, a.after])).toEqual([
+      [110, '0-3', '2'],
+      [111, '0-3', '3'],
+      [100, '0-3', '0-1'],
+      [101, '0-3', '0-1'],
+    ]);
     expect(allowed(100, 110)).toBe('2');
     // Pinning again keeps the ORIGINAL affinity for unpin.
     await pinGuests([{ guest: '100', spec: spec({ '0': '1' }) }], { root, host, edge, stateDir });

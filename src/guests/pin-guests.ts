@@ -79,7 +79,13 @@ function callerAllowed(root: string): number[] {
 }
 
 /** Commands equivalent to the requests (taskset per thread, or virsh per vCPU/emulator). */
-export function describeCommands(guests: Map<number, GuestProcess>, reqs: PinRequest[], viaLibvirt: boolean, persist: boolean, unplugged: UnpluggedVcpuPin[] = []): string[] {
+export function describeCommands(
+  guests: Map<number, GuestProcess>,
+  reqs: PinRequest[],
+  viaLibvirt: boolean,
+  persist: boolean,
+  unplugged: UnpluggedVcpuPin[] = [],
+): string[] {
   if (viaLibvirt) return virshCommands(guests, reqs, persist, unplugged).map((args) => ['virsh', ...args].join(' '));
   return reqs.map((r) => `${tasksetCommand(r.tid, r.cpus)}   # ${r.guest} ${r.label} (${r.comm})`);
 }
@@ -146,7 +152,9 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
     if (route === 'libvirt' && !g.libvirt) continue; // refused below, all together
     if (!g.libvirt) continue;
     if (route === 'direct') {
-      warnings.push(`${g.name} is a libvirt domain pinned directly (--direct): libvirt does not know, \`virsh vcpupin ${g.name}\` still shows its old pins and libvirt re-applies them on its next change`);
+      warnings.push(
+        `${g.name} is a libvirt domain pinned directly (--direct): libvirt does not know, \`virsh vcpupin ${g.name}\` still shows its old pins and libvirt re-applies them on its next change`,
+      );
       continue;
     }
     const info = await dominfo(g.name);
@@ -165,7 +173,9 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   if (route === 'libvirt') {
     const notLibvirt = [...byPid.values()].filter((g) => !g.libvirt);
     if (notLibvirt.length) {
-      throw new KvcpuError('E_NOT_LIBVIRT', `not libvirt domains: ${notLibvirt.map((g) => g.name).join(', ')}`, { hint: 'drop --via-libvirt for plain QEMU guests' });
+      throw new KvcpuError('E_NOT_LIBVIRT', `not libvirt domains: ${notLibvirt.map((g) => g.name).join(', ')}`, {
+        hint: 'drop --via-libvirt for plain QEMU guests',
+      });
     }
   }
   if (persist) {
@@ -185,14 +195,16 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
   }
   if (opts.cgroup) {
     // Never move a thread a manager owns out of its cgroup (issue 16 item 8).
-    const managed = [...byPid.values()].map((g) => [g, viaLibvirtPids.has(g.pid) ? 'libvirt' : cgroupManagerOf(g, root)] as const).filter(([, m]) => m !== null);
+    const managed = [...byPid.values()]
+      .map((g) => [g, viaLibvirtPids.has(g.pid) ? 'libvirt' : cgroupManagerOf(g, root)] as const)
+      .filter(([, m]) => m !== null);
     if (managed.length) {
       throw new KvcpuError(
         'E_PIN_CGROUP_MANAGED',
         `refusing --cgroup (nothing was changed): ${managed.map(([g, m]) => `${g.name}'s threads belong to ${m}'s cgroups`).join('; ')}; moving them would take them from their manager`,
         {
           hint: managed.some(([, m]) => m === 'libvirt')
-            ? 'drop --cgroup: pinning through libvirt (the default for libvirt domains) already sets the cpuset of libvirt\'s own per-vCPU cgroups (machine/…/vcpuN)'
+            ? "drop --cgroup: pinning through libvirt (the default for libvirt domains) already sets the cpuset of libvirt's own per-vCPU cgroups (machine/…/vcpuN)"
             : 'drop --cgroup (affinity alone), or let the manager set the cpuset (systemctl set-property … AllowedCPUs=)',
           details: { managed: managed.map(([g, m]) => ({ guest: g.name, pid: g.pid, manager: m })) },
         },
@@ -217,15 +229,20 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
       const have = new Set(g.threads.filter((t) => t.role === 'vcpu').flatMap((t) => (t.vcpus ? t.vcpus : t.vcpu === null ? [] : [t.vcpu])));
       const missing = [...have].filter((n) => !spec.vcpus.has(n)).sort((a, b) => a - b);
       if (missing.length) {
-        throw new KvcpuError('E_PIN_PLAN_PARTIAL', `the plan pins ${spec.vcpus.size} vCPU(s) of ${g.name}, which runs ${have.size}: vCPU ${formatCpulist(missing)} would stay unpinned; nothing was changed`, {
-          hint: 'plan for the guest\'s real vCPU count (`kvcpu plan`), or pass --partial to pin only the listed vCPUs',
-          details: { guest: g.name, missing },
-        });
+        throw new KvcpuError(
+          'E_PIN_PLAN_PARTIAL',
+          `the plan pins ${spec.vcpus.size} vCPU(s) of ${g.name}, which runs ${have.size}: vCPU ${formatCpulist(missing)} would stay unpinned; nothing was changed`,
+          {
+            hint: "plan for the guest's real vCPU count (`kvcpu plan`), or pass --partial to pin only the listed vCPUs",
+            details: { guest: g.name, missing },
+          },
+        );
       }
     }
     reqs.push(...buildPinRequests(g, { ...spec, vcpus }));
   }
-  if (reqs.length === 0 && unplugged.length === 0) throw new KvcpuError('E_BAD_INPUT', 'nothing to pin', { hint: 'give --vcpu N=CPUS, --emulator CPUS or --iothread ID=CPUS' });
+  if (reqs.length === 0 && unplugged.length === 0)
+    throw new KvcpuError('E_BAD_INPUT', 'nothing to pin', { hint: 'give --vcpu N=CPUS, --emulator CPUS or --iothread ID=CPUS' });
   const libReqs = reqs.filter((r) => viaLibvirtPids.has(r.pid));
   const directReqs = reqs.filter((r) => !viaLibvirtPids.has(r.pid));
   const own = callerAllowed(root);
@@ -233,7 +250,21 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
     // Through libvirt, libvirt's rules decide: it widens its own per-vCPU cgroup cpusets, so
     // only "is the CPU online" is checked here (libvirt refuses the rest, and kvcpu rolls back).
     ...validatePinRequests(
-      [...libReqs, ...unplugged.map((u) => ({ pid: u.pid, startTime: 0, guest: u.domain, tid: 0, comm: '', label: `vcpu ${u.vcpu}`, role: 'vcpu' as const, vcpu: u.vcpu, iothread: null, cpus: u.cpus }))],
+      [
+        ...libReqs,
+        ...unplugged.map((u) => ({
+          pid: u.pid,
+          startTime: 0,
+          guest: u.domain,
+          tid: 0,
+          comm: '',
+          label: `vcpu ${u.vcpu}`,
+          role: 'vcpu' as const,
+          vcpu: u.vcpu,
+          iothread: null,
+          cpus: u.cpus,
+        })),
+      ],
       { online: parseCpulist(opts.host.cpus.online), callerAllowed: null, threadCpuset: () => null },
     ),
     ...validatePinRequests(directReqs, {
@@ -249,7 +280,10 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
     });
   }
   const libGuests = new Map([...byPid].filter(([pid]) => viaLibvirtPids.has(pid)));
-  const commands = [...(libGuests.size ? describeCommands(libGuests, libReqs, true, persist, unplugged) : []), ...describeCommands(byPid, directReqs, false, false)];
+  const commands = [
+    ...(libGuests.size ? describeCommands(libGuests, libReqs, true, persist, unplugged) : []),
+    ...describeCommands(byPid, directReqs, false, false),
+  ];
   const edge = opts.edge ?? realAffinityEdge(root);
   let cg: CpusetManager | null = null;
   if (opts.cgroup && directReqs.length) {
@@ -264,7 +298,9 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
       }
     }
   }
-  const method = [libGuests.size ? 'virsh' : '', directReqs.length ? edge.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : '') : ''].filter(Boolean).join(' + ');
+  const method = [libGuests.size ? 'virsh' : '', directReqs.length ? edge.method + (cg ? ` + cgroup v${cg.mount.version} cpuset` : '') : '']
+    .filter(Boolean)
+    .join(' + ');
   if (opts.dryRun) return { dryRun: true, method, requests: reqs, commands, result: null, statePaths: [], warnings, cleaned };
 
   // One pin/unpin per guest at a time, from reading "before" to saving it (pin-lock.ts); taking
@@ -290,7 +326,11 @@ export async function pinGuests(jobs: PinJob[], opts: PinOptions): Promise<PinOu
         if (libResult) {
           const back = await restoreLibvirtPins([...libResult.pins].reverse());
           if (isKvcpuError(e)) {
-            throw new KvcpuError(e.code, `${e.message}; rolled back ${libResult.pins.length} virsh change(s) too${back.length ? ` (problems: ${back.join('; ')})` : ''}`, { hint: e.hint, details: e.details });
+            throw new KvcpuError(
+              e.code,
+              `${e.message}; rolled back ${libResult.pins.length} virsh change(s) too${back.length ? ` (problems: ${back.join('; ')})` : ''}`,
+              { hint: e.hint, details: e.details },
+            );
           }
         }
         throw e;
@@ -338,9 +378,7 @@ function saveLostLibvirtPins(e: KvcpuError, guests: Map<number, GuestProcess>, s
     }
   }
   const names = [...new Set(lost.map((p) => p.domain))];
-  const next = saved.length
-    ? `; saved in ${saved.join(', ')}: once libvirtd answers, \`kvcpu unpin ${names.join('` / `kvcpu unpin ')}\` puts them back`
-    : '';
+  const next = saved.length ? `; saved in ${saved.join(', ')}: once libvirtd answers, \`kvcpu unpin ${names.join('` / `kvcpu unpin ')}\` puts them back` : '';
   return new KvcpuError('E_LIBVIRT_LOST', `${e.message}${next}${problems.length ? `; saving the pin state failed: ${problems.join('; ')}` : ''}`, {
     hint: e.hint,
     details: { ...(e.details as object), statePaths: saved, ...(problems.length ? { stateProblems: problems } : {}) },
@@ -373,11 +411,15 @@ async function saveStatesOrRollBack(
       }
     }
     const base = stateDirError(stateDir, e, 'save the pin state');
-    throw new KvcpuError('E_PIN_STATE_DIR', `${base.message}; rolled back ${result.applied.length} thread(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`, {
-      hint: base.hint,
-      details: { ...base.details, rolledBack: result.applied.length, rollbackErrors: problems },
-      cause: e,
-    });
+    throw new KvcpuError(
+      'E_PIN_STATE_DIR',
+      `${base.message}; rolled back ${result.applied.length} thread(s)${problems.length ? `, rollback problems: ${problems.join('; ')}` : ''}`,
+      {
+        hint: base.hint,
+        details: { ...base.details, rolledBack: result.applied.length, rollbackErrors: problems },
+        cause: e,
+      },
+    );
   }
 }
 
@@ -397,7 +439,9 @@ function saveStates(
         startTime: g.startTime,
         guest: g.name,
         savedAt: new Date().toISOString(),
-        threads: result.applied.filter((a) => a.pid === g.pid && a.tid !== 0).map((a) => ({ tid: a.tid, comm: a.comm, label: a.label, before: a.before, after: a.after })),
+        threads: result.applied
+          .filter((a) => a.pid === g.pid && a.tid !== 0)
+          .map((a) => ({ tid: a.tid, comm: a.comm, label: a.label, before: a.before, after: a.after })),
         cgroup: undo.cgroup ? { mount: undo.cgroup.mount, moves: undo.cgroup.moves.filter((m) => m.pid === g.pid) } : null,
         ...(libvirt.length ? { libvirt } : {}),
       },
@@ -446,7 +490,14 @@ export async function unpinGuest(ref: string, opts: { root?: string; host: HostS
     const cleaned = mount ? removeStaleCgroups(root, mount, byPid) : [];
     const states = removeStatesOf(dir, byPid, root);
     if (isKvcpuError(e) && e.code === 'E_GUEST_NOT_FOUND' && (cleaned.length || states.length)) {
-      return { guest: ref, pid: states[0] ?? Number(/\(pid (\d+)/.exec(cleaned[0] ?? '')?.[1] ?? 0), restored: [], cgroupErrors: [], cleaned: [...cleaned, ...states.map((p) => `removed pin state of gone pid ${p}`)], gone: true };
+      return {
+        guest: ref,
+        pid: states[0] ?? Number(/\(pid (\d+)/.exec(cleaned[0] ?? '')?.[1] ?? 0),
+        restored: [],
+        cgroupErrors: [],
+        cleaned: [...cleaned, ...states.map((p) => `removed pin state of gone pid ${p}`)],
+        gone: true,
+      };
     }
     throw e;
   }
@@ -458,7 +509,13 @@ export async function unpinGuest(ref: string, opts: { root?: string; host: HostS
   }
 }
 
-async function unpinLocked(g: GuestProcess, dir: string, root: string, mount: ReturnType<typeof detectCpusetMount>, opts: { host: HostSnapshot; edge?: AffinityEdge }): Promise<UnpinOutcome> {
+async function unpinLocked(
+  g: GuestProcess,
+  dir: string,
+  root: string,
+  mount: ReturnType<typeof detectCpusetMount>,
+  opts: { host: HostSnapshot; edge?: AffinityEdge },
+): Promise<UnpinOutcome> {
   const cleaned = mount ? removeStaleCgroups(root, mount) : [];
   const state = loadPinState(g.pid, g.startTime, dir);
   if (!state) {
@@ -470,7 +527,8 @@ async function unpinLocked(g: GuestProcess, dir: string, root: string, mount: Re
   if (state.libvirt?.length) {
     // Pinned through libvirt: put it back through libvirt, so its view (and the XML) agrees.
     const problems = await restoreLibvirtPins(state.libvirt);
-    if (problems.length) throw new KvcpuError('E_UNPIN_FAILED', `virsh could not restore: ${problems.join('; ')}`, { hint: 'restore by hand with virsh vcpupin/emulatorpin' });
+    if (problems.length)
+      throw new KvcpuError('E_UNPIN_FAILED', `virsh could not restore: ${problems.join('; ')}`, { hint: 'restore by hand with virsh vcpupin/emulatorpin' });
   }
   // Then every thread to its own saved affinity (after virsh this only touches what libvirt does
   // not manage, e.g. emulator helper threads that had their own mask).
@@ -489,10 +547,14 @@ async function unpinLocked(g: GuestProcess, dir: string, root: string, mount: Re
   // cpuset, and a manager may have changed things since.
   const differs = restored.filter((r) => r.now !== null && r.now !== r.to);
   if (differs.length) {
-    throw new KvcpuError('E_UNPIN_VERIFY', `unpin of ${g.name} did not take: ${differs.map((r) => `${r.label} (tid ${r.tid}) is on ${r.now}, saved ${r.to}`).join('; ')}; pin state kept`, {
-      hint: "something else limits these threads (a cgroup cpuset: see /proc/PID/task/TID/cgroup, or libvirt's <cputune>); fix that, then run `kvcpu unpin` again",
-      details: { differs, cgroupErrors },
-    });
+    throw new KvcpuError(
+      'E_UNPIN_VERIFY',
+      `unpin of ${g.name} did not take: ${differs.map((r) => `${r.label} (tid ${r.tid}) is on ${r.now}, saved ${r.to}`).join('; ')}; pin state kept`,
+      {
+        hint: "something else limits these threads (a cgroup cpuset: see /proc/PID/task/TID/cgroup, or libvirt's <cputune>); fix that, then run `kvcpu unpin` again",
+        details: { differs, cgroupErrors },
+      },
+    );
   }
   removePinState(g.pid, g.startTime, dir);
   return { guest: g.name, pid: g.pid, restored, cgroupErrors, cleaned };

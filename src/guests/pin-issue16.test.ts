@@ -21,10 +21,39 @@ describe('domain XML restore (unpin)', () => {
     const after = xml("  <cputune>\n    <vcpupin vcpu='0' cpuset='1'/>\n    <vcpupin vcpu='10' cpuset='0'/>\n    <emulatorpin cpuset='0'/>\n  </cputune>\n");
     expect(configPinPresence(before, { what: 'vcpu', id: '0' })).toEqual({ configHad: false, cputuneHad: false });
     // vcpu 0 and the emulator were added; vcpu 10 was not kvcpu's: it stays, so does <cputune>.
-    expect(removePinElements(after, [{ what: 'vcpu', id: '0' }, { what: 'emulator', id: null }], true)).toBe(xml("  <cputune>\n    <vcpupin vcpu='10' cpuset='0'/>\n  </cputune>\n"));
-    expect(removePinElements(after, [{ what: 'vcpu', id: '0' }, { what: 'vcpu', id: '10' }, { what: 'emulator', id: null }], true)).toBe(before);
+    expect(
+      removePinElements(
+        after,
+        [
+          { what: 'vcpu', id: '0' },
+          { what: 'emulator', id: null },
+        ],
+        true,
+      ),
+    ).toBe(xml("  <cputune>\n    <vcpupin vcpu='10' cpuset='0'/>\n  </cputune>\n"));
+    expect(
+      removePinElements(
+        after,
+        [
+          { what: 'vcpu', id: '0' },
+          { what: 'vcpu', id: '10' },
+          { what: 'emulator', id: null },
+        ],
+        true,
+      ),
+    ).toBe(before);
     // A <cputune> that was there before stays, even when empty now.
-    expect(removePinElements(after, [{ what: 'vcpu', id: '0' }, { what: 'vcpu', id: '10' }, { what: 'emulator', id: null }], false)).toBe(xml('  <cputune>\n  </cputune>\n'));
+    expect(
+      removePinElements(
+        after,
+        [
+          { what: 'vcpu', id: '0' },
+          { what: 'vcpu', id: '10' },
+          { what: 'emulator', id: null },
+        ],
+        false,
+      ),
+    ).toBe(xml('  <cputune>\n  </cputune>\n'));
   });
 
   it('drops the <iothreadids> libvirt spelled out only when it holds exactly the default ids', () => {

@@ -55,9 +55,16 @@ function ownerAlive(path: string): boolean {
 /** A state-directory failure as one coded error (nothing has been changed yet when it is thrown). */
 export function stateDirError(dir: string, e: unknown, doing: string): KvcpuError {
   const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-  const why = code === 'ENOSPC' ? 'the file system is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (e as Error).message;
+  const why =
+    code === 'ENOSPC'
+      ? 'the file system is full'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : (e as Error).message;
   return new KvcpuError('E_PIN_STATE_DIR', `cannot ${doing} in the pin state directory ${dir}: ${why} (${code})`, {
-    hint: 'kvcpu keeps each thread\'s previous affinity there for `unpin`: free space, fix permissions, or set KVCPU_STATE_DIR',
+    hint: "kvcpu keeps each thread's previous affinity there for `unpin`: free space, fix permissions, or set KVCPU_STATE_DIR",
     details: { dir, errno: code },
     cause: e,
   });

@@ -84,7 +84,10 @@ function mergeLibvirtPins(prev: LibvirtPin[] | undefined, next: LibvirtPin[] | u
   for (const p of next) {
     const old = merged.get(key(p));
     // What the domain XML held before kvcpu's FIRST pin decides what unpin restores or removes.
-    const had = old && old.beforeConfig !== null ? Object.fromEntries((['configHad', 'cputuneHad', 'iothreadidsHad'] as const).filter((k) => old[k] !== undefined).map((k) => [k, old[k]])) : {};
+    const had =
+      old && old.beforeConfig !== null
+        ? Object.fromEntries((['configHad', 'cputuneHad', 'iothreadidsHad'] as const).filter((k) => old[k] !== undefined).map((k) => [k, old[k]]))
+        : {};
     merged.set(key(p), old ? { ...p, before: old.before, beforeConfig: old.beforeConfig ?? p.beforeConfig, ...had } : p);
   }
   return [...merged.values()];

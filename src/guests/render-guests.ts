@@ -47,7 +47,9 @@ export function renderPsTable(snap: GuestSnapshot): string {
     '\n' +
     summary.join('\n') +
     '\nPSR = CPU the thread last ran on; for sleeping (S) vCPU threads it is stale until the vCPU runs again' +
-    (snap.guests.some((g) => g.threads.some((t) => t.psrStale)) ? ' (* = outside its affinity: not run since re-pinned; `kvcpu ps --refresh-psr` wakes them)' : '') +
+    (snap.guests.some((g) => g.threads.some((t) => t.psrStale))
+      ? ' (* = outside its affinity: not run since re-pinned; `kvcpu ps --refresh-psr` wakes them)'
+      : '') +
     '.\n'
   );
 }
@@ -61,7 +63,18 @@ export function renderTopTable(rows: TopRow[], intervalSec: number): string {
     header +
     renderTable(
       ['GUEST', 'PID', 'TID', 'VCPU', 'S', 'PSR', 'AFFINITY', 'CPU%', 'MIGR/S', 'WAIT%'],
-      sorted.map((r) => [r.guest, r.pid, r.tid, r.vcpu ?? 'all', r.state, r.psr, r.affinity, r.cpuPct.toFixed(1), r.migrationsPerSec?.toFixed(1), r.waitPct?.toFixed(1)]),
+      sorted.map((r) => [
+        r.guest,
+        r.pid,
+        r.tid,
+        r.vcpu ?? 'all',
+        r.state,
+        r.psr,
+        r.affinity,
+        r.cpuPct.toFixed(1),
+        r.migrationsPerSec?.toFixed(1),
+        r.waitPct?.toFixed(1),
+      ]),
       { right: [1, 2, 5, 7, 8, 9] },
     )
   );

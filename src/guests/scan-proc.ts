@@ -110,7 +110,13 @@ export interface RawThread {
  * Read every thread of PID. Threads that exit mid-scan are skipped; returns null when the
  * process itself is gone. `full` adds schedstat and sched (migrations).
  */
-export function readProcThreads(root: string, pid: number, full: boolean, getAffinity?: ((tid: number) => number[]) | null, read: ReadSmall = readSmall): RawThread[] | null {
+export function readProcThreads(
+  root: string,
+  pid: number,
+  full: boolean,
+  getAffinity?: ((tid: number) => number[]) | null,
+  read: ReadSmall = readSmall,
+): RawThread[] | null {
   const taskDir = join(root, 'proc', String(pid), 'task');
   let tids: string[];
   try {
@@ -143,7 +149,11 @@ export function readProcThreads(root: string, pid: number, full: boolean, getAff
           // kernel/sched/debug.c proc_sched_show_task), so with the affinity from
           // sched_getaffinity(2) the ~1.5 KiB status text is not needed at all.
           if (getAffinity && counters.voluntarySwitches !== null && counters.involuntarySwitches !== null) {
-            status = { cpusAllowedList: formatCpulist(getAffinity(Number(t))), voluntarySwitches: counters.voluntarySwitches, involuntarySwitches: counters.involuntarySwitches };
+            status = {
+              cpusAllowedList: formatCpulist(getAffinity(Number(t))),
+              voluntarySwitches: counters.voluntarySwitches,
+              involuntarySwitches: counters.involuntarySwitches,
+            };
           }
         } catch (e) {
           if (!isVanished(e) && (e as { code?: string }).code !== 'EACCES') throw e;

@@ -38,7 +38,10 @@ export async function waitGone(pid: number, timeoutMs = 15_000): Promise<boolean
  * `graceMs`. `startTime` (stat field 22) guards against signalling a reused PID. Resolves
  * true once /proc/PID is gone.
  */
-export async function stopGuest(pid: number, opts: { qmpSocket?: string | null; startTime?: number | null; graceMs?: number; waitMs?: number } = {}): Promise<boolean> {
+export async function stopGuest(
+  pid: number,
+  opts: { qmpSocket?: string | null; startTime?: number | null; graceMs?: number; waitMs?: number } = {},
+): Promise<boolean> {
   const st = startTimeOf(pid);
   if (st === null) return true;
   if (opts.startTime != null && st !== opts.startTime) return true; // PID reused: ours is gone

@@ -43,9 +43,9 @@ export function computeTopRows(prev: GuestSnapshot, cur: GuestSnapshot, roles: G
         state: t.state,
         psr: t.psr,
         affinity: t.affinity,
-        cpuPct: Math.round(((dTicks / cur.ticksPerSecond / dtSec) * 100) * 10) / 10,
+        cpuPct: Math.round((dTicks / cur.ticksPerSecond / dtSec) * 100 * 10) / 10,
         migrationsPerSec: dMig === null ? null : Math.round((dMig / dtSec) * 10) / 10,
-        waitPct: dWait === null ? null : Math.round(((dWait / 1e9 / dtSec) * 100) * 10) / 10,
+        waitPct: dWait === null ? null : Math.round((dWait / 1e9 / dtSec) * 100 * 10) / 10,
       });
     }
   }

@@ -178,11 +178,13 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     warnings.push('the kernel reports SMT on RISC-V: early kernels filled thread_siblings wrongly; these harts are most likely independent cores');
   }
   if ((arch === 'aarch64' || arch.startsWith('arm')) && pkgGroups.length > Math.max(1, nodes.length)) {
-    warnings.push(`${pkgGroups.length} physical_package_id values on ARM without matching NUMA nodes: device-tree kernels number clusters as packages, so this may be one SoC`);
+    warnings.push(
+      `${pkgGroups.length} physical_package_id values on ARM without matching NUMA nodes: device-tree kernels number clusters as packages, so this may be one SoC`,
+    );
   }
 
   // cgroup cpuset / affinity of the reading process (README pitfall 10: sysfs shows the whole host).
-  const allowedText = tree.selfStatus === null ? null : /^Cpus_allowed_list:\s*(\S*)/m.exec(tree.selfStatus)?.[1] ?? null;
+  const allowedText = tree.selfStatus === null ? null : (/^Cpus_allowed_list:\s*(\S*)/m.exec(tree.selfStatus)?.[1] ?? null);
   const allowedList = parseList(allowedText, warnings, 'Cpus_allowed_list', limit);
   const allowed = allowedList === null ? null : formatCpulist(allowedList);
   if (allowedList !== null && onlineList.some((c) => !allowedList.includes(c))) {
@@ -220,7 +222,6 @@ export function buildHostSnapshot(tree: RawHostTree): HostSnapshot {
     }),
   };
 }
-
 
 /** Which CPUs exist and which are online. */
 interface CpuSets {
@@ -353,16 +354,16 @@ function cpuTopology(sets: CpuSets, info: Cpuinfo, limit: number, warnings: stri
   // Dies and clusters.
   const hasDie = topoCpus.some((c) => topo.get(c)!.die !== null);
   const dieKeys = new Set(topoCpus.map((c) => `${pkgIndex.get(c)}:${topo.get(c)!.die}`));
-  const clusterGroups = groupBy(topoCpus, topo, (t) => t.clusterCpus, (c, t) =>
-    t.cluster === null ? null : `${pkgIndex.get(c)}:${t.cluster}`,
+  const clusterGroups = groupBy(
+    topoCpus,
+    topo,
+    (t) => t.clusterCpus,
+    (c, t) => (t.cluster === null ? null : `${pkgIndex.get(c)}:${t.cluster}`),
   );
   // Real clusters only where they differ from both cores and dies/packages (x86 reports one per
   // core or an L2 id; arm64 reports the package when firmware has no cluster level).
   const dieCount = hasDie ? dieKeys.size : pkgGroups.length;
-  const clusters =
-    clusterGroups !== null && clusterGroups.length !== coreGroups.length && clusterGroups.length !== dieCount
-      ? clusterGroups.length
-      : null;
+  const clusters = clusterGroups !== null && clusterGroups.length !== coreGroups.length && clusterGroups.length !== dieCount ? clusterGroups.length : null;
 
   // L3 domains (level 3, data or unified), over online CPUs.
   const l3Of = new Map<number, number[]>();
@@ -379,7 +380,10 @@ function cpuTopology(sets: CpuSets, info: Cpuinfo, limit: number, warnings: stri
     if (set === null) continue;
     const mine = set.filter((s) => onlineSet.has(s));
     if (!mine.includes(c)) mine.push(c);
-    l3Of.set(c, mine.sort((a, b) => a - b));
+    l3Of.set(
+      c,
+      mine.sort((a, b) => a - b),
+    );
   }
   const l3Part = new Partition();
   for (const [c, set] of l3Of) {
@@ -394,13 +398,33 @@ function cpuTopology(sets: CpuSets, info: Cpuinfo, limit: number, warnings: stri
   const threadsPerCoreMin = sizes.length ? Math.min(...sizes) : 0;
   const coresPerPkg = pkgGroups.map(() => 0);
   for (const g of coreGroups) coresPerPkg[pkgIndex.get(g[0]!)!]!++;
-  const coresPerSocket: number | number[] =
-    coresPerPkg.length > 0 && coresPerPkg.every((n) => n === coresPerPkg[0]) ? coresPerPkg[0]! : coresPerPkg;
-  return { topo, topoCpus, topoSet, pkgGroups, pkgIndex, coreGroups, coreIndex, hasDie, dieKeys, clusters, l3Of, l3Domains, threadsPerCore, threadsPerCoreMin, coresPerSocket };
+  const coresPerSocket: number | number[] = coresPerPkg.length > 0 && coresPerPkg.every((n) => n === coresPerPkg[0]) ? coresPerPkg[0]! : coresPerPkg;
+  return {
+    topo,
+    topoCpus,
+    topoSet,
+    pkgGroups,
+    pkgIndex,
+    coreGroups,
+    coreIndex,
+    hasDie,
+    dieKeys,
+    clusters,
+    l3Of,
+    l3Domains,
+    threadsPerCore,
+    threadsPerCoreMin,
+    coresPerSocket,
+  };
 }
 
 // --- NUMA -------------------------------------------------------------------------------
-function numaNodes(tree: RawHostTree, rawByCpu: Map<number, RawCpu>, limit: number, warnings: string[]): { nodes: NumaNode[]; nodeOf: (c: number) => number | null } {
+function numaNodes(
+  tree: RawHostTree,
+  rawByCpu: Map<number, RawCpu>,
+  limit: number,
+  warnings: string[],
+): { nodes: NumaNode[]; nodeOf: (c: number) => number | null } {
   const nodeCpus = new Map<number, number[]>();
   const nodes: NumaNode[] = tree.nodes.map((n) => {
     let cpus: number[] | null = parseList(n.cpulist, warnings, `node${n.id}/cpulist`, limit);

@@ -62,7 +62,9 @@ export function captureHost(opts: CaptureOptions): CaptureInfo {
   const root = path.resolve(opts.root ?? '/');
   const dir = path.resolve(opts.dir);
   if (dir === root || dir.startsWith(root === '/' ? '/proc/' : `${root}/proc/`) || dir.startsWith(root === '/' ? '/sys/' : `${root}/sys/`)) {
-    throw new KvcpuError('E_BAD_INPUT', `capture directory ${dir} is inside the tree being captured`, { hint: 'capture into a fresh directory such as /tmp/host-capture' });
+    throw new KvcpuError('E_BAD_INPUT', `capture directory ${dir} is inside the tree being captured`, {
+      hint: 'capture into a fresh directory such as /tmp/host-capture',
+    });
   }
   if (existsSync(dir) && list(dir).length > 0 && !opts.force) {
     throw new KvcpuError('E_BAD_INPUT', `capture directory ${dir} is not empty`, { hint: 'pass an empty or new directory, or --force to add to it' });

@@ -66,11 +66,7 @@ export function compareWithExpected(snap: HostSnapshot, e: Expected): string[] {
       const want = [...new Set(wantRaw)].sort((a, b) => a - b);
       check('cores_per_socket', gotSet, want);
     }
-    check(
-      'packages',
-      canonPartition(snap.topology.packages.map((p) => p.cpus)),
-      canonPartition(t.packages.map((p: { cpus: string }) => p.cpus)),
-    );
+    check('packages', canonPartition(snap.topology.packages.map((p) => p.cpus)), canonPartition(t.packages.map((p: { cpus: string }) => p.cpus)));
     // Package ids where the oracle knew them (null = unknown or -1).
     const wantIds = new Map<string, number>();
     for (const p of t.packages) if (p.id !== null) wantIds.set(canonPartition([p.cpus])[0]!, p.id);
@@ -79,21 +75,24 @@ export function compareWithExpected(snap: HostSnapshot, e: Expected): string[] {
       if (wantIds.has(k)) check(`packages[${p.cpus}].id`, p.id, wantIds.get(k));
     }
     check('core_groups', canonPartition(snap.topology.coreGroups), canonPartition(t.core_groups));
-    check(
-      'l3_domains',
-      canonPartition(snap.topology.l3Domains, covered),
-      t.l3_domains === null ? null : canonPartition(t.l3_domains, covered),
-    );
+    check('l3_domains', canonPartition(snap.topology.l3Domains, covered), t.l3_domains === null ? null : canonPartition(t.l3_domains, covered));
     if (t.dies !== null && typeof t.dies === 'object') check('dies', snap.topology.dies, t.dies.count);
     else check('dies', snap.topology.dies, t.dies);
   }
 
   // NUMA: the sysfs view; compare each node's online part.
   if (e.numa && e.numa.nodes !== null) {
-    const got = snap.numa.nodes.map((n) => ({ id: n.id, cpus: setOf(n.cpus).filter((c) => online.has(c)).join(',') }));
+    const got = snap.numa.nodes.map((n) => ({
+      id: n.id,
+      cpus: setOf(n.cpus)
+        .filter((c) => online.has(c))
+        .join(','),
+    }));
     const want = (e.numa.nodes as { id: number; cpus: string }[]).map((n) => ({
       id: n.id,
-      cpus: setOf(n.cpus).filter((c) => online.has(c)).join(','),
+      cpus: setOf(n.cpus)
+        .filter((c) => online.has(c))
+        .join(','),
     }));
     check('numa.nodes', got, want);
   }
@@ -112,11 +111,7 @@ export function compareWithExpected(snap: HostSnapshot, e: Expected): string[] {
     check(`per_cpu[${w.cpu}].core_id`, r.coreId, w.core_id);
     check(`per_cpu[${w.cpu}].die`, r.die, w.die);
     if (!disputed.has('core_groups') && !disputed.has('threads_per_core')) {
-      check(
-        `per_cpu[${w.cpu}].thread_siblings`,
-        r.siblings === null ? null : setOf(r.siblings),
-        w.thread_siblings == null ? null : setOf(w.thread_siblings),
-      );
+      check(`per_cpu[${w.cpu}].thread_siblings`, r.siblings === null ? null : setOf(r.siblings), w.thread_siblings == null ? null : setOf(w.thread_siblings));
     }
     // The node is the sysfs one (expected numa.nodes); hwloc's per-CPU node can differ where it
     // reattaches memory-only nodes by initiator locality (hw-fakememinitiators).
@@ -138,7 +133,9 @@ export function compareWithExpected(snap: HostSnapshot, e: Expected): string[] {
     }
     check('flags.not_on_all_cpus', [...snap.cpu.flagsNotOnAllCpus].sort(), f.not_on_all_cpus ? [...f.not_on_all_cpus].sort() : null);
     if (f.vmx_flags_line != null) {
-      const want = String(f.vmx_flags_line).split(/[\s,]+/).filter(Boolean);
+      const want = String(f.vmx_flags_line)
+        .split(/[\s,]+/)
+        .filter(Boolean);
       check('flags.vmx_flags_line', snap.cpu.vmxFlags, want);
     }
     const x86 = snap.arch === 'x86_64' || snap.arch === 'i686';
@@ -150,4 +147,3 @@ export function compareWithExpected(snap: HostSnapshot, e: Expected): string[] {
   if (e.cpu?.vendor != null) check('cpu.vendor', snap.cpu.vendor, e.cpu.vendor);
   return diffs;
 }
-

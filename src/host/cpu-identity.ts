@@ -30,13 +30,39 @@ const ARM_IMPLEMENTERS: Record<number, string> = {
 /** A few common ARM Ltd (0x41) and HiSilicon part numbers (MIDR_EL1.PartNum), lscpu's names. */
 const ARM_PARTS: Record<number, Record<number, string>> = {
   0x41: {
-    0xc05: 'Cortex-A5', 0xc07: 'Cortex-A7', 0xc08: 'Cortex-A8', 0xc09: 'Cortex-A9', 0xc0d: 'Cortex-A12',
-    0xc0f: 'Cortex-A15', 0xc0e: 'Cortex-A17', 0xd01: 'Cortex-A32', 0xd03: 'Cortex-A53', 0xd04: 'Cortex-A35',
-    0xd05: 'Cortex-A55', 0xd07: 'Cortex-A57', 0xd08: 'Cortex-A72', 0xd09: 'Cortex-A73', 0xd0a: 'Cortex-A75',
-    0xd0b: 'Cortex-A76', 0xd0c: 'Neoverse-N1', 0xd0d: 'Cortex-A77', 0xd40: 'Neoverse-V1', 0xd41: 'Cortex-A78',
-    0xd44: 'Cortex-X1', 0xd46: 'Cortex-A510', 0xd47: 'Cortex-A710', 0xd48: 'Cortex-X2', 0xd49: 'Neoverse-N2',
-    0xd4d: 'Cortex-A715', 0xd4e: 'Cortex-X3', 0xd4f: 'Neoverse-V2', 0xd80: 'Cortex-A520', 0xd81: 'Cortex-A720',
-    0xd82: 'Cortex-X4', 0xd85: 'Cortex-X925', 0xd87: 'Cortex-A725',
+    0xc05: 'Cortex-A5',
+    0xc07: 'Cortex-A7',
+    0xc08: 'Cortex-A8',
+    0xc09: 'Cortex-A9',
+    0xc0d: 'Cortex-A12',
+    0xc0f: 'Cortex-A15',
+    0xc0e: 'Cortex-A17',
+    0xd01: 'Cortex-A32',
+    0xd03: 'Cortex-A53',
+    0xd04: 'Cortex-A35',
+    0xd05: 'Cortex-A55',
+    0xd07: 'Cortex-A57',
+    0xd08: 'Cortex-A72',
+    0xd09: 'Cortex-A73',
+    0xd0a: 'Cortex-A75',
+    0xd0b: 'Cortex-A76',
+    0xd0c: 'Neoverse-N1',
+    0xd0d: 'Cortex-A77',
+    0xd40: 'Neoverse-V1',
+    0xd41: 'Cortex-A78',
+    0xd44: 'Cortex-X1',
+    0xd46: 'Cortex-A510',
+    0xd47: 'Cortex-A710',
+    0xd48: 'Cortex-X2',
+    0xd49: 'Neoverse-N2',
+    0xd4d: 'Cortex-A715',
+    0xd4e: 'Cortex-X3',
+    0xd4f: 'Neoverse-V2',
+    0xd80: 'Cortex-A520',
+    0xd81: 'Cortex-A720',
+    0xd82: 'Cortex-X4',
+    0xd85: 'Cortex-X925',
+    0xd87: 'Cortex-A725',
   },
   0x48: { 0xd01: 'Kunpeng-920' },
 };
@@ -57,7 +83,7 @@ function num(v: string | null): number | null {
 export function inferArch(info: Cpuinfo, byteorder: string | null = null): string {
   const first = info.cpus[0];
   const has = (k: string) => cpuinfoField(info, first, k) !== null;
-  if (has('vendor_id') && (info.global['# processors'] !== undefined || has('features') && !has('flags'))) return 's390x';
+  if (has('vendor_id') && (info.global['# processors'] !== undefined || (has('features') && !has('flags')))) return 's390x';
   if (has('flags') || has('vendor_id') || has('cpu family')) {
     // 32-bit x86 kernels print the fdiv/hlt/f00f/coma bug lines (arch/x86/kernel/cpu/proc.c, CONFIG_X86_32).
     return has('fdiv_bug') || has('f00f_bug') ? 'i686' : 'x86_64';
@@ -89,7 +115,10 @@ export function inferArch(info: Cpuinfo, byteorder: string | null = null): strin
 
 function words(v: string | null, sep: RegExp = /\s+/): string[] {
   if (v === null) return [];
-  return v.split(sep).map((w) => w.trim()).filter((w) => w !== '');
+  return v
+    .split(sep)
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
 }
 
 /** The flag list of one record for the given architecture. */

@@ -26,7 +26,9 @@ function issues(e: z.ZodError): string {
 export function parseHostSnapshotJson(value: unknown, where: string): HostSnapshot {
   const r = HostSnapshotSchema.safeParse(unwrap(value));
   if (!r.success) {
-    throw new KvcpuError('E_BAD_INPUT', `${where} is not a \`kvcpu host --json\` snapshot: ${issues(r.error)}`, { hint: 'write one with `kvcpu host --json > host.json`' });
+    throw new KvcpuError('E_BAD_INPUT', `${where} is not a \`kvcpu host --json\` snapshot: ${issues(r.error)}`, {
+      hint: 'write one with `kvcpu host --json > host.json`',
+    });
   }
   return r.data;
 }

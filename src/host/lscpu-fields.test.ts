@@ -47,7 +47,9 @@ describe.skipIf(live === null)('kvcpu host vs live lscpu on this machine', () =>
   it('prints the same address sizes, virtualization, hypervisor, cache and vulnerability lines', () => {
     const want = fields(live!);
     const got = fields(renderHostSummary(readHost()));
-    const keys = [...want.keys()].filter((k) => /^(Address sizes|Virtualization|Hypervisor vendor|Virtualization type|L\d[di]? cache|Vulnerability .*)$/.test(k));
+    const keys = [...want.keys()].filter((k) =>
+      /^(Address sizes|Virtualization|Hypervisor vendor|Virtualization type|L\d[di]? cache|Vulnerability .*)$/.test(k),
+    );
     // This machine is a KVM guest with caches and vulnerability files: all of these are there.
     expect(keys.length).toBeGreaterThanOrEqual(5);
     for (const k of keys) expect({ k, v: got.get(k) }).toEqual({ k, v: want.get(k) });
@@ -76,7 +78,7 @@ describe.skipIf(cases.length === 0)('lscpu virtualization fields of the referenc
     expect(vendors).toBeGreaterThanOrEqual(7); // Xen, Oracle, KVM x2, IBM x3 on s390
   });
 
-  it('cache lines equal util-linux\'s expected output where it prints them in the modern form', () => {
+  it("cache lines equal util-linux's expected output where it prints them in the modern form", () => {
     let compared = 0;
     for (const id of cases) {
       const dir = path.join(casesDir, id, 'upstream');
@@ -86,7 +88,12 @@ describe.skipIf(cases.length === 0)('lscpu virtualization fields of the referenc
         const want = [...text.matchAll(/^(L\d[di]?) cache:\s+(.+\(\d+ instances?\))$/gm)].map((m) => [m[1], m[2]]);
         // Only trees with sysfs cache directories: lscpu takes sparc's sizes from elsewhere.
         if (want.length === 0 || !existsSync(path.join(casesDir, id, 'root/sys/devices/system/cpu/cpu0/cache'))) continue;
-        const got = new Map(readHost({ root: path.join(casesDir, id, 'root') }).lscpu!.caches.map((c) => [c.name, `${humanSize(c.bytes)} (${c.instances} instance${c.instances === 1 ? '' : 's'})`]));
+        const got = new Map(
+          readHost({ root: path.join(casesDir, id, 'root') }).lscpu!.caches.map((c) => [
+            c.name,
+            `${humanSize(c.bytes)} (${c.instances} instance${c.instances === 1 ? '' : 's'})`,
+          ]),
+        );
         for (const [name, v] of want) {
           expect({ id, name, v: got.get(name!) }).toEqual({ id, name, v });
           compared++;

@@ -30,7 +30,6 @@ export interface LscpuFields {
   vulnerabilities: { name: string; text: string }[];
 }
 
-
 /** CPUID hypervisor signatures → lscpu's vendor names (lscpu-virt.c hv_vendors / read_hypervisor_cpuid). */
 const SIGNATURES: Record<string, string> = {
   XenVMMXenVMM: 'Xen',

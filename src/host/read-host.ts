@@ -33,7 +33,10 @@ export function readHostTraced(opts: ReadHostOptions = {}): { snapshot: HostSnap
   const usableCpuinfo = tree.cpuinfo !== null && tree.cpuinfo.trim() !== '';
   if (!tree.cpuDir && !usableCpuinfo) {
     throw new KvcpuError('E_SYSFS_MISSING', `no ${path.join(root, 'sys/devices/system/cpu')} and no usable /proc/cpuinfo under ${root}`, {
-      hint: root === '/' ? 'mount sysfs and procfs (mount -t sysfs sysfs /sys; mount -t proc proc /proc)' : 'point --root at the top of a captured tree (the directory holding proc/ and sys/)',
+      hint:
+        root === '/'
+          ? 'mount sysfs and procfs (mount -t sysfs sysfs /sys; mount -t proc proc /proc)'
+          : 'point --root at the top of a captured tree (the directory holding proc/ and sys/)',
     });
   }
   if (tree.cpuinfo === null) {

@@ -50,7 +50,10 @@ export function renderHostSummary(s: HostSnapshot): string {
   pairs.push(['Socket(s)', t.sockets]);
   if (t.dies !== null) pairs.push(['Die(s)', t.dies]);
   // s390 books and drawers (lscpu prints them; they are levels above the socket).
-  for (const [label, key] of [['Book(s)', 'book'], ['Drawer(s)', 'drawer']] as const) {
+  for (const [label, key] of [
+    ['Book(s)', 'book'],
+    ['Drawer(s)', 'drawer'],
+  ] as const) {
     const ids = new Set(s.perCpu.filter((r) => r.online && r[key] !== undefined && r[key] !== null).map((r) => r[key]));
     if (ids.size > 0) pairs.push([label, ids.size]);
   }

@@ -42,7 +42,7 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
     expect(r.headers['cache-control']).toBe('no-store');
   });
 
-  it('GET /api/v1/report is a kvcpu/report/1 document with the CLI report\'s sections', async () => {
+  it("GET /api/v1/report is a kvcpu/report/1 document with the CLI report's sections", async () => {
     const r = (await raw(agent.port, { path: '/api/v1/report' })).json() as { schema: string; sections: Record<string, { data: unknown }> };
     const doc = ReportSchema.parse(r);
     expect(doc.schema).toBe(REPORT_SCHEMA_ID);
@@ -63,12 +63,21 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
   });
 
   it('sends no CORS headers: a preflight gets 405, a foreign Origin cannot POST even with the token', async () => {
-    const pre = await raw(agent.port, { method: 'OPTIONS', path: '/api/v1/pin', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    const pre = await raw(agent.port, {
+      method: 'OPTIONS',
+      path: '/api/v1/pin',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
     expectError(pre, 405, 'E_METHOD_NOT_ALLOWED');
     const get = await raw(agent.port, { path: '/api/v1/guests', headers: { origin: 'http://evil.example' } });
     expect(get.status).toBe(200);
     expect(Object.keys(get.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
-    const post = await raw(agent.port, { method: 'POST', path: '/api/v1/unpin', headers: { origin: 'http://evil.example', 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: '{"guest":"x"}' });
+    const post = await raw(agent.port, {
+      method: 'POST',
+      path: '/api/v1/unpin',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` },
+      body: '{"guest":"x"}',
+    });
     expectError(post, 403, 'E_BAD_ORIGIN');
   });
 
@@ -80,7 +89,16 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
   });
 
   it('validates every body: media type, JSON, schema, bounded cpulists (no hang on huge numbers)', async () => {
-    expectError(await raw(agent.port, { method: 'POST', path: '/api/v1/pin', headers: { 'content-type': 'text/plain', authorization: `Bearer ${TEST_TOKEN}` }, body: '{}' }), 415, 'E_UNSUPPORTED_MEDIA');
+    expectError(
+      await raw(agent.port, {
+        method: 'POST',
+        path: '/api/v1/pin',
+        headers: { 'content-type': 'text/plain', authorization: `Bearer ${TEST_TOKEN}` },
+        body: '{}',
+      }),
+      415,
+      'E_UNSUPPORTED_MEDIA',
+    );
     expectError(await postJson(agent.port, '/api/v1/pin', '{"guest":', TEST_TOKEN), 400, 'E_BAD_JSON');
     const t0 = performance.now();
     for (const bad of [
@@ -112,7 +130,10 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
     expectError(await postJson(ro.port, '/api/v1/pin', { guest: 'no-such-guest', vcpus: { 0: '0' } }, TEST_TOKEN), 403, 'E_READ_ONLY');
     // With the token the request runs and fails on the (absent) guest: 404, nothing changed.
     expectError(await postJson(agent.port, '/api/v1/pin', { guest: 'kvt-agent-no-such-guest', vcpus: { 0: '0' } }, TEST_TOKEN), 404, 'E_GUEST_NOT_FOUND');
-    const audit = readFileSync(agent.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; outcome: string; error?: { code: string } });
+    const audit = readFileSync(agent.auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; outcome: string; error?: { code: string } });
     expect(audit.filter((e) => e.outcome === 'denied').map((e) => e.error!.code)).toEqual(['E_UNAUTHORIZED', 'E_UNAUTHORIZED']);
     expect(audit.some((e) => e.outcome === 'refused' && e.error!.code === 'E_GUEST_NOT_FOUND')).toBe(true);
     expect(readFileSync(agent.auditPath, 'utf8')).not.toContain(TEST_TOKEN);
@@ -122,7 +143,11 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
   it('guest names are data, never shell or paths: `$(touch …)` and `../../x` are just unknown guests', async () => {
     const marker = join(tmpdir(), `kvcpu-agent-shell-${process.pid}`);
     for (const guest of [`$(touch ${marker})`, '../../x', '`touch ' + marker + '`', 'a;touch ' + marker]) {
-      for (const [path, body] of [['/api/v1/pin', { guest, vcpus: { 0: '0' } }], ['/api/v1/unpin', { guest }], ['/api/v1/hotplug', { guest, to: 2 }]] as const) {
+      for (const [path, body] of [
+        ['/api/v1/pin', { guest, vcpus: { 0: '0' } }],
+        ['/api/v1/unpin', { guest }],
+        ['/api/v1/hotplug', { guest, to: 2 }],
+      ] as const) {
         expectError(await postJson(agent.port, path, body, TEST_TOKEN), 404, 'E_GUEST_NOT_FOUND');
       }
     }
@@ -131,7 +156,12 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
 
   it('unknown routes are JSON 404; POST /api/v1/plan plans and changes nothing', async () => {
     expectError(await raw(agent.port, { path: '/api/v1/nope' }), 404, 'E_NOT_FOUND');
-    const r = await postJson(agent.port, '/api/v1/plan', { guests: [{ name: 'g1', vcpus: 1, policy: 'dedicated' }, { name: 'g2', vcpus: 1, policy: 'shared' }] });
+    const r = await postJson(agent.port, '/api/v1/plan', {
+      guests: [
+        { name: 'g1', vcpus: 1, policy: 'dedicated' },
+        { name: 'g2', vcpus: 1, policy: 'shared' },
+      ],
+    });
     expect(r.status, r.body).toBe(200);
     const plan = r.json() as { kind: string; guests: { name: string; vcpus: Record<string, string> }[] };
     expect(plan.kind).toBe('kvcpu-pin-plan');
@@ -140,9 +170,14 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
   });
 
   it('the OpenAPI document is generated from the zod schemas the handlers use', async () => {
-    const doc = (await raw(agent.port, { path: '/api/v1/openapi.json' })).json() as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    const doc = (await raw(agent.port, { path: '/api/v1/openapi.json' })).json() as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['report', 'host', 'checks', 'guests', 'overcommit', 'models', 'plan', 'pin', 'unpin', 'hotplug', 'events']) expect(doc.paths).toHaveProperty(`/api/v1/${p}`);
+    for (const p of ['report', 'host', 'checks', 'guests', 'overcommit', 'models', 'plan', 'pin', 'unpin', 'hotplug', 'events'])
+      expect(doc.paths).toHaveProperty(`/api/v1/${p}`);
     const gen = z.toJSONSchema(PinBodySchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
     delete gen.$schema;
     expect(doc.components.schemas.PinRequest).toEqual(gen);
@@ -155,7 +190,8 @@ describe('agent HTTP guards and API on the live host (real sockets)', () => {
       let buf = '';
       sock.on('data', (d) => {
         buf += d.toString();
-        for (const m of buf.matchAll(/event: sample\ndata: (.*)\nid: \d+\n\n/g)) if (!events.some((e) => e.seq === (JSON.parse(m[1]!) as { seq: number }).seq)) events.push(JSON.parse(m[1]!) as { seq: number });
+        for (const m of buf.matchAll(/event: sample\ndata: (.*)\nid: \d+\n\n/g))
+          if (!events.some((e) => e.seq === (JSON.parse(m[1]!) as { seq: number }).seq)) events.push(JSON.parse(m[1]!) as { seq: number });
         if (events.length >= 3) {
           sock.destroy();
           resolve();

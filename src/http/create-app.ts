@@ -49,7 +49,8 @@ function fail(code: ErrorCode, message: string, hint?: string): never {
 /** Parse and validate a JSON body against `schema`; 400 with the schema's complaints otherwise. */
 async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) fail('E_UNSUPPORTED_MEDIA', `request body must be application/json, not ${quoteControl(type) || 'missing'}`, 'send Content-Type: application/json');
+  if (!/^application\/json\s*(;|$)/i.test(type))
+    fail('E_UNSUPPORTED_MEDIA', `request body must be application/json, not ${quoteControl(type) || 'missing'}`, 'send Content-Type: application/json');
   const text = await c.req.text();
   let raw: unknown;
   try {
@@ -151,7 +152,11 @@ export function createAgentApp(deps: AppDeps): AgentApp {
     if (!m || !tokenMatches(m[1]!, deps.token)) {
       deps.actions.denied(action, who, 'E_UNAUTHORIZED', m ? 'wrong token' : 'no bearer token');
       c.header('WWW-Authenticate', 'Bearer realm="kvcpu"');
-      fail('E_UNAUTHORIZED', m ? 'the bearer token is not this agent\'s token' : 'actions need Authorization: Bearer <token>', 'send the content of the agent\'s --token-file');
+      fail(
+        'E_UNAUTHORIZED',
+        m ? "the bearer token is not this agent's token" : 'actions need Authorization: Bearer <token>',
+        "send the content of the agent's --token-file",
+      );
     }
     return who;
   };

@@ -55,8 +55,20 @@ export function errorResponse(e: unknown): { status: number; body: ErrorBody } {
     const j = e.toJSON();
     return {
       status: STATUS[j.code] ?? 409,
-      body: { error: { code: j.code, message: quoteControl(j.message), ...(j.hint ? { hint: quoteControl(j.hint) } : {}), ...(j.details ? { details: j.details } : {}) } },
+      body: {
+        error: {
+          code: j.code,
+          message: quoteControl(j.message),
+          ...(j.hint ? { hint: quoteControl(j.hint) } : {}),
+          ...(j.details ? { details: j.details } : {}),
+        },
+      },
     };
   }
-  return { status: 500, body: { error: { code: 'E_INTERNAL', message: 'internal error (logged by the agent)', hint: 'see the agent log (journalctl -u kvcpu-agent) and report it' } } };
+  return {
+    status: 500,
+    body: {
+      error: { code: 'E_INTERNAL', message: 'internal error (logged by the agent)', hint: 'see the agent log (journalctl -u kvcpu-agent) and report it' },
+    },
+  };
 }

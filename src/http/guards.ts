@@ -30,14 +30,27 @@ export function installGuards(app: Hono, o: GuardOptions): void {
     if (status >= 500) o.log(`${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return c.json(body, status as 400);
   });
-  app.notFound((c) => c.json(errorResponse(new KvcpuError('E_NOT_FOUND', `no route ${c.req.method} ${quoteControl(c.req.path)}`, { hint: 'see /api/v1/openapi.json' })).body, 404));
+  app.notFound((c) =>
+    c.json(
+      errorResponse(new KvcpuError('E_NOT_FOUND', `no route ${c.req.method} ${quoteControl(c.req.path)}`, { hint: 'see /api/v1/openapi.json' })).body,
+      404,
+    ),
+  );
   app.use('*', async (c, next) => {
     if (!o.hostAllowed(c.req.header('host'))) {
-      fail('E_BAD_HOST', `Host ${quoteControl(c.req.header('host') ?? '(none)')} is not ${o.who}'s address`, 'use the --listen address in the URL (requests through another name are refused: DNS rebinding)');
+      fail(
+        'E_BAD_HOST',
+        `Host ${quoteControl(c.req.header('host') ?? '(none)')} is not ${o.who}'s address`,
+        'use the --listen address in the URL (requests through another name are refused: DNS rebinding)',
+      );
     }
     if (!['GET', 'HEAD', 'POST'].includes(c.req.method)) {
       c.header('Allow', 'GET, HEAD, POST');
-      fail('E_METHOD_NOT_ALLOWED', `method ${quoteControl(c.req.method)} is not allowed (${o.who} sends no CORS headers)`, 'use GET for reads, POST for writes');
+      fail(
+        'E_METHOD_NOT_ALLOWED',
+        `method ${quoteControl(c.req.method)} is not allowed (${o.who} sends no CORS headers)`,
+        'use GET for reads, POST for writes',
+      );
     }
     const origin = c.req.header('origin');
     if (c.req.method === 'POST' && origin !== undefined) {
@@ -47,13 +60,17 @@ export function installGuards(app: Hono, o: GuardOptions): void {
       } catch {
         h = undefined;
       }
-      if (!o.hostAllowed(h)) fail('E_BAD_ORIGIN', `Origin ${quoteControl(origin)} may not send requests to ${o.who}`, 'call the API from its own page or a non-browser client');
+      if (!o.hostAllowed(h))
+        fail('E_BAD_ORIGIN', `Origin ${quoteControl(origin)} may not send requests to ${o.who}`, 'call the API from its own page or a non-browser client');
     }
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'no-referrer');
-    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
   app.use(

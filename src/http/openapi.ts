@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ActionResultSchema, ErrorBodySchema, HotplugBodySchema, PinBodySchema, PlanBodySchema, UnpinBodySchema } from '../app/api-schemas.ts';
-import { ChecksSectionDataSchema, GuestsSectionDataSchema, HostSnapshotSchema, ModelsSectionDataSchema, OvercommitSectionDataSchema, ReportSchema } from '../app/report-schema.ts';
+import {
+  ChecksSectionDataSchema,
+  GuestsSectionDataSchema,
+  HostSnapshotSchema,
+  ModelsSectionDataSchema,
+  OvercommitSectionDataSchema,
+  ReportSchema,
+} from '../app/report-schema.ts';
 import { PinPlanSchema } from '../plan/pin-plan.ts';
 
 function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -11,8 +18,7 @@ function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
 
 const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
 const ok = (description: string, ref: string) => ({ description, content: json(ref) });
-const errors = (codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: 'error (see docs/errors.md)', content: json('Error') }]));
+const errors = (codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: 'error (see docs/errors.md)', content: json('Error') }]));
 
 let cached: { version: string; doc: unknown } | null = null;
 
@@ -30,7 +36,11 @@ export function buildOpenApi(version: string): unknown {
   });
   const doc = {
     openapi: '3.1.0',
-    info: { title: 'kvcpu host agent', version, description: 'Reads serve the latest sample (one /proc walk per interval). Actions need the bearer token and are all or nothing.' },
+    info: {
+      title: 'kvcpu host agent',
+      version,
+      description: 'Reads serve the latest sample (one /proc walk per interval). Actions need the bearer token and are all or nothing.',
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the content of the agent --token-file' } },
       schemas: {
@@ -56,14 +66,26 @@ export function buildOpenApi(version: string): unknown {
       '/api/v1/guests': read('guests and threads (= kvcpu ps --json)', ok('guests', 'Guests')),
       '/api/v1/overcommit': read('overcommit audit (= kvcpu overcommit --json)', ok('overcommit', 'Overcommit')),
       '/api/v1/models': read('CPU models runnable here (report section models)', ok('models', 'Models')),
-      '/api/v1/events': read('Server-Sent Events: one `sample` event per new sample', { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }),
+      '/api/v1/events': read('Server-Sent Events: one `sample` event per new sample', {
+        description: 'text/event-stream',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      }),
       '/api/v1/plan': {
-        post: { summary: 'plan guests on this host; changes nothing', requestBody: { required: true, content: json('PlanRequest') }, responses: { '200': { description: 'pin plan', content: json('PinPlan') }, ...errors([400, 413, 415]) } },
+        post: {
+          summary: 'plan guests on this host; changes nothing',
+          requestBody: { required: true, content: json('PlanRequest') },
+          responses: { '200': { description: 'pin plan', content: json('PinPlan') }, ...errors([400, 413, 415]) },
+        },
       },
       '/api/v1/pin': action('pin a guest (or apply a pin plan)', 'PinRequest'),
       '/api/v1/unpin': action('restore the affinity saved at pin time', 'UnpinRequest'),
       '/api/v1/hotplug': action('change a running guest vCPU count', 'HotplugRequest'),
-      '/metrics': { get: { summary: 'Prometheus exposition text', responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus exposition text',
+          responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
     },
   };
   cached = { version, doc };

@@ -21,15 +21,22 @@ export function loadToken(path: string): string {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new KvcpuError('E_TOKEN_FILE', `token file ${path} is not a regular file`, { hint: 'point --token-file at a file holding the token' });
+    if (!st.isFile())
+      throw new KvcpuError('E_TOKEN_FILE', `token file ${path} is not a regular file`, { hint: 'point --token-file at a file holding the token' });
     if ((st.mode & 0o077) !== 0) {
-      throw new KvcpuError('E_TOKEN_FILE_MODE', `token file ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')})`, {
-        hint: `chmod 600 ${path}`,
-      });
+      throw new KvcpuError(
+        'E_TOKEN_FILE_MODE',
+        `token file ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')})`,
+        {
+          hint: `chmod 600 ${path}`,
+        },
+      );
     }
     const token = readFileSync(fd, 'utf8').trim();
     if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-      throw new KvcpuError('E_TOKEN_WEAK', `token in ${path} must be one word of at least ${MIN_TOKEN_LENGTH} characters`, { hint: 'openssl rand -hex 32 > FILE' });
+      throw new KvcpuError('E_TOKEN_WEAK', `token in ${path} must be one word of at least ${MIN_TOKEN_LENGTH} characters`, {
+        hint: 'openssl rand -hex 32 > FILE',
+      });
     }
     return token;
   } finally {

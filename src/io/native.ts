@@ -28,7 +28,15 @@ export interface NativeAddon {
   kvmHypervCaps?(path?: string): {
     openErrno: number;
     msrErrno?: number;
-    extensions?: { hyperv: number; hypervTime: number; hypervVpIndex: number; hypervTlbflush: number; hypervSendIpi: number; hypervSynic: number; hypervSynic2: number };
+    extensions?: {
+      hyperv: number;
+      hypervTime: number;
+      hypervVpIndex: number;
+      hypervTlbflush: number;
+      hypervSendIpi: number;
+      hypervSynic: number;
+      hypervSynic2: number;
+    };
     msrs?: number[];
   };
 }

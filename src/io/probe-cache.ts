@@ -59,7 +59,13 @@ export function writeProbeCache(name: string, key: unknown, value: unknown, dir 
  * `compute()` unless a cached answer for `key` exists; a fresh answer is stored. `key` null
  * means the inputs could not be identified: always compute, store nothing.
  */
-export async function cachedProbe<T>(name: string, key: unknown, compute: () => Promise<T>, codec: { encode(v: T): unknown; decode(v: unknown): T | undefined }, dir = probeCacheDir()): Promise<T> {
+export async function cachedProbe<T>(
+  name: string,
+  key: unknown,
+  compute: () => Promise<T>,
+  codec: { encode(v: T): unknown; decode(v: unknown): T | undefined },
+  dir = probeCacheDir(),
+): Promise<T> {
   if (key !== null) {
     const hit = readProbeCache(name, key, dir);
     if (hit !== undefined) {

@@ -46,9 +46,21 @@ export function labelPatch(current: Record<string, string>, labels: Record<strin
 }
 
 function apiError(what: string, r: { status: number; body: string }): KvcpuError {
-  const why = r.status === 401 ? 'the credentials were refused' : r.status === 403 ? 'the account may not do this (RBAC)' : r.status === 404 ? 'no such node' : `HTTP ${r.status}`;
+  const why =
+    r.status === 401
+      ? 'the credentials were refused'
+      : r.status === 403
+        ? 'the account may not do this (RBAC)'
+        : r.status === 404
+          ? 'no such node'
+          : `HTTP ${r.status}`;
   return new KvcpuError('E_KUBE_API', `${what}: ${why} (${r.status}: ${statusMessage(r)})`, {
-    hint: r.status === 403 ? 'grant get and patch on nodes (deploy/kvcpu-kubevirt-daemonset.yaml has the ClusterRole)' : r.status === 404 ? 'check --node (kubectl get nodes)' : 'check the API server and the credentials',
+    hint:
+      r.status === 403
+        ? 'grant get and patch on nodes (deploy/kvcpu-kubevirt-daemonset.yaml has the ClusterRole)'
+        : r.status === 404
+          ? 'check --node (kubectl get nodes)'
+          : 'check the API server and the credentials',
   });
 }
 
@@ -69,7 +81,8 @@ export async function applyNodeLabels(t: KubeTarget, node: string, labels: Recor
   const current = obj.metadata?.labels ?? {};
   const p = labelPatch(current, labels);
   const base = { node, ...p, sent: false, skipped: null as string | null };
-  if (obj.metadata?.annotations && SKIP_NODE_ANNOTATION in obj.metadata.annotations) return { ...base, skipped: `the node has the ${SKIP_NODE_ANNOTATION} annotation (KubeVirt's labeller skips it too)` };
+  if (obj.metadata?.annotations && SKIP_NODE_ANNOTATION in obj.metadata.annotations)
+    return { ...base, skipped: `the node has the ${SKIP_NODE_ANNOTATION} annotation (KubeVirt's labeller skips it too)` };
   if (opts.dryRun || (!p.set.length && !p.removed.length)) return base;
   const r = await kubeRequest(t, 'PATCH', path, { contentType: 'application/merge-patch+json', data: JSON.stringify(p.patch) });
   if (r.status !== 200) throw apiError(`PATCH node ${node}`, r);

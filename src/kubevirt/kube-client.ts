@@ -84,7 +84,13 @@ export function loadKubeconfig(path: string, context?: string): KubeTarget {
   const ca = data(cluster, 'certificate-authority-data', 'certificate-authority', 'certificate authority');
   if (ca) t.ca = ca;
   if (cluster['insecure-skip-tls-verify'] === true) t.insecure = true;
-  const token = str(user, 'token') ?? (str(user, 'tokenFile') ? readBytes(rel(str(user, 'tokenFile')!), 'token file').toString('utf8').trim() : undefined);
+  const token =
+    str(user, 'token') ??
+    (str(user, 'tokenFile')
+      ? readBytes(rel(str(user, 'tokenFile')!), 'token file')
+          .toString('utf8')
+          .trim()
+      : undefined);
   if (token) t.token = token;
   const cert = data(user, 'client-certificate-data', 'client-certificate', 'client certificate');
   const key = data(user, 'client-key-data', 'client-key', 'client key');
@@ -94,7 +100,9 @@ export function loadKubeconfig(path: string, context?: string): KubeTarget {
   } else if (cert || key) throw configError(`kubeconfig ${path}: user of context ${ctxName} has a client certificate without its key (or the reverse)`);
   if (!t.token && !t.cert) {
     const plugin = user.exec ? 'an exec credential plugin' : user['auth-provider'] ? 'an auth-provider' : null;
-    throw configError(`kubeconfig ${path}: user of context ${ctxName} has ${plugin ? `${plugin}, which kvcpu does not run` : 'neither a token nor a client certificate'}`);
+    throw configError(
+      `kubeconfig ${path}: user of context ${ctxName} has ${plugin ? `${plugin}, which kvcpu does not run` : 'neither a token nor a client certificate'}`,
+    );
   }
   return t;
 }
@@ -122,7 +130,13 @@ export interface KubeResponse {
 }
 
 /** One request to the API server over node:https (or node:http for an http:// server). */
-export function kubeRequest(t: KubeTarget, method: string, path: string, body?: { contentType: string; data: string }, timeoutMs = 30_000): Promise<KubeResponse> {
+export function kubeRequest(
+  t: KubeTarget,
+  method: string,
+  path: string,
+  body?: { contentType: string; data: string },
+  timeoutMs = 30_000,
+): Promise<KubeResponse> {
   const url = new URL(path, t.server);
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'kvcpu' };
   if (t.token) headers.Authorization = `Bearer ${t.token}`;
@@ -145,7 +159,14 @@ export function kubeRequest(t: KubeTarget, method: string, path: string, body?: 
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(new KvcpuError('E_KUBE_API', `${method} ${url.href}: ${e.message}`, { cause: e, hint: 'check the server address and its certificate (certificate-authority in the kubeconfig)' })));
+    req.on('error', (e) =>
+      reject(
+        new KvcpuError('E_KUBE_API', `${method} ${url.href}: ${e.message}`, {
+          cause: e,
+          hint: 'check the server address and its certificate (certificate-authority in the kubeconfig)',
+        }),
+      ),
+    );
     if (body) req.write(body.data);
     req.end();
   });

@@ -57,7 +57,11 @@ function input(over: Partial<NodeLabelInput> = {}, domcaps = DOMCAPS, caps = CAP
   return { domCapabilities: dc, supportedFeatures: expandHostModel(x, dc), counter: c.counter, machines: c.machines, hyperv: null, realtime: false, ...over };
 }
 
-const keys = (l: Record<string, string>, prefix: string) => Object.keys(l).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+const keys = (l: Record<string, string>, prefix: string) =>
+  Object.keys(l)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .sort();
 
 describe('KubeVirt v1.9.0 node labels from domcapabilities', () => {
   const { labels, hostModel, notes } = kubevirtNodeLabels(input());
@@ -86,12 +90,12 @@ describe('KubeVirt v1.9.0 node labels from domcapabilities', () => {
     expect(f).not.toContain('rtm');
     expect(f.length).toBe(new Set([...model.def.features, 'ss', 'vmx', 'pdcm'].filter((n) => n !== 'hle' && n !== 'rtm')).size);
   });
-  it('tsc: frequency and scalable=false, plus virt-controller\'s own-frequency scheduling label', () => {
+  it("tsc: frequency and scalable=false, plus virt-controller's own-frequency scheduling label", () => {
     expect(labels['cpu-timer.node.kubevirt.io/tsc-frequency']).toBe('2095999000');
     expect(labels['cpu-timer.node.kubevirt.io/tsc-scalable']).toBe('false');
     expect(labels['scheduling.node.kubevirt.io/tsc-frequency-2095999000']).toBe('true');
   });
-  it('machine types: every guest arch\'s machines, once each', () => {
+  it("machine types: every guest arch's machines, once each", () => {
     expect(keys(labels, 'machine-type.node.kubevirt.io/')).toEqual(['pc-i440fx-7.2', 'pc-q35-7.2', 'q35']);
   });
   it('SEV without ES guests: sev only', () => {
@@ -118,16 +122,27 @@ describe('asymmetric inputs', () => {
     expect(l['node-labeller.kubevirt.io/obsolete-host-model']).toBe('true');
     expect(l['host-model-cpu.node.kubevirt.io/kvm64']).toBe('true');
   });
-  it('the CR\'s obsoleteCPUModels replaces the default list (kvm64 and Conroe come back, Penryn goes)', () => {
+  it("the CR's obsoleteCPUModels replaces the default list (kvm64 and Conroe come back, Penryn goes)", () => {
     const l = kubevirtNodeLabels(input({ obsoleteModels: ['Penryn'] })).labels;
     expect(keys(l, 'cpu-model.node.kubevirt.io/')).toEqual(['Broadwell-noTSX', 'Conroe', 'Haswell-noTSX', 'kvm64']);
     expect(l['cpu-model-migration.node.kubevirt.io/Opteron_G2']).toBe('true');
   });
   it('SEV-ES with maxESGuests > 0, SNP only with launchSecurity sev-snp; TDX', () => {
     const es = DOMCAPS.replace('<maxESGuests>0<', '<maxESGuests>4<');
-    expect(Object.keys(kubevirtNodeLabels(input({}, es)).labels).filter((k) => k.startsWith('kubevirt.io/'))).toEqual(['kubevirt.io/sev', 'kubevirt.io/sev-es']);
-    const snp = es.replace('</features>', "<launchSecurity supported='yes'><enum name='sectype'><value>sev</value><value>sev-snp</value></enum></launchSecurity><tdx supported='yes'/></features>");
-    expect(Object.keys(kubevirtNodeLabels(input({}, snp)).labels).filter((k) => k.startsWith('kubevirt.io/'))).toEqual(['kubevirt.io/sev', 'kubevirt.io/sev-es', 'kubevirt.io/sev-snp', 'kubevirt.io/tdx']);
+    expect(Object.keys(kubevirtNodeLabels(input({}, es)).labels).filter((k) => k.startsWith('kubevirt.io/'))).toEqual([
+      'kubevirt.io/sev',
+      'kubevirt.io/sev-es',
+    ]);
+    const snp = es.replace(
+      '</features>',
+      "<launchSecurity supported='yes'><enum name='sectype'><value>sev</value><value>sev-snp</value></enum></launchSecurity><tdx supported='yes'/></features>",
+    );
+    expect(Object.keys(kubevirtNodeLabels(input({}, snp)).labels).filter((k) => k.startsWith('kubevirt.io/'))).toEqual([
+      'kubevirt.io/sev',
+      'kubevirt.io/sev-es',
+      'kubevirt.io/sev-snp',
+      'kubevirt.io/tdx',
+    ]);
   });
   it('realtime only when sched_rt_runtime_us is -1; hyperv labels when given', () => {
     const l = kubevirtNodeLabels(input({ realtime: true, hyperv: ['base', 'synic'] })).labels;
@@ -135,10 +150,13 @@ describe('asymmetric inputs', () => {
     expect(keys(l, 'hyperv.node.kubevirt.io/')).toEqual(['base', 'synic']);
   });
   it('supported features from hypervisor-cpu-baseline: only policy require becomes a label', () => {
-    const sf = parseSupportedFeatures("<cpu mode='custom' match='exact'><model>Penryn</model><feature policy='require' name='sse4.1'/><feature policy='disable' name='pni'/><feature name='x2apic'/></cpu>", 'sf.xml');
+    const sf = parseSupportedFeatures(
+      "<cpu mode='custom' match='exact'><model>Penryn</model><feature policy='require' name='sse4.1'/><feature policy='disable' name='pni'/><feature name='x2apic'/></cpu>",
+      'sf.xml',
+    );
     expect(keys(kubevirtNodeLabels(input({ supportedFeatures: sf })).labels, 'cpu-feature.node.kubevirt.io/')).toEqual(['sse4.1']);
   });
-  it('the default obsolete list is KubeVirt\'s 17 models with their -v1 aliases', () => {
+  it("the default obsolete list is KubeVirt's 17 models with their -v1 aliases", () => {
     expect(DEFAULT_OBSOLETE_CPU_MODELS.length).toBe(34);
     expect(DEFAULT_OBSOLETE_CPU_MODELS).toContain('Opteron_G2-v1');
     expect(DEFAULT_OBSOLETE_CPU_MODELS).not.toContain('Opteron_G3');

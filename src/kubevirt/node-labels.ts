@@ -59,8 +59,23 @@ export const STALE_PREFIXES: readonly string[] = [...LABELLER_PREFIXES, KUBEVIRT
  * DefaultObsoleteCPUModels), used when the KubeVirt CR sets no `obsoleteCPUModels`.
  */
 export const DEFAULT_OBSOLETE_CPU_MODELS: readonly string[] = [
-  '486', 'pentium', 'pentium2', 'pentium3', 'pentiumpro', 'coreduo', 'n270', 'core2duo', 'Conroe',
-  'athlon', 'phenom', 'qemu64', 'qemu32', 'kvm64', 'kvm32', 'Opteron_G1', 'Opteron_G2',
+  '486',
+  'pentium',
+  'pentium2',
+  'pentium3',
+  'pentiumpro',
+  'coreduo',
+  'n270',
+  'core2duo',
+  'Conroe',
+  'athlon',
+  'phenom',
+  'qemu64',
+  'qemu32',
+  'kvm64',
+  'kvm32',
+  'Opteron_G1',
+  'Opteron_G2',
 ].flatMap((m) => [m, `${m}-v1`]);
 
 /** One `<model>` of a domcapabilities `<mode>` (name as text, `usable` attribute). */
@@ -163,7 +178,10 @@ export function kubevirtNodeLabels(input: NodeLabelInput): NodeLabels {
     // always adds the node's own frequency (HasInvTSCFrequency: frequency > 0); the frequencies of
     // running VMIs and the cluster's lowest are cluster state kvcpu does not see.
     if (input.counter.frequency > 0) labels[KUBEVIRT_LABEL.tscScheduling + String(input.counter.frequency)] = 'true';
-  } else notes.push(input.counter ? `CPU counter is ${input.counter.name}, not tsc: no cpu-timer labels` : 'no TSC counter (capabilities): cpu-timer labels not set');
+  } else
+    notes.push(
+      input.counter ? `CPU counter is ${input.counter.name}, not tsc: no cpu-timer labels` : 'no TSC counter (capabilities): cpu-timer labels not set',
+    );
 
   // loadDomCapabilities host-model branch + prepareLabels supportsHostModel.
   let hostModel: string | null = null;

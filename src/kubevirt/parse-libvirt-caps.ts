@@ -34,7 +34,9 @@ export function parseDomCapabilities(xml: string, label: string): DomCapabilitie
       hostModel = {
         models: ms,
         vendor: child(mode, 'vendor')?.text || null,
-        features: children(mode, 'feature').map((f) => ({ name: f.attrs.name ?? '', policy: f.attrs.policy ?? '' })).filter((f) => f.name),
+        features: children(mode, 'feature')
+          .map((f) => ({ name: f.attrs.name ?? '', policy: f.attrs.policy ?? '' }))
+          .filter((f) => f.name),
       };
     }
     models.push(...ms);
@@ -69,7 +71,10 @@ export function parseCapabilities(xml: string, label: string): HostCapabilities 
   let counter: CpuCounter | null = null;
   if (c) {
     const f = c.attrs.frequency ?? '';
-    if (!/^\d+$/.test(f)) throw new KvcpuError('E_BAD_XML', `${label}: <counter frequency=${JSON.stringify(f)}> is not an integer`, { hint: 'give the output of `virsh capabilities`' });
+    if (!/^\d+$/.test(f))
+      throw new KvcpuError('E_BAD_XML', `${label}: <counter frequency=${JSON.stringify(f)}> is not an integer`, {
+        hint: 'give the output of `virsh capabilities`',
+      });
     counter = { name: c.attrs.name ?? '', frequency: Number(f), scaling: c.attrs.scaling ?? '' };
   }
   const machines = new Set<string>();
@@ -80,5 +85,7 @@ export function parseCapabilities(xml: string, label: string): HostCapabilities 
 /** `supported_features.xml` (the `<cpu>` that `virsh hypervisor-cpu-baseline --features` prints): its features. */
 export function parseSupportedFeatures(xml: string, label: string): { name: string; policy: string }[] {
   const root = rootElement(xml, label, 'cpu', 'give the output of `virsh hypervisor-cpu-baseline --features`');
-  return children(root, 'feature').map((f) => ({ name: f.attrs.name ?? '', policy: f.attrs.policy ?? '' })).filter((f) => f.name);
+  return children(root, 'feature')
+    .map((f) => ({ name: f.attrs.name ?? '', policy: f.attrs.policy ?? '' }))
+    .filter((f) => f.name);
 }

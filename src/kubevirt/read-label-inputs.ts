@@ -53,9 +53,13 @@ export function expandHostModel(x: X86Map, dc: DomCapabilities): { name: string;
   def.match = 'exact';
   def.model = model;
   def.vendor = hm.vendor;
-  def.features = hm.features.filter((f) => x.featureIndex.has(f.name) && (f.policy === 'require' || f.policy === 'disable')).map((f) => ({ name: f.name, policy: f.policy as 'require' | 'disable' }));
+  def.features = hm.features
+    .filter((f) => x.featureIndex.has(f.name) && (f.policy === 'require' || f.policy === 'disable'))
+    .map((f) => ({ name: f.name, policy: f.policy as 'require' | 'disable' }));
   const r = baselineCpus(x, [def], { expandFeatures: true }).cpu;
-  return [...r.require.map((name) => ({ name, policy: 'require' })), ...r.disable.map((name) => ({ name, policy: 'disable' }))].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return [...r.require.map((name) => ({ name, policy: 'require' })), ...r.disable.map((name) => ({ name, policy: 'disable' }))].sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  );
 }
 
 const hypervOf = (a: ReturnType<typeof readKvmHyperv>) => (a ? hypervCapabilities(a) : null);
@@ -93,10 +97,14 @@ export async function readLibvirtLabelXml(uri?: string): Promise<{ domcaps: stri
     const caps = await virsh(['capabilities'], uri);
     return { domcaps, supported, caps, virttype };
   } catch (e) {
-    throw new KvcpuError('E_KUBEVIRT_LIBVIRT', `virsh answered domcapabilities but not hypervisor-cpu-baseline/capabilities: ${(e as Error).message.split('\n')[0]}`, {
-      hint: 'check libvirtd (`virsh capabilities`), or give --domcapabilities/--capabilities files',
-      cause: e,
-    });
+    throw new KvcpuError(
+      'E_KUBEVIRT_LIBVIRT',
+      `virsh answered domcapabilities but not hypervisor-cpu-baseline/capabilities: ${(e as Error).message.split('\n')[0]}`,
+      {
+        hint: 'check libvirtd (`virsh capabilities`), or give --domcapabilities/--capabilities files',
+        cause: e,
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -166,19 +174,29 @@ export async function readLabelInputs(x: X86Map, opts: ReadLabelInputsOptions): 
     } else {
       source = 'proc';
       const arch = readHost(root === '/' ? {} : { root }).arch;
-      if (arch !== 'x86_64') throw new KvcpuError('E_KUBEVIRT_ARCH', `the host at ${root} is ${arch}: kvcpu computes KubeVirt's amd64 labeller only`, { hint: 'give --domcapabilities of an x86_64 host' });
+      if (arch !== 'x86_64')
+        throw new KvcpuError('E_KUBEVIRT_ARCH', `the host at ${root} is ${arch}: kvcpu computes KubeVirt's amd64 labeller only`, {
+          hint: 'give --domcapabilities of an x86_64 host',
+        });
       const s = await synthesizeDomCapabilities(x, root);
       dc = s.dc;
       provenance.push(`domcapabilities: computed from ${join(root, 'proc')} (${s.notes.join('; ')})`);
     }
   }
-  if (dc.arch && dc.arch !== 'x86_64') throw new KvcpuError('E_KUBEVIRT_ARCH', `domcapabilities are for ${dc.arch}: kvcpu computes KubeVirt's amd64 labeller only`, { hint: 'give `virsh domcapabilities --arch x86_64`' });
+  if (dc.arch && dc.arch !== 'x86_64')
+    throw new KvcpuError('E_KUBEVIRT_ARCH', `domcapabilities are for ${dc.arch}: kvcpu computes KubeVirt's amd64 labeller only`, {
+      hint: 'give `virsh domcapabilities --arch x86_64`',
+    });
   if (opts.supportedFeatures) {
     supported = parseSupportedFeatures(readTextFile(opts.supportedFeatures), opts.supportedFeatures);
     provenance.push(`supported features: ${opts.supportedFeatures}`);
   } else if (!supported) {
     supported = expandHostModel(x, dc);
-    provenance.push(supported ? "supported features: kvcpu's expansion of the host-model CPU (= virsh hypervisor-cpu-baseline --features)" : 'supported features: none (host-model model unknown to libvirt 9.0 cpu_map)');
+    provenance.push(
+      supported
+        ? "supported features: kvcpu's expansion of the host-model CPU (= virsh hypervisor-cpu-baseline --features)"
+        : 'supported features: none (host-model model unknown to libvirt 9.0 cpu_map)',
+    );
   }
   if (opts.capabilities) provenance.push(`capabilities: ${opts.capabilities}`);
   return {

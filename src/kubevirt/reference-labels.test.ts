@@ -15,8 +15,32 @@ import { expandHostModel, readLabelInputs } from './read-label-inputs.ts';
 
 const x = indexCpuMap(loadCpuMap({ source: 'auto' }));
 // KubeVirt util.go DefaultObsoleteCPUModels, written out again here (not imported) on purpose.
-const OBSOLETE = new Set(['486', 'pentium', 'pentium2', 'pentium3', 'pentiumpro', 'coreduo', 'n270', 'core2duo', 'Conroe', 'athlon', 'phenom', 'qemu64', 'qemu32', 'kvm64', 'kvm32', 'Opteron_G1', 'Opteron_G2'].flatMap((m) => [m, `${m}-v1`]));
-const keys = (l: Record<string, string>, prefix: string) => Object.keys(l).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+const OBSOLETE = new Set(
+  [
+    '486',
+    'pentium',
+    'pentium2',
+    'pentium3',
+    'pentiumpro',
+    'coreduo',
+    'n270',
+    'core2duo',
+    'Conroe',
+    'athlon',
+    'phenom',
+    'qemu64',
+    'qemu32',
+    'kvm64',
+    'kvm32',
+    'Opteron_G1',
+    'Opteron_G2',
+  ].flatMap((m) => [m, `${m}-v1`]),
+);
+const keys = (l: Record<string, string>, prefix: string) =>
+  Object.keys(l)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .sort();
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
 
 interface RefCpu {
@@ -41,7 +65,14 @@ describe.skipIf(!haveReference)(`real CPUs: labels from libvirt's expected host-
 ${(hm.require ?? []).map((f) => `<feature policy='require' name='${esc(f)}'/>`).join('')}${(hm.disable ?? []).map((f) => `<feature policy='disable' name='${esc(f)}'/>`).join('')}</mode>
 <mode name='custom' supported='yes'>${models.map((m) => `<model usable='${m.usable ? 'yes' : 'no'}'>${esc(m.name)}</model>`).join('')}</mode></cpu></domainCapabilities>`;
     const dc = parseDomCapabilities(xml, c.name);
-    const { labels } = kubevirtNodeLabels({ domCapabilities: dc, supportedFeatures: expandHostModel(x, dc), counter: null, machines: [], hyperv: null, realtime: null });
+    const { labels } = kubevirtNodeLabels({
+      domCapabilities: dc,
+      supportedFeatures: expandHostModel(x, dc),
+      counter: null,
+      machines: [],
+      hyperv: null,
+      realtime: null,
+    });
     // host-model labels: the model, its vendor, the required features only.
     expect(keys(labels, 'host-model-cpu.node.kubevirt.io/')).toEqual([hm.model]);
     expect(keys(labels, 'cpu-vendor.node.kubevirt.io/')).toEqual([hm.vendor ?? '']);
@@ -53,8 +84,18 @@ ${(hm.require ?? []).map((f) => `<feature policy='require' name='${esc(f)}'/>`).
     const expected = [...new Set([...modelFeatures, ...(hm.require ?? [])])].filter((f) => !disabled.has(f)).sort();
     expect(keys(labels, 'cpu-feature.node.kubevirt.io/')).toEqual(expected);
     // Models: usable and known, minus the obsolete ones.
-    expect(keys(labels, 'cpu-model.node.kubevirt.io/')).toEqual(models.filter((m) => m.usable && !OBSOLETE.has(m.name)).map((m) => m.name).sort());
-    expect(keys(labels, 'cpu-model-migration.node.kubevirt.io/')).toEqual(models.filter((m) => !OBSOLETE.has(m.name)).map((m) => m.name).sort());
+    expect(keys(labels, 'cpu-model.node.kubevirt.io/')).toEqual(
+      models
+        .filter((m) => m.usable && !OBSOLETE.has(m.name))
+        .map((m) => m.name)
+        .sort(),
+    );
+    expect(keys(labels, 'cpu-model-migration.node.kubevirt.io/')).toEqual(
+      models
+        .filter((m) => !OBSOLETE.has(m.name))
+        .map((m) => m.name)
+        .sort(),
+    );
     counted.cases++;
     counted.models += models.length;
     counted.usable += keys(labels, 'cpu-model.node.kubevirt.io/').length;
@@ -75,7 +116,7 @@ const hostsDir = path.resolve(REF_DIR, '../hosts/cases');
 const readRefHosts = () => JSON.parse(readFileSync(path.resolve(REF_DIR, '../hosts/index.json'), 'utf8')) as { id: string; arch: string }[];
 const haveHosts = existsSync(hostsDir);
 
-describe.skipIf(!haveHosts)('host captures: the /proc path with kvcpu\'s catalog', () => {
+describe.skipIf(!haveHosts)("host captures: the /proc path with kvcpu's catalog", () => {
   const cases = haveHosts ? readdirSync(hostsDir).sort() : [];
   // The capture's architecture as the reference index records it (uname -m of the captured machine).
   const archOf = new Map<string, string>(haveHosts ? readRefHosts().map((r) => [r.id, r.arch]) : []);
@@ -109,7 +150,9 @@ describe.skipIf(!haveHosts)('host captures: the /proc path with kvcpu\'s catalog
     expect(keys(labels, 'host-model-required-features.node.kubevirt.io/').filter((f) => !feats.has(f))).toEqual([]);
     // A usable model's features are all features of the host-model expansion or the host CPU:
     // at least, nothing the capture's cpuinfo lacks among the basic flags.
-    for (const m of models) for (const f of x.modelByName.get(m)!.def.features) if (['sse4_2', 'avx', 'avx2', 'avx512f'].includes(f.replace('.', '_'))) expect(cpuinfo).toMatch(new RegExp(`\\b${f.replace('.', '_')}\\b`));
+    for (const m of models)
+      for (const f of x.modelByName.get(m)!.def.features)
+        if (['sse4_2', 'avx', 'avx2', 'avx512f'].includes(f.replace('.', '_'))) expect(cpuinfo).toMatch(new RegExp(`\\b${f.replace('.', '_')}\\b`));
     // The realtime label follows the capture's sysctl (none captured: unknown, no label).
     expect(labels['kubevirt.io/realtime']).toBeUndefined();
     tally.x86++;

@@ -15,23 +15,74 @@ const online = parseCpulist(host.cpus.online);
 
 function thread(tid: number, vcpu: number | null, o: Partial<GuestThread> = {}): GuestThread {
   return {
-    tid, comm: vcpu === null ? 'qemu-system-x86' : `CPU ${vcpu}/TCG`, role: vcpu === null ? 'emulator' : 'vcpu', vcpu, state: 'S', psr: 0, psrStale: false,
-    affinity: host.cpus.online, cpuTicks: 250, voluntarySwitches: 1, involuntarySwitches: 1, migrations: 7, runNs: 2_500_000_000, waitNs: 500_000_000,
-    core: 0, siblings: '0', node: 0, ...o,
+    tid,
+    comm: vcpu === null ? 'qemu-system-x86' : `CPU ${vcpu}/TCG`,
+    role: vcpu === null ? 'emulator' : 'vcpu',
+    vcpu,
+    state: 'S',
+    psr: 0,
+    psrStale: false,
+    affinity: host.cpus.online,
+    cpuTicks: 250,
+    voluntarySwitches: 1,
+    involuntarySwitches: 1,
+    migrations: 7,
+    runNs: 2_500_000_000,
+    waitNs: 500_000_000,
+    core: 0,
+    siblings: '0',
+    node: 0,
+    ...o,
   };
 }
 function guest(pid: number, name: string, threads: GuestThread[]): GuestProcess {
   return {
-    pid, name, startTime: 1, binary: 'qemu-system-x86_64', vcpuSource: 'thread-names', libvirt: false, vcpuCount: threads.filter((t) => t.role === 'vcpu').length, vcpuCountFrom: 'threads', threads,
-    config: { name, debugThreads: true, smpCpus: 2, maxCpus: 2, smp: '2', cpuModel: 'qemu64', machine: null, accel: 'tcg', tcgThread: null, memoryMiB: 64, qmpSockets: [], iothreads: [], pidfile: null, daemonize: true },
+    pid,
+    name,
+    startTime: 1,
+    binary: 'qemu-system-x86_64',
+    vcpuSource: 'thread-names',
+    libvirt: false,
+    vcpuCount: threads.filter((t) => t.role === 'vcpu').length,
+    vcpuCountFrom: 'threads',
+    threads,
+    config: {
+      name,
+      debugThreads: true,
+      smpCpus: 2,
+      maxCpus: 2,
+      smp: '2',
+      cpuModel: 'qemu64',
+      machine: null,
+      accel: 'tcg',
+      tcgThread: null,
+      memoryMiB: 64,
+      qmpSockets: [],
+      iothreads: [],
+      pidfile: null,
+      daemonize: true,
+    },
   };
 }
 function sampleOf(guests: GuestProcess[]): Sample {
   const snap: GuestSnapshot = { takenAtMs: 1, ticksPerSecond: 100, guests };
   return {
-    seq: 1, takenAt: '2026-12-03T12:00:00.000Z', takenAtMs: 1, durationMs: 1.5, host, online, isolated: [], guests: snap,
+    seq: 1,
+    takenAt: '2026-12-03T12:00:00.000Z',
+    takenAtMs: 1,
+    durationMs: 1.5,
+    host,
+    online,
+    isolated: [],
+    guests: snap,
     overcommit: assessOvercommit(snap, online),
-    checks: { checks: [{ id: 'kvm.module', status: 'PASS', summary: '', evidence: [], fix: null }, { id: 'kvm.usable', status: 'FAIL', summary: '', evidence: [], fix: 'x' }, { id: 'iommu.enabled', status: 'SKIP', summary: '', evidence: [], fix: null }] },
+    checks: {
+      checks: [
+        { id: 'kvm.module', status: 'PASS', summary: '', evidence: [], fix: null },
+        { id: 'kvm.usable', status: 'FAIL', summary: '', evidence: [], fix: 'x' },
+        { id: 'iommu.enabled', status: 'SKIP', summary: '', evidence: [], fix: null },
+      ],
+    },
     rates: new Map(),
   };
 }
@@ -47,7 +98,7 @@ const s = sampleOf([
 describe('metrics from a sample', () => {
   const text = () => createMetricsRegistry(() => s, '0.1.0').metrics();
 
-  it('exports every issue metric with the sample\'s values', async () => {
+  it("exports every issue metric with the sample's values", async () => {
     const t = await text();
     const esc = 'vm\\"x\\\\y\\nkvcpu_fake 1';
     expect(t).toContain(`kvcpu_guest_vcpus{guest="${esc}"} 2`);
@@ -83,6 +134,17 @@ describe('deploy/grafana-kvcpu.json', () => {
     const dash = JSON.parse(readFileSync(packagePath('deploy/grafana-kvcpu.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
     const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\bkvcpu_[a-z_]+/g)].map((m) => m[0]))));
     for (const u of used) expect(names.has(u), u).toBe(true);
-    for (const n of ['kvcpu_overcommit_ratio', 'kvcpu_vcpu_wait_seconds_total', 'kvcpu_vcpu_seconds_total', 'kvcpu_vcpu_migrations_total', 'kvcpu_vcpu_cpu', 'kvcpu_guest_vcpus', 'kvcpu_vcpu_pinned', 'kvcpu_check_status', 'kvcpu_host_cpus']) expect(used.has(n), n).toBe(true);
+    for (const n of [
+      'kvcpu_overcommit_ratio',
+      'kvcpu_vcpu_wait_seconds_total',
+      'kvcpu_vcpu_seconds_total',
+      'kvcpu_vcpu_migrations_total',
+      'kvcpu_vcpu_cpu',
+      'kvcpu_guest_vcpus',
+      'kvcpu_vcpu_pinned',
+      'kvcpu_check_status',
+      'kvcpu_host_cpus',
+    ])
+      expect(used.has(n), n).toBe(true);
   });
 });

@@ -19,7 +19,13 @@ export function assignCells(allowed: boolean[][], n: number, finalOk?: (pick: nu
       if (used[h] || !allowed[i]![h]) continue;
       steps++;
       used[h] = true;
-      if (canMatchAll(allowed, rest(i), used.map((u) => !u))) {
+      if (
+        canMatchAll(
+          allowed,
+          rest(i),
+          used.map((u) => !u),
+        )
+      ) {
         pick.push(h);
         if (dfs(i + 1)) return true;
         pick.pop();

@@ -56,21 +56,31 @@ export function buildPlanHost(snap: HostSnapshot, sets: HostSets = {}, name = sn
   };
   if (dedicated) clash(reserved, dedicated, '--reserved and --dedicated-set overlap', 'housekeeping CPUs must stay out of the dedicated set');
   if (shared) clash(reserved, shared, '--reserved and --shared-set overlap', 'housekeeping CPUs must stay out of the shared set');
-  if (dedicated && shared) clash(dedicated, shared, '--dedicated-set and --shared-set overlap', 'a CPU is either for pinned or for floating vCPUs (as in Nova)');
-  if (shared) clash(shared, isolated, `--shared-set overlaps isolcpus (${formatCpulist(isolated)})`, 'floating vCPUs need load balancing: keep isolcpus for the dedicated set');
+  if (dedicated && shared)
+    clash(dedicated, shared, '--dedicated-set and --shared-set overlap', 'a CPU is either for pinned or for floating vCPUs (as in Nova)');
+  if (shared)
+    clash(
+      shared,
+      isolated,
+      `--shared-set overlaps isolcpus (${formatCpulist(isolated)})`,
+      'floating vCPUs need load balancing: keep isolcpus for the dedicated set',
+    );
   const legacy = dedicated === undefined && shared === undefined;
   const usable = minus(online, reserved);
   if (legacy) {
     dedicated = usable;
     shared = minus(usable, isolated);
-    notes.push('no --dedicated-set/--shared-set: pinned and floating guests share the non-housekeeping CPUs (Nova legacy layout); floating vCPUs avoid CPUs pinned at plan time');
+    notes.push(
+      'no --dedicated-set/--shared-set: pinned and floating guests share the non-housekeeping CPUs (Nova legacy layout); floating vCPUs avoid CPUs pinned at plan time',
+    );
   } else if (dedicated === undefined) {
     dedicated = minus(usable, shared!);
   } else if (shared === undefined) {
     shared = minus(minus(usable, dedicated), isolated);
   }
   if (legacy && isolated.length) notes.push(`isolcpus ${formatCpulist(isolated)} kept out of the shared set (no load balancing there)`);
-  if (inter(reserved, isolated).length) notes.push(`housekeeping CPUs ${formatCpulist(inter(reserved, isolated))} are in isolcpus: host tasks there get no load balancing`);
+  if (inter(reserved, isolated).length)
+    notes.push(`housekeeping CPUs ${formatCpulist(inter(reserved, isolated))} are in isolcpus: host tasks there get no load balancing`);
   if (reserved.length === 0) notes.push('no --reserved housekeeping CPUs: host tasks and IRQs may share CPUs with pinned vCPUs');
   let nodes = snap.numa.nodes
     .map((n) => ({ id: n.id, cpus: inter(parseCpulist(n.cpus), onlineSet), memoryMiB: n.memoryKb === null ? null : Math.floor(n.memoryKb / 1024) }))
@@ -112,7 +122,10 @@ export function syntheticPlanHost(o: {
   for (let c = 0; c < totalCores; c++) cores.push(Array.from({ length: o.threads }, (_, t) => cpuOf(c, t)));
   const nodes = Array.from({ length: o.nodes }, (_, n) => ({
     id: n,
-    cpus: cores.slice(n * o.coresPerNode, (n + 1) * o.coresPerNode).flat().sort((a, b) => a - b),
+    cpus: cores
+      .slice(n * o.coresPerNode, (n + 1) * o.coresPerNode)
+      .flat()
+      .sort((a, b) => a - b),
     memoryMiB: o.memoryMiBPerNode ?? 65536,
   }));
   const per = o.l3PerNode ?? 1;
@@ -130,5 +143,17 @@ export function syntheticPlanHost(o: {
   const legacy = !o.dedicated && !o.shared;
   const dedicated = o.dedicated ?? minus(minus(online, reserved), o.shared ?? []);
   const shared = o.shared ?? (legacy ? minus(minus(online, reserved), isolated) : minus(minus(minus(online, reserved), dedicated), isolated));
-  return { name: o.name ?? 'synthetic', online, nodes, cores: [...cores].sort((a, b) => a[0]! - b[0]!), l3, reserved, dedicated, shared, isolated, legacy, notes: [] };
+  return {
+    name: o.name ?? 'synthetic',
+    online,
+    nodes,
+    cores: [...cores].sort((a, b) => a[0]! - b[0]!),
+    l3,
+    reserved,
+    dedicated,
+    shared,
+    isolated,
+    legacy,
+    notes: [],
+  };
 }

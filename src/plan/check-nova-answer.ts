@@ -123,7 +123,8 @@ export function checkNovaAnswer(caseIn: unknown, answerIn: unknown, opts: CheckO
         for (const p of res) {
           const g = groupOf.get(p) ?? [p];
           if (perCore.has(g)) errs.push(`${where}: isolate but emulator CPU ${p} shares a core with a vCPU`);
-          if (opts.isolateEmulatorWholeCore !== false && g.some((x) => already.has(x))) errs.push(`${where}: isolate but emulator CPU ${p}'s core is partly used (the claim would fail)`);
+          if (opts.isolateEmulatorWholeCore !== false && g.some((x) => already.has(x)))
+            errs.push(`${where}: isolate but emulator CPU ${p}'s core is partly used (the claim would fail)`);
         }
         if (maxThreads > 1 && host.pcpuset && !sameSet(host.pcpuset, host.cpuset)) errs.push(`${where}: isolate on an SMT host with cpu_dedicated_set`);
       }
@@ -131,8 +132,10 @@ export function checkNovaAnswer(caseIn: unknown, answerIn: unknown, opts: CheckO
     if (floats.length > host.cpuset.length) errs.push(`${where}: ${floats.length} floating vCPUs > ${host.cpuset.length} shared CPUs`);
     const lim = c.limits;
     if (!pinnedPolicy || policy === 'mixed') {
-      if (lim && (host.cpu_usage ?? 0) + floats.length > host.cpuset.length * (lim.cpu_allocation_ratio ?? 16)) errs.push(`${where}: shared CPU overcommit beyond the allocation ratio`);
-      if (lim && (host.memory_usage ?? 0) + ic.memory > host.memory * (lim.ram_allocation_ratio ?? 1.5)) errs.push(`${where}: memory beyond the RAM allocation ratio`);
+      if (lim && (host.cpu_usage ?? 0) + floats.length > host.cpuset.length * (lim.cpu_allocation_ratio ?? 16))
+        errs.push(`${where}: shared CPU overcommit beyond the allocation ratio`);
+      if (lim && (host.memory_usage ?? 0) + ic.memory > host.memory * (lim.ram_allocation_ratio ?? 1.5))
+        errs.push(`${where}: memory beyond the RAM allocation ratio`);
     }
     // Memory and page sizes.
     const pages = host.mempages ?? [];

@@ -89,13 +89,16 @@ export function checkGuestPlan(host: PlanHost, pinnedBefore: ReadonlySet<number>
     // Nova packs k ≥ 2 threads per core; only the last core of each guest node may hold fewer.
     for (const cell of plan.cells) {
       const per = new Map<number[], number>();
-      for (const v of plan.vcpus) if (v.dedicated && cell.vcpus.includes(v.vcpu)) per.set(coreOf.get(v.cpus[0]!) ?? [], (per.get(coreOf.get(v.cpus[0]!) ?? []) ?? 0) + 1);
+      for (const v of plan.vcpus)
+        if (v.dedicated && cell.vcpus.includes(v.vcpu)) per.set(coreOf.get(v.cpus[0]!) ?? [], (per.get(coreOf.get(v.cpus[0]!) ?? []) ?? 0) + 1);
       const counts = [...per.values()];
       const k = Math.max(0, ...counts);
       const short = counts.filter((n) => n < k).length;
       const nDed = counts.reduce((a, b) => a + b, 0);
       if ((nDed > 1 && k < 2) || short > 1) {
-        errors.push(`${name}: require but guest node ${cell.guestCell} uses cores with ${counts.join('/')} vCPUs (want k ≥ 2 per core, one short core at most)`);
+        errors.push(
+          `${name}: require but guest node ${cell.guestCell} uses cores with ${counts.join('/')} vCPUs (want k ≥ 2 per core, one short core at most)`,
+        );
       }
     }
   }
@@ -125,7 +128,8 @@ export function checkGuestPlan(host: PlanHost, pinnedBefore: ReadonlySet<number>
 export function checkL3Kept(host: PlanHost, pinnedBefore: ReadonlySet<number>, memUsedBefore: ReadonlyMap<number, number>, plan: GuestPlan): string[] {
   if (!plan.fits) return [];
   const req = plan.request;
-  if (req.policy !== 'dedicated' || req.threads !== 'prefer' || req.emulator !== 'share' || plan.cells.length !== 1 || !req.l3 || host.l3.length === 0) return [];
+  if (req.policy !== 'dedicated' || req.threads !== 'prefer' || req.emulator !== 'share' || plan.cells.length !== 1 || !req.l3 || host.l3.length === 0)
+    return [];
   const ded = new Set(host.dedicated);
   const possible = host.nodes.some((n) => {
     const mem = n.memoryMiB === null ? Infinity : n.memoryMiB - (memUsedBefore.get(n.id) ?? 0);

@@ -24,7 +24,12 @@ export const ZED_SEMANTICS: NovaSemantics = { pinnedMemoryUsesFreePages: false, 
 
 export type CellFit =
   | { ok: true; pinning: [number, number][] | null; reserved: number[] | null; pagesize: number | null; why: string }
-  | { ok: false; why: string; /** page size resolved before a later check failed (Nova writes it back: bug §10.1(3)) */ pagesize: number | null; packed: boolean };
+  | {
+      ok: false;
+      why: string;
+      /** page size resolved before a later check failed (Nova writes it back: bug §10.1(3)) */ pagesize: number | null;
+      packed: boolean;
+    };
 
 const SMALL = -1;
 const LARGE = -2;
@@ -69,7 +74,10 @@ export function fitNovaCell(host: NovaHostCell, inst: NovaInstanceCell, limits: 
   const kib = inst.memory * 1024;
   if (inst.pagesize) {
     pagesize = resolvePagesize(host, inst);
-    if (!pagesize) return fail(`no free pages of the requested size (${inst.pagesize > 0 ? `${inst.pagesize} KiB` : ({ [-1]: 'small', [-2]: 'large', [-3]: 'any' } as Record<number, string>)[inst.pagesize]}) for ${inst.memory} MiB`);
+    if (!pagesize)
+      return fail(
+        `no free pages of the requested size (${inst.pagesize > 0 ? `${inst.pagesize} KiB` : ({ [-1]: 'small', [-2]: 'large', [-3]: 'any' } as Record<number, string>)[inst.pagesize]}) for ${inst.memory} MiB`,
+      );
   } else if (host.mempages.length > 0) {
     const smallest = Math.min(...host.mempages.map((m) => m.size_kb));
     // Zed allows small-page overcommit for every guest; Nova 30 (bug 1811886) checks free pages for pinned ones.
@@ -81,14 +89,17 @@ export function fitNovaCell(host: NovaHostCell, inst: NovaInstanceCell, limits: 
     return fail(`${inst.memory} MiB > cell memory ${host.memory} MiB`);
   }
   if (pinned && inst.pcpuset.length + reserve > host.pcpuset.length) {
-    return fail(`${inst.pcpuset.length}${reserve ? ` + ${reserve} emulator` : ''} dedicated CPUs > ${host.pcpuset.length} in the cell's dedicated set (no self-overcommit)`, pagesize);
+    return fail(
+      `${inst.pcpuset.length}${reserve ? ` + ${reserve} emulator` : ''} dedicated CPUs > ${host.pcpuset.length} in the cell's dedicated set (no self-overcommit)`,
+      pagesize,
+    );
   }
   if (isFloating(inst.cpu_policy) && inst.cpuset.length > host.cpuset.length) {
     return fail(`${inst.cpuset.length} shared vCPUs > ${host.cpuset.length} CPUs in the cell's shared set`, pagesize);
   }
   let pinning: [number, number][] | null = null;
   let reserved: number[] | null = null;
-  let why = 'floating vCPUs on the cell\'s shared CPUs';
+  let why = "floating vCPUs on the cell's shared CPUs";
   if (pinned) {
     const pinnedSet = new Set(host.pinned_cpus);
     const free = new Set(host.pcpuset.filter((c) => !pinnedSet.has(c)));
@@ -115,11 +126,19 @@ export function fitNovaCell(host: NovaHostCell, inst: NovaInstanceCell, limits: 
   if (isFloating(inst.cpu_policy) && limits) {
     const cpuLimit = host.cpuset.length * limits.cpu_allocation_ratio;
     if (host.cpu_usage + inst.cpuset.length > cpuLimit) {
-      return fail(`shared vCPUs ${host.cpu_usage} + ${inst.cpuset.length} > ${host.cpuset.length} × ${limits.cpu_allocation_ratio} (cpu_allocation_ratio)`, pagesize, pinned);
+      return fail(
+        `shared vCPUs ${host.cpu_usage} + ${inst.cpuset.length} > ${host.cpuset.length} × ${limits.cpu_allocation_ratio} (cpu_allocation_ratio)`,
+        pagesize,
+        pinned,
+      );
     }
     const ramLimit = host.memory * limits.ram_allocation_ratio;
     if (host.memory_usage + inst.memory > ramLimit) {
-      return fail(`memory ${host.memory_usage} + ${inst.memory} MiB > ${host.memory} × ${limits.ram_allocation_ratio} (ram_allocation_ratio)`, pagesize, pinned);
+      return fail(
+        `memory ${host.memory_usage} + ${inst.memory} MiB > ${host.memory} × ${limits.ram_allocation_ratio} (ram_allocation_ratio)`,
+        pagesize,
+        pinned,
+      );
     }
   }
   return { ok: true, pinning, reserved, pagesize, why };

@@ -79,7 +79,18 @@ export function searchNovaHost(c: Extract<NovaCase, { kind: 'fit_host' }>, sem: 
   const fits: CellFit[][] = inst.cells.map((cell, i) => order.map((h) => fitNovaCell(h, cell, c.limits, emulatorReserve(inst, i), sem)));
   const allowed = fits.map((row) => row.map((f) => f.ok));
   const hasNet = Boolean(c.limits?.network_metadata);
-  const found = assignCells(allowed, n, hasNet ? (pick) => networkOk(c.host.cells, pick.map((h) => order[h]!), c.limits) : undefined);
+  const found = assignCells(
+    allowed,
+    n,
+    hasNet
+      ? (pick) =>
+          networkOk(
+            c.host.cells,
+            pick.map((h) => order[h]!),
+            c.limits,
+          )
+      : undefined,
+  );
   const steps = k * n + found.steps;
   const pick = found.pick;
   if (!pick) {
@@ -89,7 +100,12 @@ export function searchNovaHost(c: Extract<NovaCase, { kind: 'fit_host' }>, sem: 
       return `guest cell ${i}: fits no host cell (${order.map((h, j) => `${h.id}: ${(fits[i]![j] as { why: string }).why}`).join('; ')})`;
     });
     const none = inst.cells.some((_, i) => !allowed[i]!.some(Boolean));
-    if (!none) reasons.push(hasNet ? 'no assignment of distinct host cells satisfies the network NUMA affinity' : 'guest cells cannot each get a distinct host cell that fits (no perfect matching)');
+    if (!none)
+      reasons.push(
+        hasNet
+          ? 'no assignment of distinct host cells satisfies the network NUMA affinity'
+          : 'guest cells cannot each get a distinct host cell that fits (no perfect matching)',
+      );
     return { fits: false, steps, reasons };
   }
   const cells = pick.map((h, i) => cellAnswer(i, order[h]!, fits[i]![h] as Extract<CellFit, { ok: true }>));
@@ -126,7 +142,13 @@ export function emulateNovaSearch(c: Extract<NovaCase, { kind: 'fit_host' }>, ma
         chosen.push(h);
         continue;
       }
-      const f = fitNovaCell(h, { ...inst.cells[i]!, pagesize: pagesizes[i]! }, c.limits, chosen.length === 0 && inst.emulator_threads_policy === 'isolate' ? 1 : 0, ZED_SEMANTICS);
+      const f = fitNovaCell(
+        h,
+        { ...inst.cells[i]!, pagesize: pagesizes[i]! },
+        c.limits,
+        chosen.length === 0 && inst.emulator_threads_policy === 'isolate' ? 1 : 0,
+        ZED_SEMANTICS,
+      );
       if (f.pagesize) pagesizes[i] = f.pagesize;
       if (!f.ok) {
         if (f.packed) ids[i] = h.id;
@@ -168,9 +190,18 @@ export function emulateNovaSearch(c: Extract<NovaCase, { kind: 'fit_host' }>, ma
 }
 
 const BUG_NOTES: [keyof NovaSemantics, string][] = [
-  ['pinnedMemoryUsesFreePages', 'Nova 26.2.2 checks a pinned guest without a page size against the total (not free) small pages, so it overcommits pinned memory (bug 1811886, fixed in Nova 30)'],
-  ['emptyPinningOk', 'Nova 26.2.2 rejects a mixed guest cell with no dedicated vCPUs because the empty pinning counts as failure (bug 1994526, fixed in Nova 28)'],
-  ['isolateEmulatorWholeCore', 'Nova 26.2.2 takes the isolate guest\'s emulator CPU from a half-used core; its own claim then pins that whole core and fails with CPUPinningInvalid (nova.virt.hardware _pack_instance_onto_cores reserves the emulator pCPU per thread, not per core; not reported upstream, unchanged on master)'],
+  [
+    'pinnedMemoryUsesFreePages',
+    'Nova 26.2.2 checks a pinned guest without a page size against the total (not free) small pages, so it overcommits pinned memory (bug 1811886, fixed in Nova 30)',
+  ],
+  [
+    'emptyPinningOk',
+    'Nova 26.2.2 rejects a mixed guest cell with no dedicated vCPUs because the empty pinning counts as failure (bug 1994526, fixed in Nova 28)',
+  ],
+  [
+    'isolateEmulatorWholeCore',
+    "Nova 26.2.2 takes the isolate guest's emulator CPU from a half-used core; its own claim then pins that whole core and fails with CPUPinningInvalid (nova.virt.hardware _pack_instance_onto_cores reserves the emulator pCPU per thread, not per core; not reported upstream, unchanged on master)",
+  ],
 ];
 
 /** Answer a fit_host case: kvcpu's (bug-free) answer, with `nova_bug` saying where and why Nova 26.2.2 differs. */
@@ -240,7 +271,11 @@ export function answerNovaCase(c: NovaCase, opts: FitHostOptions = {}): NovaAnsw
     const a = fitNovaSingleCell(c, sem);
     if (opts.explainNovaBugs !== false) {
       const z = fitNovaSingleCell(c, ZED_SEMANTICS);
-      if (z.fits !== a.fits) return { ...a, nova_bug: `Nova 26.2.2 answers fits=${z.fits} here (nova.virt.hardware._numa_fit_instance_cell; fixed upstream: bug 1811886 in Nova 30.0.0, bug 1994526 in Nova 28.0.0)` };
+      if (z.fits !== a.fits)
+        return {
+          ...a,
+          nova_bug: `Nova 26.2.2 answers fits=${z.fits} here (nova.virt.hardware._numa_fit_instance_cell; fixed upstream: bug 1811886 in Nova 30.0.0, bug 1994526 in Nova 28.0.0)`,
+        };
     }
     return a;
   }

@@ -59,7 +59,14 @@ export interface NovaLimits {
 }
 
 export type NovaCase =
-  | { kind: 'fit_host'; id?: string; config?: { packing_host_numa_cells_allocation_strategy?: boolean }; host: { cells: NovaHostCell[] }; instance: NovaInstance; limits: NovaLimits | null }
+  | {
+      kind: 'fit_host';
+      id?: string;
+      config?: { packing_host_numa_cells_allocation_strategy?: boolean };
+      host: { cells: NovaHostCell[] };
+      instance: NovaInstance;
+      limits: NovaLimits | null;
+    }
   | { kind: 'fit_cell'; id?: string; host_cell: NovaHostCell; instance_cell: NovaInstanceCell; limits: NovaLimits | null; cpuset_reserved: number };
 
 export interface NovaCellAnswer {
@@ -126,10 +133,19 @@ export const NovaInstanceCellSchema = z
   })
   .loose();
 
-const NovaLimitsSchema = z.object({ cpu_allocation_ratio: CountSchema.nullish(), ram_allocation_ratio: CountSchema.nullish(), network_metadata: NetworkMetadataSchema.nullish() }).loose();
+const NovaLimitsSchema = z
+  .object({ cpu_allocation_ratio: CountSchema.nullish(), ram_allocation_ratio: CountSchema.nullish(), network_metadata: NetworkMetadataSchema.nullish() })
+  .loose();
 
 const FitCellCaseSchema = z
-  .object({ kind: z.literal('fit_cell').optional(), id: z.unknown().optional(), host_cell: NovaHostCellSchema, instance_cell: NovaInstanceCellSchema, limits: NovaLimitsSchema.nullish(), cpuset_reserved: CountSchema.nullish() })
+  .object({
+    kind: z.literal('fit_cell').optional(),
+    id: z.unknown().optional(),
+    host_cell: NovaHostCellSchema,
+    instance_cell: NovaInstanceCellSchema,
+    limits: NovaLimitsSchema.nullish(),
+    cpuset_reserved: CountSchema.nullish(),
+  })
   .loose();
 
 const FitHostCaseSchema = z
@@ -167,7 +183,10 @@ function ints(v: unknown, where: string, optional = false): number[] {
   // Nova's own CPU sets are host CPU numbers: the documented bound, checked before any set math.
   const over = (v as number[]).find((x) => x >= MAX_CPUS);
   if (over !== undefined) {
-    throw new KvcpuError('E_CPULIST_RANGE', `Nova case: ${where} has CPU ${over}, out of range (0-${MAX_CPUS - 1})`, { hint: 'CPU numbers go up to 8191', details: { limit: MAX_CPUS } });
+    throw new KvcpuError('E_CPULIST_RANGE', `Nova case: ${where} has CPU ${over}, out of range (0-${MAX_CPUS - 1})`, {
+      hint: 'CPU numbers go up to 8191',
+      details: { limit: MAX_CPUS },
+    });
   }
   if ((v as number[]).length > MAX_CPUS) bad(where, `lists more than ${MAX_CPUS} CPUs`);
   return v as number[];
@@ -224,7 +243,12 @@ export function parseNovaHostCell(v: unknown, where: string): NovaHostCell {
     mempages: (mp as unknown[]).map((p, i) => {
       const q = obj(p, `${where}.mempages[${i}]`);
       const at = `${where}.mempages[${i}]`;
-      return { size_kb: size(q.size_kb, `${at}.size_kb`), total: size(q.total, `${at}.total`), used: size(q.used, `${at}.used`, 0), reserved: size(q.reserved, `${at}.reserved`, 0) };
+      return {
+        size_kb: size(q.size_kb, `${at}.size_kb`),
+        total: size(q.total, `${at}.total`),
+        used: size(q.used, `${at}.used`, 0),
+        reserved: size(q.reserved, `${at}.reserved`, 0),
+      };
     }),
     network_metadata: nm ? { physnets: [...(nm.physnets ?? [])], tunneled: Boolean(nm.tunneled) } : null,
     socket: (o.socket as number | null | undefined) ?? null,
@@ -292,7 +316,8 @@ export function parseNovaCase(v: unknown): NovaCase {
   if (!Array.isArray(inst.cells) || inst.cells.length === 0) bad('instance.cells', 'must be a non-empty list');
   const emu = (inst.emulator_threads_policy ?? null) as NovaInstance['emulator_threads_policy'];
   if (![null, 'share', 'isolate'].includes(emu)) bad('instance.emulator_threads_policy', 'must be share|isolate|null');
-  const config = o.config === undefined || o.config === null ? undefined : (obj(o.config, 'config') as { packing_host_numa_cells_allocation_strategy?: boolean });
+  const config =
+    o.config === undefined || o.config === null ? undefined : (obj(o.config, 'config') as { packing_host_numa_cells_allocation_strategy?: boolean });
   return {
     kind: 'fit_host',
     id: typeof o.id === 'string' ? o.id : undefined,

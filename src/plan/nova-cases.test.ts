@@ -13,7 +13,11 @@ const file = path.resolve(repoRoot, '../shared/reference/nova/pinning-cases.json
 const have = existsSync(file);
 type Case = Record<string, any>;
 const cases: Case[] = have
-  ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((d) => d.kind === 'fit_host' || d.kind === 'fit_cell')
+  ? readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((d) => d.kind === 'fit_host' || d.kind === 'fit_cell')
   : [];
 
 /** The answer kvcpu must give: Nova's, except where the README marks Nova's answer as a defect. */
@@ -39,7 +43,9 @@ describe.skipIf(!have)(`Nova 26.2.2 pinning cases (${have ? file : 'missing: ../
       // Same host cells as Nova's (bug-free) first fit; same pCPUs unless Nova's CPython set order differs.
       expect(got.cells!.map((c) => c.host_cell)).toEqual(answer.cells.map((c: Case) => c.host_cell));
       if (d.flags?.ascending_order_agrees !== false) {
-        expect(got.cells!.map((c) => [c.pinning, c.cpuset_reserved, c.pagesize])).toEqual(answer.cells.map((c: Case) => [c.pinning, c.cpuset_reserved, c.pagesize]));
+        expect(got.cells!.map((c) => [c.pinning, c.cpuset_reserved, c.pagesize])).toEqual(
+          answer.cells.map((c: Case) => [c.pinning, c.cpuset_reserved, c.pagesize]),
+        );
       }
     }
     if (got.fits && d.kind === 'fit_host') {
@@ -60,7 +66,9 @@ describe.skipIf(!have)(`Nova 26.2.2 pinning cases (${have ? file : 'missing: ../
   });
 
   it('the checker catches broken pinnings (double claim, pinned CPU, wrong vCPU set, isolate sibling)', () => {
-    const d = cases.find((x) => x.kind === 'fit_host' && x.expected.fits && x.expected.cells[0].pinning?.length >= 2 && x.host.cells[0].pinned_cpus.length > 0)!;
+    const d = cases.find(
+      (x) => x.kind === 'fit_host' && x.expected.fits && x.expected.cells[0].pinning?.length >= 2 && x.host.cells[0].pinned_cpus.length > 0,
+    )!;
     const good = answerNovaCase(parseNovaCase(d));
     expect(checkNovaAnswer(d, good)).toEqual([]);
     const dup = structuredClone(good);
@@ -85,7 +93,13 @@ describe.skipIf(!have)(`Nova 26.2.2 pinning cases (${have ? file : 'missing: ../
   });
 });
 
-const usage: Case[] = have ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((d) => d.kind === 'usage') : [];
+const usage: Case[] = have
+  ? readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((d) => d.kind === 'usage')
+  : [];
 describe.skipIf(!have)('Nova 26.2.2 claim accounting (usage cases)', () => {
   it.each(usage.map((d) => [d.id as string, d]))('%s', (_id, d) => {
     const got = answerNovaUsage(parseNovaUsageCase(d));
@@ -98,10 +112,27 @@ describe.skipIf(!have)('Nova 26.2.2 claim accounting (usage cases)', () => {
 describe('Nova-shaped search scales (no walk over host-cell orderings)', () => {
   it('16 host cells, 8-cell guest whose big cell fits nowhere: answers fast', () => {
     const cells = Array.from({ length: 16 }, (_, i) => ({
-      id: i, cpuset: [], pcpuset: Array.from({ length: 8 }, (_, j) => i * 8 + j), siblings: Array.from({ length: 4 }, (_, j) => [i * 8 + 2 * j, i * 8 + 2 * j + 1]),
-      memory: 16384, memory_usage: 0, cpu_usage: 0, pinned_cpus: [], mempages: [],
+      id: i,
+      cpuset: [],
+      pcpuset: Array.from({ length: 8 }, (_, j) => i * 8 + j),
+      siblings: Array.from({ length: 4 }, (_, j) => [i * 8 + 2 * j, i * 8 + 2 * j + 1]),
+      memory: 16384,
+      memory_usage: 0,
+      cpu_usage: 0,
+      pinned_cpus: [],
+      mempages: [],
     }));
-    const inst = { emulator_threads_policy: null, cells: Array.from({ length: 8 }, (_, i) => ({ cpuset: [], pcpuset: i === 0 ? Array.from({ length: 10 }, (_, j) => j) : [10 + i], memory: 1024, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: null })) };
+    const inst = {
+      emulator_threads_policy: null,
+      cells: Array.from({ length: 8 }, (_, i) => ({
+        cpuset: [],
+        pcpuset: i === 0 ? Array.from({ length: 10 }, (_, j) => j) : [10 + i],
+        memory: 1024,
+        pagesize: null,
+        cpu_policy: 'dedicated',
+        cpu_thread_policy: null,
+      })),
+    };
     const c = parseNovaCase({ kind: 'fit_host', host: { cells }, instance: inst, limits: null });
     const t = performance.now();
     const a = answerNovaCase(c, { explainNovaBugs: false });

@@ -9,7 +9,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const file = path.resolve(repoRoot, '../shared/reference/nova/pinning-cases.jsonl');
 const have = existsSync(file);
 type Case = Record<string, any>;
-const all: Case[] = have ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+const all: Case[] = have
+  ? readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+  : [];
 const constraintCases = all.filter((d) => d.kind === 'constraints');
 const flavorCases = all.filter((d) => d.flavor && d.instance);
 
@@ -53,8 +58,12 @@ describe('numa_get_constraints rules (own cases, answered by live Nova 26.2.2)',
 
   it('a page size alone gives a NUMA topology, even one that truncates to 0 or `small` (-1)', () => {
     const cell = { id: 0, cpuset: [0, 1, 2, 3], pcpuset: [], memory: 2048, cpu_policy: null, cpu_thread_policy: null };
-    expect(getNovaNumaConstraints(req({ 'hw:mem_page_size': '512B' }))).toEqual({ instance: { cells: [{ ...cell, pagesize: 0 }], emulator_threads_policy: null } });
-    expect(getNovaNumaConstraints(req({ 'hw:mem_page_size': 'small' }))).toEqual({ instance: { cells: [{ ...cell, pagesize: -1 }], emulator_threads_policy: null } });
+    expect(getNovaNumaConstraints(req({ 'hw:mem_page_size': '512B' }))).toEqual({
+      instance: { cells: [{ ...cell, pagesize: 0 }], emulator_threads_policy: null },
+    });
+    expect(getNovaNumaConstraints(req({ 'hw:mem_page_size': 'small' }))).toEqual({
+      instance: { cells: [{ ...cell, pagesize: -1 }], emulator_threads_policy: null },
+    });
     expect(getNovaNumaConstraints(req({ 'hw:mem_page_size': 'large' }, { hw_mem_page_size: '1GB' }))).toEqual({
       instance: { cells: [{ ...cell, pagesize: 1048576 }], emulator_threads_policy: null },
     });
@@ -86,9 +95,23 @@ describe('numa_get_constraints rules (own cases, answered by live Nova 26.2.2)',
 
   it('realtime with an isolated emulator may cover every vCPU but the masked one, split over 2 nodes', () => {
     const got = getNovaNumaConstraints(
-      req({ 'hw:cpu_policy': 'dedicated', 'hw:cpu_realtime': 'yes', 'hw:cpu_realtime_mask': '^0', 'hw:emulator_threads_policy': 'isolate', 'hw:numa_nodes': '2' }),
+      req({
+        'hw:cpu_policy': 'dedicated',
+        'hw:cpu_realtime': 'yes',
+        'hw:cpu_realtime_mask': '^0',
+        'hw:emulator_threads_policy': 'isolate',
+        'hw:numa_nodes': '2',
+      }),
     );
-    expect(got).toMatchObject({ instance: { cells: [{ pcpuset: [0, 1], memory: 1024 }, { pcpuset: [2, 3], memory: 1024 }], emulator_threads_policy: 'isolate' } });
+    expect(got).toMatchObject({
+      instance: {
+        cells: [
+          { pcpuset: [0, 1], memory: 1024 },
+          { pcpuset: [2, 3], memory: 1024 },
+        ],
+        emulator_threads_policy: 'isolate',
+      },
+    });
   });
 });
 
@@ -104,8 +127,14 @@ describe('Python semantics Nova relies on', () => {
   });
 
   it('parse_cpu_spec refusals quote the rule like Python repr', () => {
-    expect(getNovaNumaConstraints(req({ 'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': "2-1" }))).toEqual({ error: 'Invalid', message: "Invalid range expression '2-1'" });
-    expect(getNovaNumaConstraints(req({ 'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': "x'y" }))).toEqual({ error: 'Invalid', message: `Invalid inclusion expression "x'y"` });
+    expect(getNovaNumaConstraints(req({ 'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': '2-1' }))).toEqual({
+      error: 'Invalid',
+      message: "Invalid range expression '2-1'",
+    });
+    expect(getNovaNumaConstraints(req({ 'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': "x'y" }))).toEqual({
+      error: 'Invalid',
+      message: `Invalid inclusion expression "x'y"`,
+    });
   });
 
   it('string_to_bytes (IEC) as oslo.utils reads page sizes', () => {

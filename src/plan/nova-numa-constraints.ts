@@ -155,7 +155,10 @@ function threadPolicyOf(flavor: string | undefined, image: string | null): strin
   }
   if (flavor === undefined || flavor === 'prefer') return flavor || image;
   if (image && image !== flavor) {
-    throw new NovaRaise('ImageCPUThreadPolicyForbidden', "Image property 'hw_cpu_thread_policy' is not permitted to override CPU thread pinning policy set against the flavor");
+    throw new NovaRaise(
+      'ImageCPUThreadPolicyForbidden',
+      "Image property 'hw_cpu_thread_policy' is not permitted to override CPU thread pinning policy set against the flavor",
+    );
   }
   return flavor;
 }
@@ -165,7 +168,10 @@ function emulatorPolicyOf(specs: Record<string, string>): 'share' | 'isolate' | 
   const v = specs['hw:emulator_threads_policy'];
   if (!v) return null;
   if (!(EMULATOR_POLICIES as readonly string[]).includes(v)) {
-    throw new NovaRaise('InvalidEmulatorThreadsPolicy', `CPU emulator threads option requested is invalid, given: '${v}', available: '${pyTuple(EMULATOR_POLICIES)}'.`);
+    throw new NovaRaise(
+      'InvalidEmulatorThreadsPolicy',
+      `CPU emulator threads option requested is invalid, given: '${v}', available: '${pyTuple(EMULATOR_POLICIES)}'.`,
+    );
   }
   return v as 'share' | 'isolate';
 }
@@ -203,10 +209,16 @@ function dedicatedCpusOf(specs: Record<string, string>, vcpus: number): Set<numb
   const p = parseMask(mask, vcpus);
   const floating = Array.from({ length: vcpus }, (_, i) => i).filter((x) => !p.has(x));
   if (p.size === 0 || floating.length === 0) {
-    throw new NovaRaise('InvalidMixedInstanceDedicatedMask', "Mixed instance must have at least 1 pinned vCPU and 1 unpinned vCPU. See 'hw:cpu_dedicated_mask'.");
+    throw new NovaRaise(
+      'InvalidMixedInstanceDedicatedMask',
+      "Mixed instance must have at least 1 pinned vCPU and 1 unpinned vCPU. See 'hw:cpu_dedicated_mask'.",
+    );
   }
   if (![...p].every((x) => x >= 0 && x < vcpus)) {
-    throw new NovaRaise('InvalidMixedInstanceDedicatedMask', 'Mixed instance dedicated vCPU(s) mask is not a subset of vCPUs in the flavor. See "hw:cpu_dedicated_mask"');
+    throw new NovaRaise(
+      'InvalidMixedInstanceDedicatedMask',
+      'Mixed instance dedicated vCPU(s) mask is not a subset of vCPUs in the flavor. See "hw:cpu_dedicated_mask"',
+    );
   }
   return p;
 }
@@ -283,7 +295,8 @@ function perNodeOf<T>(specs: Record<string, string>, key: string, parse: (v: str
   const fromFlavor: T[] = [];
   for (let i = 0; i < NUMA_NODES_MAX && specs[`hw:${key}.${i}`] !== undefined; i++) fromFlavor.push(parse(specs[`hw:${key}.${i}`]!));
   if (!fromFlavor.length) return image;
-  if (image !== null) throw new NovaRaise('ImageNUMATopologyForbidden', `Image property 'hw_${key}' is not permitted to override NUMA configuration set against the flavor`);
+  if (image !== null)
+    throw new NovaRaise('ImageNUMATopologyForbidden', `Image property 'hw_${key}' is not permitted to override NUMA configuration set against the flavor`);
   return fromFlavor;
 }
 
@@ -350,7 +363,8 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
       "It is not possible to use the 'resources:VCPU' or 'resources:PCPU' extra specs in combination with the 'hw:cpu_policy' extra spec or 'hw_cpu_policy' image metadata property; use one or the other",
     );
   }
-  if (res.vcpu && res.pcpu) throw new NovaRaise('InvalidRequest', "It is not possible to specify both 'resources:VCPU' and 'resources:PCPU' extra specs; use one or the other");
+  if (res.vcpu && res.pcpu)
+    throw new NovaRaise('InvalidRequest', "It is not possible to specify both 'resources:VCPU' and 'resources:PCPU' extra specs; use one or the other");
   if (res.pcpu) {
     if (emulator === 'isolate' && vcpus + 1 !== res.pcpu) {
       throw new NovaRaise(
@@ -380,7 +394,8 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
 
   if (cpuPolicy === 'shared' || cpuPolicy === null) {
     if (threadPolicy) throw new NovaRaise('CPUThreadPolicyConfigurationInvalid', 'Cannot set cpu thread pinning policy in a non dedicated cpu pinning policy');
-    if (emulator === 'isolate') throw new NovaRaise('BadRequirementEmulatorThreadsPolicy', 'An isolated CPU emulator threads option requires a dedicated CPU policy option.');
+    if (emulator === 'isolate')
+      throw new NovaRaise('BadRequirementEmulatorThreadsPolicy', 'An isolated CPU emulator threads option requires a dedicated CPU policy option.');
     if (dedicated) throw new NovaRaise('RequiredMixedInstancePolicy', "Cannot specify 'hw:cpu_dedicated_mask' without the 'mixed' policy.");
     if (realtime) throw new NovaRaise('RealtimeConfigurationInvalid', 'Cannot set realtime policy in a non dedicated cpu pinning policy');
   } else if (cpuPolicy === 'dedicated') {
@@ -420,13 +435,19 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
   );
   let cells: BareCell[];
   if (cpuList === null && memList === null) cells = autoCells(count, vcpus, memory, pinned);
-  else if (cpuList !== null && memList !== null && cpuList.length === count && memList.length === count) cells = manualCells(count, vcpus, memory, pinned, cpuList, memList);
+  else if (cpuList !== null && memList !== null && cpuList.length === count && memList.length === count)
+    cells = manualCells(count, vcpus, memory, pinned, cpuList, memList);
   else throw new NovaRaise('ImageNUMATopologyIncomplete', 'CPU and memory allocation must be provided for all NUMA nodes');
 
   // The policies and page size are stored per cell (all equal); the emulator policy once.
-  if (threadPolicy === '') throw new NovaRaise('ValueError', "Field value  is invalid");
+  if (threadPolicy === '') throw new NovaRaise('ValueError', 'Field value  is invalid');
   return {
-    cells: cells.map((c) => ({ ...c, pagesize: pageSize === null ? null : Math.trunc(pageSize), cpu_policy: cpuPolicy, cpu_thread_policy: threadPolicy as NovaThreadPolicy })),
+    cells: cells.map((c) => ({
+      ...c,
+      pagesize: pageSize === null ? null : Math.trunc(pageSize),
+      cpu_policy: cpuPolicy,
+      cpu_thread_policy: threadPolicy as NovaThreadPolicy,
+    })),
     emulator_threads_policy: emulator,
   };
 }
@@ -438,7 +459,9 @@ function constraintsOrRaise(req: NovaFlavorRequest): NovaInstance | null {
  */
 export function parseNovaFlavorRequest(v: unknown): NovaFlavorRequest {
   const bad = (field: string, why: string): never => {
-    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, { hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} as nova.virt.hardware.numa_get_constraints takes them)' });
+    throw new KvcpuError('E_BAD_INPUT', `Nova flavor: ${field} ${why}`, {
+      hint: 'give {"vcpus":N,"memory_mb":MiB,"flavor_extra_specs":{...},"image_properties":{...}} as nova.virt.hardware.numa_get_constraints takes them)',
+    });
   };
   if (!v || typeof v !== 'object' || Array.isArray(v)) bad('case', 'must be a JSON object');
   const o = v as Record<string, unknown>;

@@ -15,7 +15,9 @@ export type NovaUsageAnswer = { host_after: NovaHostAfter[] } | { error: string;
 export function parseNovaUsageCase(v: unknown): NovaUsageCase {
   const o = v as { host?: { cells?: unknown[] }; instance?: { cells?: unknown[] }; free?: unknown };
   if (!o || !Array.isArray(o.host?.cells) || !Array.isArray(o.instance?.cells)) {
-    throw new KvcpuError('E_BAD_INPUT', 'Nova usage case: host.cells and instance.cells must be lists', { hint: 'a usage case is {"kind":"usage","host":{"cells":[...]},"instance":{"cells":[...]},"free"?:bool} like nova.virt.hardware.numa_usage_from_instance_numa takes' });
+    throw new KvcpuError('E_BAD_INPUT', 'Nova usage case: host.cells and instance.cells must be lists', {
+      hint: 'a usage case is {"kind":"usage","host":{"cells":[...]},"instance":{"cells":[...]},"free"?:bool} like nova.virt.hardware.numa_usage_from_instance_numa takes',
+    });
   }
   return {
     kind: 'usage',
@@ -55,11 +57,16 @@ export function answerNovaUsage(c: NovaUsageCase): NovaUsageAnswer {
       const unknown = [...cpus].filter((x) => !pcpus.has(x));
       if (c.free) {
         if (unknown.length) return { error: 'CPUUnpinningUnknown', message: `CPU set to unpin ${list(cpus)} must be a subset of known CPU set ${list(pcpus)}` };
-        if (![...cpus].every((x) => pinned.has(x))) return { error: 'CPUUnpinningInvalid', message: `CPU set to unpin ${list(cpus)} must be a subset of pinned CPU set ${list(pinned)}` };
+        if (![...cpus].every((x) => pinned.has(x)))
+          return { error: 'CPUUnpinningInvalid', message: `CPU set to unpin ${list(cpus)} must be a subset of pinned CPU set ${list(pinned)}` };
         cpus.forEach((x) => pinned.delete(x));
       } else {
         if (unknown.length) return { error: 'CPUPinningUnknown', message: `CPU set to pin ${list(cpus)} must be a subset of known CPU set ${list(pcpus)}` };
-        if ([...cpus].some((x) => pinned.has(x))) return { error: 'CPUPinningInvalid', message: `CPU set to pin ${list(cpus)} must be a subset of free CPU set ${list([...pcpus].filter((x) => !pinned.has(x)))}` };
+        if ([...cpus].some((x) => pinned.has(x)))
+          return {
+            error: 'CPUPinningInvalid',
+            message: `CPU set to pin ${list(cpus)} must be a subset of free CPU set ${list([...pcpus].filter((x) => !pinned.has(x)))}`,
+          };
         cpus.forEach((x) => pinned.add(x));
       }
     }

@@ -30,9 +30,7 @@ export interface PackInput {
   emptyPinningOk: boolean;
 }
 
-export type PackResult =
-  | { ok: true; pinning: [number, number][]; reserved: number[] | null; threadsUsed: number; why: string }
-  | { ok: false; why: string };
+export type PackResult = { ok: true; pinning: [number, number][]; reserved: number[] | null; threadsUsed: number; why: string } | { ok: false; why: string };
 
 function take(k: number, groups: number[][], vcpus: number[]): [number, number][] | null {
   if (k * groups.length < vcpus.length) return null;

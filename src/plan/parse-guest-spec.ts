@@ -31,7 +31,12 @@ function int(v: unknown, key: string, name: string, min = 1, max = Number.MAX_SA
 /** Build a request from key/value pairs (from `--guest` or a guests JSON file). */
 export function guestFromRecord(o: Record<string, unknown>, index = 0): GuestRequest {
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) bad(`guest #${index + 1}: unknown key "${k}"`);
-  const name = o.name === undefined ? `guest${index + 1}` : typeof o.name === 'string' || typeof o.name === 'number' ? String(o.name) : bad(`guest #${index + 1}: name=${shownValue(o.name)} is not a string`);
+  const name =
+    o.name === undefined
+      ? `guest${index + 1}`
+      : typeof o.name === 'string' || typeof o.name === 'number'
+        ? String(o.name)
+        : bad(`guest #${index + 1}: name=${shownValue(o.name)} is not a string`);
   if (!/^[A-Za-z0-9_.:-]+$/.test(name)) bad(`guest name "${name}" has characters a shell or XML would mangle`, 'use letters, digits, _ . : -');
   if (o.vcpus === undefined) bad(`guest ${name}: vcpus= is required`);
   const vcpus = int(o.vcpus, 'vcpus', name, 1, MAX_CPUS);

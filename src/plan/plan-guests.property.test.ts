@@ -15,7 +15,14 @@ function randomHost(r: ReturnType<typeof rng>): { host: PlanHost; pinned: number
   const nodes = r.int(1, 4);
   const coresPerNode = r.int(1, 8);
   const threads = r.pick([1, 2, 2, 4] as const);
-  const base = syntheticPlanHost({ nodes, coresPerNode, threads, numbering: r.pick(['split', 'adjacent'] as const), l3PerNode: r.int(1, 2), memoryMiBPerNode: r.pick([2048, 8192, 65536]) });
+  const base = syntheticPlanHost({
+    nodes,
+    coresPerNode,
+    threads,
+    numbering: r.pick(['split', 'adjacent'] as const),
+    l3PerNode: r.int(1, 2),
+    memoryMiBPerNode: r.pick([2048, 8192, 65536]),
+  });
   const online = base.online;
   const reserved = online.filter(() => r.next() < 0.1);
   const mode = r.pick(['legacy', 'sets'] as const);
@@ -24,7 +31,16 @@ function randomHost(r: ReturnType<typeof rng>): { host: PlanHost; pinned: number
   else {
     const rest = online.filter((c) => !reserved.includes(c));
     const shared = rest.filter(() => r.next() < 0.3);
-    host = syntheticPlanHost({ nodes, coresPerNode, threads, l3PerNode: r.int(1, 2), reserved, shared, dedicated: rest.filter((c) => !shared.includes(c)), memoryMiBPerNode: base.nodes[0]!.memoryMiB! });
+    host = syntheticPlanHost({
+      nodes,
+      coresPerNode,
+      threads,
+      l3PerNode: r.int(1, 2),
+      reserved,
+      shared,
+      dedicated: rest.filter((c) => !shared.includes(c)),
+      memoryMiBPerNode: base.nodes[0]!.memoryMiB!,
+    });
   }
   const pinned = host.dedicated.filter(() => r.next() < 0.15);
   return { host, pinned };
@@ -115,7 +131,10 @@ describe('native planner invariants (seeded random hosts and guests)', () => {
       }
       for (const p of res.guests) {
         if (!p.fits) continue;
-        for (const v of p.vcpus) if (!v.dedicated) for (const c of v.cpus) if (dedicatedUse.has(c)) failures.push(`seed ${seed}: ${p.name} vCPU ${v.vcpu} floats over ${c}, pinned by ${dedicatedUse.get(c)}`);
+        for (const v of p.vcpus)
+          if (!v.dedicated)
+            for (const c of v.cpus)
+              if (dedicatedUse.has(c)) failures.push(`seed ${seed}: ${p.name} vCPU ${v.vcpu} floats over ${c}, pinned by ${dedicatedUse.get(c)}`);
       }
     }
     expect(failures.slice(0, 10)).toEqual([]);
@@ -124,7 +143,17 @@ describe('native planner invariants (seeded random hosts and guests)', () => {
   it('the checker notices broken plans (double claim, isolate sibling, housekeeping CPU)', () => {
     const host = syntheticPlanHost({ nodes: 1, coresPerNode: 4, threads: 2, numbering: 'adjacent', reserved: [0, 1] });
     const state = newPlanState();
-    const a = planGuest(host, state, { name: 'a', vcpus: 2, memoryMiB: 256, policy: 'dedicated', threads: 'isolate', emulator: 'share', numa: 1, l3: true, iothreads: 0 });
+    const a = planGuest(host, state, {
+      name: 'a',
+      vcpus: 2,
+      memoryMiB: 256,
+      policy: 'dedicated',
+      threads: 'isolate',
+      emulator: 'share',
+      numa: 1,
+      l3: true,
+      iothreads: 0,
+    });
     expect(a.fits).toBe(true);
     if (!a.fits) return;
     expect(checkGuestPlan(host, new Set(), a).errors).toEqual([]);

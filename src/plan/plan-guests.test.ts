@@ -19,7 +19,16 @@ const cpusOf = (p: GuestPlanOk) => p.vcpus.flatMap((v) => (v.dedicated ? v.cpus 
 describe('parseGuestSpec', () => {
   it('reads every key, with mask lists containing commas', () => {
     expect(parseGuestSpec('name=g1,vcpus=4,policy=mixed,mask=0-1,3,threads=require,emulator=isolate,numa=auto,l3=false,memory=2048,iothreads=2')).toEqual({
-      name: 'g1', vcpus: 4, memoryMiB: 2048, policy: 'mixed', threads: 'require', emulator: 'isolate', numa: 'auto', l3: false, dedicatedVcpus: [0, 1, 3], iothreads: 2,
+      name: 'g1',
+      vcpus: 4,
+      memoryMiB: 2048,
+      policy: 'mixed',
+      threads: 'require',
+      emulator: 'isolate',
+      numa: 'auto',
+      l3: false,
+      dedicatedVcpus: [0, 1, 3],
+      iothreads: 2,
     });
     expect(parseGuestSpec('vcpus=4,policy=mixed,mask=^0').dedicatedVcpus).toEqual([1, 2, 3]);
   });
@@ -52,7 +61,16 @@ describe('buildPlanHost keeps the CPU sets coherent with the host', () => {
 });
 
 describe('planGuest rules', () => {
-  const smt = () => syntheticPlanHost({ nodes: 2, coresPerNode: 4, threads: 2, numbering: 'split', reserved: [0, 8], dedicated: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15], shared: [] });
+  const smt = () =>
+    syntheticPlanHost({
+      nodes: 2,
+      coresPerNode: 4,
+      threads: 2,
+      numbering: 'split',
+      reserved: [0, 8],
+      dedicated: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15],
+      shared: [],
+    });
 
   it('prefer packs sibling pairs and mirrors them as threads=2', () => {
     const p = ok(planGuest(smt(), newPlanState(), g('name=a,vcpus=4')));
@@ -91,7 +109,11 @@ describe('planGuest rules', () => {
     const host = syntheticPlanHost({ nodes: 1, coresPerNode: 4, threads: 1, shared: [0, 1], dedicated: [2, 3] });
     const s = newPlanState();
     const m = ok(planGuest(host, s, g('name=m,vcpus=3,policy=mixed,mask=0'), { placement: 'spread', cpuAllocationRatio: 2, ramAllocationRatio: 1 }));
-    expect(m.vcpus.map((v) => [v.dedicated, v.cpus])).toEqual([[true, [2]], [false, [0, 1]], [false, [0, 1]]]);
+    expect(m.vcpus.map((v) => [v.dedicated, v.cpus])).toEqual([
+      [true, [2]],
+      [false, [0, 1]],
+      [false, [0, 1]],
+    ]);
     // 2 shared CPUs × ratio 2 = 4 floating vCPUs; 2 are used, so 2 more fit and a third does not.
     ok(planGuest(host, s, g('name=s1,vcpus=2,policy=shared'), { placement: 'spread', cpuAllocationRatio: 2, ramAllocationRatio: 1 }));
     const no = planGuest(host, s, g('name=s2,vcpus=1,policy=shared'), { placement: 'spread', cpuAllocationRatio: 2, ramAllocationRatio: 1 });
@@ -141,7 +163,11 @@ describe('planFleet', () => {
   it('bin-packs guests onto hosts with the single-host rules, never double-claiming a CPU', () => {
     const hosts = Array.from({ length: 20 }, (_, i) => syntheticPlanHost({ name: `h${i}`, nodes: 2, coresPerNode: 4, threads: 2, l3PerNode: 1 }));
     const guests = Array.from({ length: 200 }, (_, i) =>
-      i % 7 === 6 ? g(`name=g${i},vcpus=2,policy=shared`) : i % 7 === 5 ? g(`name=g${i},vcpus=3,policy=mixed,mask=0`) : g(`name=g${i},vcpus=${[1, 2, 4][i % 3]},threads=${['prefer', 'isolate', 'require'][i % 3]}`),
+      i % 7 === 6
+        ? g(`name=g${i},vcpus=2,policy=shared`)
+        : i % 7 === 5
+          ? g(`name=g${i},vcpus=3,policy=mixed,mask=0`)
+          : g(`name=g${i},vcpus=${[1, 2, 4][i % 3]},threads=${['prefer', 'isolate', 'require'][i % 3]}`),
     );
     const r = planFleet(hosts, guests);
     expect(r.placed + r.refused).toBe(200);

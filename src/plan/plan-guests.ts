@@ -117,7 +117,9 @@ function freeCount(cell: NovaHostCell): number {
 
 function instanceCells(req: GuestRequest, n: number): NovaInstanceCell[] {
   const per = req.vcpus / n;
-  const dedicated = new Set(req.policy === 'dedicated' ? Array.from({ length: req.vcpus }, (_, i) => i) : req.policy === 'mixed' ? (req.dedicatedVcpus ?? []) : []);
+  const dedicated = new Set(
+    req.policy === 'dedicated' ? Array.from({ length: req.vcpus }, (_, i) => i) : req.policy === 'mixed' ? (req.dedicatedVcpus ?? []) : [],
+  );
   const mem = Math.floor(req.memoryMiB / n);
   return Array.from({ length: n }, (_, i) => {
     const ids = Array.from({ length: per }, (_, j) => i * per + j);
@@ -139,11 +141,14 @@ export function validateGuestRequest(req: GuestRequest): void {
     throw new KvcpuError('E_BAD_INPUT', `guest ${req.name}: ${msg}`, { hint });
   };
   if (!Number.isInteger(req.vcpus) || req.vcpus < 1) badReq(`vcpus must be a positive integer, got ${req.vcpus}`, 'e.g. vcpus=4');
-  if (req.policy === 'shared' && req.threads !== 'prefer') badReq(`threads=${req.threads} needs policy dedicated or mixed`, 'thread policies apply to pinned vCPUs only (Nova CPUThreadPolicyConfigurationInvalid)');
-  if (req.policy === 'shared' && req.emulator === 'isolate') badReq('emulator=isolate needs policy dedicated or mixed', 'an isolated emulator CPU is a pinned CPU (Nova BadRequirementEmulatorThreadsPolicy)');
+  if (req.policy === 'shared' && req.threads !== 'prefer')
+    badReq(`threads=${req.threads} needs policy dedicated or mixed`, 'thread policies apply to pinned vCPUs only (Nova CPUThreadPolicyConfigurationInvalid)');
+  if (req.policy === 'shared' && req.emulator === 'isolate')
+    badReq('emulator=isolate needs policy dedicated or mixed', 'an isolated emulator CPU is a pinned CPU (Nova BadRequirementEmulatorThreadsPolicy)');
   if (req.policy === 'mixed') {
     const m = req.dedicatedVcpus ?? [];
-    if (m.length === 0 || m.length >= req.vcpus) badReq('policy=mixed needs mask= naming some, not all, dedicated vCPUs', 'e.g. mask=0-1 (Nova hw:cpu_dedicated_mask)');
+    if (m.length === 0 || m.length >= req.vcpus)
+      badReq('policy=mixed needs mask= naming some, not all, dedicated vCPUs', 'e.g. mask=0-1 (Nova hw:cpu_dedicated_mask)');
     if (m.some((v) => v < 0 || v >= req.vcpus)) badReq(`mask names vCPUs outside 0-${req.vcpus - 1}`, 'vCPU ids start at 0');
   }
   if (typeof req.numa === 'number' && (req.numa < 1 || req.vcpus % req.numa !== 0)) {
@@ -197,7 +202,12 @@ function legacyCheck(host: PlanHost, view: NodeView, cell: NovaInstanceCell, f: 
   const floats = view.cell.cpu_usage + cell.cpuset.length;
   if (floats === 0) return f;
   if (cell.cpuset.length > left || floats > left * opts.cpuAllocationRatio || left === 0) {
-    return { ok: false, why: `legacy layout: after pinning, ${left} unpinned CPUs would remain for ${floats} floating vCPUs on host node ${view.node.id}`, pagesize: null, packed: true };
+    return {
+      ok: false,
+      why: `legacy layout: after pinning, ${left} unpinned CPUs would remain for ${floats} floating vCPUs on host node ${view.node.id}`,
+      pagesize: null,
+      packed: true,
+    };
   }
   return f;
 }
@@ -209,12 +219,13 @@ function mirrorTopology(req: GuestRequest, cells: { vcpus: number[]; pinning: [n
   let threads = 1;
   if (req.policy === 'dedicated') {
     const perCore = new Map<number, number[]>();
-    for (const c of cells) for (const [v, p] of c.pinning ?? []) {
-      const k = coreOf.get(p) ?? -1 - p;
-      const list = perCore.get(k);
-      if (list) list.push(v);
-      else perCore.set(k, [v]);
-    }
+    for (const c of cells)
+      for (const [v, p] of c.pinning ?? []) {
+        const k = coreOf.get(p) ?? -1 - p;
+        const list = perCore.get(k);
+        if (list) list.push(v);
+        else perCore.set(k, [v]);
+      }
     const sizes = new Set([...perCore.values()].map((vs) => vs.length));
     const t = [...sizes][0] ?? 1;
     const consecutive = [...perCore.values()].every((vs) => {
@@ -231,7 +242,11 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
   validateGuestRequest(req);
   const limits: NovaLimits = { cpu_allocation_ratio: opts.cpuAllocationRatio, ram_allocation_ratio: opts.ramAllocationRatio };
   const pack = opts.placement === 'pack';
-  const views = orderNodes(host.nodes.map((_, i) => nodeView(host, state, i)), req, pack);
+  const views = orderNodes(
+    host.nodes.map((_, i) => nodeView(host, state, i)),
+    req,
+    pack,
+  );
   const counts = req.numa === 'auto' ? [1, 2, 3, 4, 6, 8, 12, 16, 32].filter((n) => n <= views.length && req.vcpus % n === 0) : [req.numa];
   const coreOf = indexHost(host).coreOf;
   let firstFailure: { failed: string; reasons: string[] } | null = null;
@@ -242,7 +257,8 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
     }
     const cells = instanceCells(req, n);
     const R = (i: number) => (req.emulator === 'isolate' && i === 0 ? 1 : 0);
-    const fitCell = (v: NodeView, hostCell: NovaHostCell, c: NovaInstanceCell, i: number): CellFit => legacyCheck(host, v, c, fitNovaCell(hostCell, c, limits, R(i), NATIVE), req, opts);
+    const fitCell = (v: NodeView, hostCell: NovaHostCell, c: NovaInstanceCell, i: number): CellFit =>
+      legacyCheck(host, v, c, fitNovaCell(hostCell, c, limits, R(i), NATIVE), req, opts);
     const plain: CellFit[][] = cells.map((c, i) => views.map((v) => fitCell(v, v.cell, c, i)));
     const wantsL3 = req.l3 && host.l3.length > 0 && req.policy !== 'shared';
     let fits: (Fit | null)[][] = plain.map((row) => row.map((f) => (f.ok ? { ...f, l3: null } : null)));
@@ -269,14 +285,21 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
           return null;
         }),
       );
-      const found = assignCells(l3Fits.map((row) => row.map(Boolean)), views.length).pick;
+      const found = assignCells(
+        l3Fits.map((row) => row.map(Boolean)),
+        views.length,
+      ).pick;
       if (found) {
         pick = found;
         fits = l3Fits;
       }
     }
     const l3Kept = pick !== null;
-    if (!pick) pick = assignCells(fits.map((row) => row.map(Boolean)), views.length).pick;
+    if (!pick)
+      pick = assignCells(
+        fits.map((row) => row.map(Boolean)),
+        views.length,
+      ).pick;
     if (!pick) {
       const reasons: string[] = [];
       let failed = '';
@@ -293,7 +316,18 @@ export function planGuest(host: PlanHost, state: PlanState, req: GuestRequest, o
       firstFailure ??= { failed, reasons };
       continue;
     }
-    return commit(host, state, req, views, cells, pick.map((h, i) => ({ view: views[h]!, fit: fits[i]![h]! })), coreOf, wantsL3, l3Kept, pack);
+    return commit(
+      host,
+      state,
+      req,
+      views,
+      cells,
+      pick.map((h, i) => ({ view: views[h]!, fit: fits[i]![h]! })),
+      coreOf,
+      wantsL3,
+      l3Kept,
+      pack,
+    );
   }
   const f = firstFailure ?? { failed: 'no NUMA node count to try', reasons: [] };
   return { name: req.name, fits: false, request: req, failed: f.failed, reasons: f.reasons };
@@ -321,11 +355,22 @@ function commit(
     const pin = new Map(fit.pinning ?? []);
     for (const v of [...cell.pcpuset, ...cell.cpuset].sort((a, b) => a - b)) {
       const p = pin.get(v);
-      vcpus.push(p === undefined ? { vcpu: v, cpus: floatingSet(host, view, fit, req), dedicated: false, node: view.node.id } : { vcpu: v, cpus: [p], dedicated: true, node: view.node.id });
+      vcpus.push(
+        p === undefined
+          ? { vcpu: v, cpus: floatingSet(host, view, fit, req), dedicated: false, node: view.node.id }
+          : { vcpu: v, cpus: [p], dedicated: true, node: view.node.id },
+      );
     }
     if (fit.reserved) reservedCpus = reservedCpus.concat(fit.reserved);
     const l3 = fit.l3;
-    planned.push({ guestCell: i, hostNode: view.node.id, vcpus: [...cell.pcpuset, ...cell.cpuset].sort((a, b) => a - b), memoryMiB: cell.memory, l3, why: fit.why });
+    planned.push({
+      guestCell: i,
+      hostNode: view.node.id,
+      vcpus: [...cell.pcpuset, ...cell.cpuset].sort((a, b) => a - b),
+      memoryMiB: cell.memory,
+      l3,
+      why: fit.why,
+    });
     reasons.push(`guest node ${i} -> host node ${view.node.id}: ${fit.why}${l3 ? `; inside L3 domain ${formatCpulist(l3)}` : ''}`);
   });
   if (wantsL3 && !l3Kept) reasons.push('L3: no single L3 domain can hold a guest node with these rules, so pinned CPUs span L3 domains');
@@ -373,7 +418,11 @@ function commit(
     state.memoryMiB.set(id, (state.memoryMiB.get(id) ?? 0) + cells[i]!.memory);
   });
   if (req.threads === 'isolate') reasons.push(`isolate: whole cores claimed (${formatCpulist(claim)}), their sibling threads are never handed out`);
-  const topology = mirrorTopology(req, chosen.map(({ fit }, i) => ({ vcpus: planned[i]!.vcpus, pinning: fit.pinning })), coreOf);
+  const topology = mirrorTopology(
+    req,
+    chosen.map(({ fit }, i) => ({ vcpus: planned[i]!.vcpus, pinning: fit.pinning })),
+    coreOf,
+  );
   reasons.push(
     topology.threads > 1
       ? `topology: ${topology.sockets} socket(s) × ${topology.cores} cores × ${topology.threads} threads, because each host core holds ${topology.threads} consecutive vCPUs`

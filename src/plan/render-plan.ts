@@ -27,7 +27,13 @@ export function toPinPlanJson(r: PlanResult): PinPlan & Record<string, unknown> 
     host: r.host,
     placements: r.guests.map((g) =>
       g.fits
-        ? { name: g.name, fits: true, request: g.request, cells: g.cells.map((c) => ({ ...c, vcpus: formatCpulist(c.vcpus), l3: c.l3 ? formatCpulist(c.l3) : null })), reasons: g.reasons }
+        ? {
+            name: g.name,
+            fits: true,
+            request: g.request,
+            cells: g.cells.map((c) => ({ ...c, vcpus: formatCpulist(c.vcpus), l3: c.l3 ? formatCpulist(c.l3) : null })),
+            reasons: g.reasons,
+          }
         : { name: g.name, fits: false, request: g.request, failed: g.failed, reasons: g.reasons },
     ),
     hostAfter: r.hostAfter,
@@ -68,9 +74,13 @@ export function planRenderOptions(g: GuestPlanOk, host?: PlanHost): RenderOption
 function renderEach(r: PlanResult, format: TopologyFormat, host: PlanHost | undefined, prefix: string, single: boolean, notes?: RenderNote[]): string {
   const fits = ok(r);
   if (single && fits.length > 1) {
-    throw new KvcpuError('E_PLAN_ONE_GUEST', `--format ${format} is one document for one guest; the plan has ${fits.length} (${fits.map((g) => g.name).join(', ')})`, {
-      hint: 'plan one --guest at a time, or use --format json (every guest) or kubevirt/nova (several documents in one stream)',
-    });
+    throw new KvcpuError(
+      'E_PLAN_ONE_GUEST',
+      `--format ${format} is one document for one guest; the plan has ${fits.length} (${fits.map((g) => g.name).join(', ')})`,
+      {
+        hint: 'plan one --guest at a time, or use --format json (every guest) or kubevirt/nova (several documents in one stream)',
+      },
+    );
   }
   let out = refusals(r, prefix);
   if (prefix === '<!--') out = out.replace(/\n/g, ' -->\n');
@@ -103,7 +113,17 @@ export function renderVirshPlan(r: PlanResult): string {
 /** The guest topology as a QEMU -smp argument, through the shared topology renderer. */
 export function guestTopologyOf(g: GuestPlanOk): GuestTopology {
   const t = g.topology;
-  return { drawers: 1, books: 1, sockets: t.sockets, dies: t.dies, clusters: t.clusters, cores: t.cores, threads: t.threads, cpus: g.request.vcpus, maxcpus: g.request.vcpus };
+  return {
+    drawers: 1,
+    books: 1,
+    sockets: t.sockets,
+    dies: t.dies,
+    clusters: t.clusters,
+    cores: t.cores,
+    threads: t.threads,
+    cpus: g.request.vcpus,
+    maxcpus: g.request.vcpus,
+  };
 }
 
 export function renderQemuPlan(r: PlanResult, host?: PlanHost, notes?: RenderNote[]): string {
@@ -162,7 +182,8 @@ export function renderTextPlan(r: PlanResult): string {
     for (const why of g.reasons) out += `  why: ${quoteInline(why)}\n`;
   }
   out += `host ${quoteInline(r.host)} after: pinned ${r.hostAfter.pinned || '-'}; free dedicated ${r.hostAfter.freeDedicated || '-'}\n`;
-  for (const n of r.hostAfter.nodes) out += `  node ${n.id}: shared vCPUs ${n.sharedVcpus}/${n.sharedCapacity}, memory ${n.memoryUsedMiB}${n.memoryMiB === null ? '' : `/${n.memoryMiB}`} MiB\n`;
+  for (const n of r.hostAfter.nodes)
+    out += `  node ${n.id}: shared vCPUs ${n.sharedVcpus}/${n.sharedCapacity}, memory ${n.memoryUsedMiB}${n.memoryMiB === null ? '' : `/${n.memoryMiB}`} MiB\n`;
   for (const n of r.notes) out += `note: ${quoteInline(n)}\n`;
   return out;
 }

@@ -17,7 +17,12 @@ export function qemuAvailable(binary = 'qemu-system-x86_64'): boolean {
 
 /** The path the QEMU binary runs from (first executable on PATH, or the given path), null when absent. */
 export function findQemu(binary = 'qemu-system-x86_64'): string | null {
-  const candidates = binary.includes('/') ? [binary] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, binary));
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, binary));
   return (
     candidates.find((p) => {
       try {

@@ -72,38 +72,45 @@ export class QmpClient extends EventEmitter {
   /** Connect to a QMP unix socket, read the greeting and leave negotiation mode. */
   static async connect(socketPath: string, opts: { timeoutMs?: number } = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const { socket, greeting, rest } = await new Promise<{ socket: Socket; greeting: QmpGreeting; rest: string }>(
-      (resolve, reject) => {
-        const socket = createConnection(socketPath);
-        let buf = '';
-        const timer = setTimeout(() => {
+    const { socket, greeting, rest } = await new Promise<{ socket: Socket; greeting: QmpGreeting; rest: string }>((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      let buf = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new KvcpuError('E_QMP_TIMEOUT', `no QMP greeting from ${socketPath} within ${timeoutMs} ms`, {
+            hint: 'is another client holding the monitor? QMP serves one client per socket',
+          }),
+        );
+      }, timeoutMs);
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        reject(
+          new KvcpuError('E_QMP_CONNECT', `cannot connect to QMP socket ${socketPath}: ${e.message}`, {
+            hint: 'check the path and that QEMU runs with -qmp unix:PATH,server=on,wait=off',
+            cause: e,
+          }),
+        );
+      };
+      socket.once('error', fail);
+      const onData = (chunk: Buffer) => {
+        buf += chunk.toString('utf8');
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', fail);
+        try {
+          const greeting = JSON.parse(buf.slice(0, nl)) as QmpGreeting;
+          if (!greeting.QMP) throw new Error('first message is not a QMP greeting');
+          resolve({ socket, greeting, rest: buf.slice(nl + 1) });
+        } catch (e) {
           socket.destroy();
-          reject(new KvcpuError('E_QMP_TIMEOUT', `no QMP greeting from ${socketPath} within ${timeoutMs} ms`, { hint: 'is another client holding the monitor? QMP serves one client per socket' }));
-        }, timeoutMs);
-        const fail = (e: Error) => {
-          clearTimeout(timer);
-          reject(new KvcpuError('E_QMP_CONNECT', `cannot connect to QMP socket ${socketPath}: ${e.message}`, { hint: 'check the path and that QEMU runs with -qmp unix:PATH,server=on,wait=off', cause: e }));
-        };
-        socket.once('error', fail);
-        const onData = (chunk: Buffer) => {
-          buf += chunk.toString('utf8');
-          const nl = buf.indexOf('\n');
-          if (nl < 0) return;
-          clearTimeout(timer);
-          socket.off('data', onData);
-          socket.off('error', fail);
-          try {
-            const greeting = JSON.parse(buf.slice(0, nl)) as QmpGreeting;
-            if (!greeting.QMP) throw new Error('first message is not a QMP greeting');
-            resolve({ socket, greeting, rest: buf.slice(nl + 1) });
-          } catch (e) {
-            socket.destroy();
-            reject(new KvcpuError('E_QMP_CONNECT', `bad QMP greeting on ${socketPath}: ${(e as Error).message}`));
-          }
-        };
-        socket.on('data', onData);
-      },
-    );
+          reject(new KvcpuError('E_QMP_CONNECT', `bad QMP greeting on ${socketPath}: ${(e as Error).message}`));
+        }
+      };
+      socket.on('data', onData);
+    });
     const client = new QmpClient(socket, greeting, rest);
     await client.execute('qmp_capabilities', undefined, { timeoutMs });
     return client;

@@ -73,7 +73,11 @@ describe('renderers keep every level in its own field (asymmetric topologies)', 
   });
 
   it('nova: hw:cpu_sockets / hw:cpu_cores / hw:cpu_threads (dies folded into cores)', () => {
-    expect(keyValues(renderTopology(flat, 'nova'), /^(?:--property\s+)?(hw:cpu_\w+)=(\d+)(?:\s*\\)?$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '3', 'hw:cpu_threads': '5' });
+    expect(keyValues(renderTopology(flat, 'nova'), /^(?:--property\s+)?(hw:cpu_\w+)=(\d+)(?:\s*\\)?$/)).toEqual({
+      'hw:cpu_sockets': '2',
+      'hw:cpu_cores': '3',
+      'hw:cpu_threads': '5',
+    });
     const deepFull = topo('210,sockets=2,dies=3,cores=5,threads=7');
     const text = renderTopology(deepFull, 'nova');
     expect(keyValues(text, /^(?:--property\s+)?(hw:cpu_\w+)=(\d+)(?:\s*\\)?$/)).toEqual({ 'hw:cpu_sockets': '2', 'hw:cpu_cores': '15', 'hw:cpu_threads': '7' });

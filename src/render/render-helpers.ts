@@ -104,7 +104,7 @@ export function vcpusPerSocket(t: GuestTopology): number {
 export function ranges(ids: number[], sep = ','): string {
   const s = [...ids].sort((a, b) => a - b);
   const out: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
     out.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);

@@ -38,12 +38,23 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
   const arch = KUBEVIRT_ARCH[c.machine.arch] ?? c.machine.arch;
   // KubeVirt has no mixed policy: dedicatedCpuPlacement gives every vCPU a CPU of its own.
   const dedicated = c.dedicated || c.mixedDedicated !== null;
-  if (c.mixedDedicated) note(c, 'W_KUBEVIRT_MIXED', `KubeVirt has no mixed policy: all vCPUs get dedicated CPUs (the plan dedicates ${formatCpulist(c.mixedDedicated)})`);
-  if (c.iothreads.length) note(c, 'W_KUBEVIRT_IOTHREADS', `KubeVirt places IOThreads itself (ioThreadsPolicy): the plan's ${c.iothreads.length} IOThread pin(s) are not expressible`);
-  if (c.dedicated && c.threadPolicy !== 'prefer' && t.threads === 1) note(c, 'W_KUBEVIRT_THREAD_POLICY', `KubeVirt has no thread policy (${c.threadPolicy}): use the kubelet's full-pcpus-only CPU manager option for whole cores`);
+  if (c.mixedDedicated)
+    note(c, 'W_KUBEVIRT_MIXED', `KubeVirt has no mixed policy: all vCPUs get dedicated CPUs (the plan dedicates ${formatCpulist(c.mixedDedicated)})`);
+  if (c.iothreads.length)
+    note(c, 'W_KUBEVIRT_IOTHREADS', `KubeVirt places IOThreads itself (ioThreadsPolicy): the plan's ${c.iothreads.length} IOThread pin(s) are not expressible`);
+  if (c.dedicated && c.threadPolicy !== 'prefer' && t.threads === 1)
+    note(
+      c,
+      'W_KUBEVIRT_THREAD_POLICY',
+      `KubeVirt has no thread policy (${c.threadPolicy}): use the kubelet's full-pcpus-only CPU manager option for whole cores`,
+    );
   if (threads > 1 && dedicated && (arch === 'arm64' || threads > 2)) {
     cores *= threads;
-    note(c, 'W_KUBEVIRT_THREADS', `KubeVirt refuses threads=${threads} with dedicatedCpuPlacement${arch === 'arm64' ? ' on arm64' : ' (at most 2)'}: folded into cores=${cores}`);
+    note(
+      c,
+      'W_KUBEVIRT_THREADS',
+      `KubeVirt refuses threads=${threads} with dedicatedCpuPlacement${arch === 'arm64' ? ' on arm64' : ' (at most 2)'}: folded into cores=${cores}`,
+    );
     threads = 1;
   }
   const perSocket = cores * threads;
@@ -61,9 +72,15 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
       cpu.cores = c2;
       cpu.sockets = t.cpus / unit;
       cpu.maxSockets = t.maxcpus / unit;
-      note(c, 'W_KUBEVIRT_HOTPLUG_SOCKETS', `KubeVirt hot-plugs whole sockets: the plan's ${sockets} socket(s) x ${cores} cores (${t.cpus} of ${t.maxcpus} present) becomes ${String(cpu.sockets)} of ${String(cpu.maxSockets)} sockets x ${c2} cores x ${threads} threads`);
+      note(
+        c,
+        'W_KUBEVIRT_HOTPLUG_SOCKETS',
+        `KubeVirt hot-plugs whole sockets: the plan's ${sockets} socket(s) x ${cores} cores (${t.cpus} of ${t.maxcpus} present) becomes ${String(cpu.sockets)} of ${String(cpu.maxSockets)} sockets x ${c2} cores x ${threads} threads`,
+      );
     }
-    extra.push(`KubeVirt hot-plugs whole sockets of ${(cpu.cores as number) * threads} vCPUs: raise spec.domain.cpu.sockets (up to maxSockets) on the VirtualMachine that owns this spec (LiveUpdate rollout)`);
+    extra.push(
+      `KubeVirt hot-plugs whole sockets of ${(cpu.cores as number) * threads} vCPUs: raise spec.domain.cpu.sockets (up to maxSockets) on the VirtualMachine that owns this spec (LiveUpdate rollout)`,
+    );
   }
   if (dedicated) cpu.dedicatedCpuPlacement = true;
   if (c.isolateEmulator) {
@@ -71,9 +88,13 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
     else note(c, 'W_KUBEVIRT_EMULATOR', 'isolateEmulatorThread needs dedicatedCpuPlacement: the emulator thread stays with the vCPUs');
   }
   if (c.pins && dedicated) {
-    note(c, 'W_KUBEVIRT_PINS', `KubeVirt's CPU manager (static policy) chooses the host CPUs: kvcpu's pins are not expressible (${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')})`);
+    note(
+      c,
+      'W_KUBEVIRT_PINS',
+      `KubeVirt's CPU manager (static policy) chooses the host CPUs: kvcpu's pins are not expressible (${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')})`,
+    );
   } else if (c.pins) {
-    note(c, 'W_KUBEVIRT_PINS', 'KubeVirt cannot pin floating vCPUs to CPU sets: they float over the pod\'s CPUs');
+    note(c, 'W_KUBEVIRT_PINS', "KubeVirt cannot pin floating vCPUs to CPU sets: they float over the pod's CPUs");
   }
   let memoryMiB = c.memoryMiB;
   const memory: Record<string, unknown> = {};
@@ -91,7 +112,11 @@ export function renderKubevirt(c0: RenderContext): RenderedTopology {
         `KubeVirt builds the guest NUMA cells from the host CPUs its CPU manager assigns (guestMappingPassthrough, NUMA feature gate): the plan's ${c.cells.length} cells (${c.cells.map((x) => `${formatCpulist(x.vcpus)}:${x.memoryMiB}MiB`).join(' ')}) hold only when the pod's CPUs span ${c.cells.length} host nodes; the node needs ${memoryMiB / 2} free 2Mi hugepages`,
       );
     } else {
-      note(c, 'W_KUBEVIRT_NUMA', `KubeVirt expresses guest NUMA only through guestMappingPassthrough, which needs dedicated CPUs: the plan's ${c.cells.length} guest NUMA cells are not rendered (the guest sees one node)`);
+      note(
+        c,
+        'W_KUBEVIRT_NUMA',
+        `KubeVirt expresses guest NUMA only through guestMappingPassthrough, which needs dedicated CPUs: the plan's ${c.cells.length} guest NUMA cells are not rendered (the guest sees one node)`,
+      );
     }
   }
   memory.guest = `${memoryMiB}Mi`;

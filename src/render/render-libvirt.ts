@@ -26,9 +26,13 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
   const c = forkContext(c0);
   const { t } = c;
   if (c.machine.family === 'microvm' || c.machine.family === 'isapc' || c.machine.family === 'none' || c.machine.family === 'x-remote') {
-    throw new KvcpuError('E_RENDER_LIBVIRT_MACHINE', `libvirt cannot define a ${c.machine.name} domain: its QEMU driver needs a PCI bus ("No PCI buses available")`, {
-      hint: 'render for q35 (--machine q35), or run microvm guests with plain QEMU (--format qemu)',
-    });
+    throw new KvcpuError(
+      'E_RENDER_LIBVIRT_MACHINE',
+      `libvirt cannot define a ${c.machine.name} domain: its QEMU driver needs a PCI bus ("No PCI buses available")`,
+      {
+        hint: 'render for q35 (--machine q35), or run microvm guests with plain QEMU (--format qemu)',
+      },
+    );
   }
   // libvirt has no drawers/books/modules: fold them into sockets / cores (same vCPU count).
   let sockets = t.sockets;
@@ -46,20 +50,36 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
     if (atLeast(c.libvirtVersion, 10, 1)) clusters = ` clusters='${t.clusters}'`;
     else {
       cores *= t.clusters;
-      note(c, 'W_LIBVIRT_CLUSTERS', `clusters=${t.clusters} needs libvirt >= 10.1 (target ${c.libvirtVersion.join('.')}): folded into cores=${cores}; use --libvirt-version 10.1 for a newer libvirt`);
+      note(
+        c,
+        'W_LIBVIRT_CLUSTERS',
+        `clusters=${t.clusters} needs libvirt >= 10.1 (target ${c.libvirtVersion.join('.')}): folded into cores=${cores}; use --libvirt-version 10.1 for a newer libvirt`,
+      );
     }
   }
-  if (lacksCpuHotplug(c)) note(c, 'W_QEMU_NO_HOTPLUG', `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: virsh setvcpus --live cannot add the other ${t.maxcpus - t.cpus} vCPUs`);
+  if (lacksCpuHotplug(c))
+    note(
+      c,
+      'W_QEMU_NO_HOTPLUG',
+      `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: virsh setvcpus --live cannot add the other ${t.maxcpus - t.cpus} vCPUs`,
+    );
   const x86 = c.machine.arch === 'x86_64';
   const bigX86 = needsX2apicIommu(c);
-  if (bigX86 && c.machine.family !== 'pc-q35') note(c, 'W_LIBVIRT_X2APIC', `more than 255 vCPUs need an intel IOMMU with eim='on', which machine ${c.machine.name} cannot take (q35 only): libvirt will refuse the domain`);
+  if (bigX86 && c.machine.family !== 'pc-q35')
+    note(
+      c,
+      'W_LIBVIRT_X2APIC',
+      `more than 255 vCPUs need an intel IOMMU with eim='on', which machine ${c.machine.name} cannot take (q35 only): libvirt will refuse the domain`,
+    );
   const iommu = bigX86 && c.machine.family === 'pc-q35';
   if (c.pins && !c.dedicated && !c.mixedDedicated) note(c, 'W_LIBVIRT_FLOATING', 'vCPUs pinned to CPU sets float inside them (vcpupin with a cpuset)');
 
   const lines: string[] = [];
   const type = c.machine.arch === 'x86_64' || c.machine.arch === 'aarch64' || c.machine.arch === 's390x' ? 'kvm' : 'qemu';
   lines.push(`<domain type='${type}'>`);
-  lines.push(`  ${xmlComment(`kvcpu: complete domain (libvirt >= ${c.libvirtVersion.join('.')}); add disks and NICs with virsh edit. type='kvm' needs /dev/kvm: use type='qemu' (TCG) without it`)}`);
+  lines.push(
+    `  ${xmlComment(`kvcpu: complete domain (libvirt >= ${c.libvirtVersion.join('.')}); add disks and NICs with virsh edit. type='kvm' needs /dev/kvm: use type='qemu' (TCG) without it`)}`,
+  );
   for (const [i, w] of c.warnings.entries()) lines.push(`  ${xmlComment(`warning: ${w} [${c.notes[i]?.code ?? ''}]`)}`);
   lines.push(`  <name>${xmlEscape(c.name)}</name>`);
   lines.push(`  <memory unit='MiB'>${c.memoryMiB}</memory>`);
@@ -69,7 +89,9 @@ export function renderLibvirt(c0: RenderContext): RenderedTopology {
     // hot-pluggable slots, plugged later with `virsh setvcpus --live`.
     lines.push(`  <vcpus>`);
     for (let i = 0; i < t.maxcpus; i++) {
-      lines.push(i < t.cpus ? `    <vcpu id='${i}' enabled='yes' hotpluggable='no' order='${i + 1}'/>` : `    <vcpu id='${i}' enabled='no' hotpluggable='yes'/>`);
+      lines.push(
+        i < t.cpus ? `    <vcpu id='${i}' enabled='yes' hotpluggable='no' order='${i + 1}'/>` : `    <vcpu id='${i}' enabled='no' hotpluggable='yes'/>`,
+      );
     }
     lines.push(`  </vcpus>`);
   }

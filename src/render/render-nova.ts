@@ -27,7 +27,11 @@ export function novaExtraSpecs(c0: RenderContext): { c: RenderContext; vcpus: nu
     note(c, 'W_NOVA_NO_HOTPLUG', `Nova has no vCPU hot-plug: the flavor needs vcpus=${t.maxcpus} and all are present at boot (not ${t.cpus})`);
   }
   if (c.machine.family !== 'pc-q35' && c.machine.arch === 'x86_64') {
-    note(c, 'W_NOVA_MACHINE', `Nova picks the machine type from the image (hw_machine_type=${c.machine.name}) or nova.conf [libvirt]hw_machine_type, not from the flavor`);
+    note(
+      c,
+      'W_NOVA_MACHINE',
+      `Nova picks the machine type from the image (hw_machine_type=${c.machine.name}) or nova.conf [libvirt]hw_machine_type, not from the flavor`,
+    );
   }
   const specs: [string, string][] = [];
   if (c.mixedDedicated) {
@@ -37,7 +41,11 @@ export function novaExtraSpecs(c0: RenderContext): { c: RenderContext; vcpus: nu
   } else if (c.dedicated) {
     specs.push(['hw:cpu_policy', 'dedicated'], ['hw:cpu_thread_policy', c.threadPolicy]);
     if (c.isolateEmulator) specs.push(['hw:emulator_threads_policy', 'isolate']);
-    note(c, 'W_NOVA_PINS', `Nova's scheduler and libvirt driver choose the host CPUs (nova/virt/hardware.py numa_fit_instance_to_host): kvcpu's pins are not expressible${c.pins ? ` (${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')})` : ''}`);
+    note(
+      c,
+      'W_NOVA_PINS',
+      `Nova's scheduler and libvirt driver choose the host CPUs (nova/virt/hardware.py numa_fit_instance_to_host): kvcpu's pins are not expressible${c.pins ? ` (${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')})` : ''}`,
+    );
   } else if (c.pins) {
     note(c, 'W_NOVA_PINS', 'Nova floats shared vCPUs over cpu_shared_set: per-vCPU CPU sets are not expressible');
   }
@@ -45,7 +53,8 @@ export function novaExtraSpecs(c0: RenderContext): { c: RenderContext; vcpus: nu
   if (c.cells.length > 0) {
     specs.push(['hw:numa_nodes', String(c.cells.length)]);
     for (const x of c.cells) specs.push([`hw:numa_cpus.${x.id}`, formatCpulist(x.vcpus)], [`hw:numa_mem.${x.id}`, String(x.memoryMiB)]);
-    if (c.cells.some((x) => x.hostNode !== null)) note(c, 'W_NOVA_HOST_NODES', 'Nova chooses the host NUMA nodes for the guest cells (NUMATopologyFilter): the plan\'s host nodes are not expressible');
+    if (c.cells.some((x) => x.hostNode !== null))
+      note(c, 'W_NOVA_HOST_NODES', "Nova chooses the host NUMA nodes for the guest cells (NUMATopologyFilter): the plan's host nodes are not expressible");
   }
   return { c, vcpus: t.maxcpus, ram: c.memoryMiB, specs };
 }

@@ -22,13 +22,21 @@ export function renderProxmox(c0: RenderContext): RenderedTopology {
   const c = forkContext(c0);
   const { t } = c;
   if (c.machine.arch !== 'x86_64' && c.machine.arch !== 'aarch64') {
-    throw new KvcpuError('E_RENDER_PROXMOX_ARCH', `Proxmox VE runs x86_64 and aarch64 guests only, not ${c.machine.arch}`, { hint: 'render for libvirt or QEMU instead' });
+    throw new KvcpuError('E_RENDER_PROXMOX_ARCH', `Proxmox VE runs x86_64 and aarch64 guests only, not ${c.machine.arch}`, {
+      hint: 'render for libvirt or QEMU instead',
+    });
   }
   if (!PROXMOX_MACHINE.test(c.machine.name)) {
-    throw new KvcpuError('E_RENDER_PROXMOX_MACHINE', `Proxmox VE has no machine type ${c.machine.name} (qemu-server takes pc*, q35, pc-q35-*, virt*)`, { hint: 'render for --machine q35 or pc' });
+    throw new KvcpuError('E_RENDER_PROXMOX_MACHINE', `Proxmox VE has no machine type ${c.machine.name} (qemu-server takes pc*, q35, pc-q35-*, virt*)`, {
+      hint: 'render for --machine q35 or pc',
+    });
   }
   if (c.cells.length > PROXMOX_MAX_NUMA) {
-    throw new KvcpuError('E_RENDER_PROXMOX_NUMA', `Proxmox VE takes at most ${PROXMOX_MAX_NUMA} guest NUMA nodes (numa0-numa7), the plan has ${c.cells.length}`, { hint: 'plan fewer guest NUMA nodes' });
+    throw new KvcpuError(
+      'E_RENDER_PROXMOX_NUMA',
+      `Proxmox VE takes at most ${PROXMOX_MAX_NUMA} guest NUMA nodes (numa0-numa7), the plan has ${c.cells.length}`,
+      { hint: 'plan fewer guest NUMA nodes' },
+    );
   }
   const sockets = totalSockets(t);
   const cores = coresPerSocket(t) * t.threads;
@@ -37,9 +45,14 @@ export function renderProxmox(c0: RenderContext): RenderedTopology {
   if (sockets !== t.sockets) note(c, 'W_PROXMOX_FOLDED', `Proxmox has no drawers/books: folded into sockets=${sockets}`);
   const maxcpus = sockets * cores;
   if (c.hostCpus !== null && maxcpus > c.hostCpus) {
-    note(c, 'W_PROXMOX_VCPU_CAP', `qemu-server refuses more vCPUs than the node has CPUs ("MAX ${c.hostCpus} vcpus allowed per VM on this node"): sockets*cores=${maxcpus}`);
+    note(
+      c,
+      'W_PROXMOX_VCPU_CAP',
+      `qemu-server refuses more vCPUs than the node has CPUs ("MAX ${c.hostCpus} vcpus allowed per VM on this node"): sockets*cores=${maxcpus}`,
+    );
   }
-  if (c.machine.family === 'pc-i440fx' && maxcpus > 255) note(c, 'W_PROXMOX_I440FX', `i440fx takes at most 255 vCPUs (sockets*cores=${maxcpus}): use machine q35`);
+  if (c.machine.family === 'pc-i440fx' && maxcpus > 255)
+    note(c, 'W_PROXMOX_I440FX', `i440fx takes at most 255 vCPUs (sockets*cores=${maxcpus}): use machine q35`);
   const lines: string[] = [];
   if (c.machine.arch === 'aarch64') lines.push('arch: aarch64');
   lines.push(`machine: ${c.machine.name}`);
@@ -49,14 +62,20 @@ export function renderProxmox(c0: RenderContext): RenderedTopology {
   if (c.cells.length) {
     lines.push('numa: 1');
     for (const x of c.cells) {
-      lines.push(`numa${x.id}: cpus=${ranges(x.vcpus, ';')}${x.hostNode !== null && c.pins ? `,hostnodes=${x.hostNode}` : ''},memory=${x.memoryMiB}${x.hostNode !== null && c.pins ? ',policy=bind' : ''}`);
+      lines.push(
+        `numa${x.id}: cpus=${ranges(x.vcpus, ';')}${x.hostNode !== null && c.pins ? `,hostnodes=${x.hostNode}` : ''},memory=${x.memoryMiB}${x.hostNode !== null && c.pins ? ',policy=bind' : ''}`,
+      );
     }
   }
   let tail = '';
   if (c.pins) {
     const all = [...new Set(c.pins.flatMap((p) => p.cpus).concat(c.emulator ?? []))].sort((a, b) => a - b);
     lines.push(`affinity: ${formatCpulist(all)}`);
-    note(c, 'W_PROXMOX_AFFINITY', 'Proxmox pins the whole VM process to one CPU set (affinity): vCPUs float inside it; per-vCPU pins need kvcpu pin or taskset after start');
+    note(
+      c,
+      'W_PROXMOX_AFFINITY',
+      'Proxmox pins the whole VM process to one CPU set (affinity): vCPUs float inside it; per-vCPU pins need kvcpu pin or taskset after start',
+    );
     tail = `# per-vCPU pins (vCPU:host CPUs): ${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')}\n`;
   }
   const qmSet = `# qm set <vmid> --machine ${c.machine.name} --memory ${c.memoryMiB} --sockets ${sockets} --cores ${cores}${t.cpus < maxcpus ? ` --vcpus ${t.cpus}` : ''}\n`;

@@ -25,7 +25,10 @@ export function needsX2apicIommu(c: RenderContext): boolean {
  */
 /** The QEMU options alone (no comments, one line): what `kvcpu plan --format qemu` starts. */
 export function qemuOptionLines(text: string): string[] {
-  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\s*\\$/, '').trim());
+  return text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.replace(/\s*\\$/, '').trim());
 }
 
 export function renderQemu(c0: RenderContext, explicitMachine: boolean): RenderedTopology {
@@ -34,10 +37,17 @@ export function renderQemu(c0: RenderContext, explicitMachine: boolean): Rendere
   if (needsGicV3(c)) machineProps.push('gic-version=3');
   const iommu = needsX2apicIommu(c) && c.machine.family === 'pc-q35';
   if (iommu) machineProps.push('kernel-irqchip=split');
-  if (needsX2apicIommu(c) && c.machine.family !== 'pc-q35') note(c, 'W_QEMU_X2APIC', `more than 255 vCPUs need intel-iommu with eim=on, which machine ${c.machine.name} cannot take (q35 only)`);
-  if (lacksCpuHotplug(c)) note(c, 'W_QEMU_NO_HOTPLUG', `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: only the ${c.t.cpus} present vCPUs exist, the other ${c.t.maxcpus - c.t.cpus} never appear`);
+  if (needsX2apicIommu(c) && c.machine.family !== 'pc-q35')
+    note(c, 'W_QEMU_X2APIC', `more than 255 vCPUs need intel-iommu with eim=on, which machine ${c.machine.name} cannot take (q35 only)`);
+  if (lacksCpuHotplug(c))
+    note(
+      c,
+      'W_QEMU_NO_HOTPLUG',
+      `machine ${c.machine.name} has no vCPU hot-plug in QEMU 7.2: only the ${c.t.cpus} present vCPUs exist, the other ${c.t.maxcpus - c.t.cpus} never appear`,
+    );
   const args: string[] = [];
-  const machine = explicitMachine || machineProps.length || c.machine.arch !== 'x86_64' || c.cells.length ? `-machine ${[c.machine.name, ...machineProps].join(',')} ` : '';
+  const machine =
+    explicitMachine || machineProps.length || c.machine.arch !== 'x86_64' || c.cells.length ? `-machine ${[c.machine.name, ...machineProps].join(',')} ` : '';
   args.push(`${machine}-smp ${c.smp}`);
   if (iommu) args.push('-device intel-iommu,intremap=on,eim=on');
   if (c.cells.length) {
@@ -47,13 +57,20 @@ export function renderQemu(c0: RenderContext, explicitMachine: boolean): Rendere
       const bind = c.pins && cell.hostNode !== null ? `,host-nodes=${cell.hostNode},policy=bind` : '';
       args.push(`-object memory-backend-ram,id=ram${cell.id},size=${cell.memoryMiB}M${bind}`);
       // A cpulist with commas is given as repeated cpus= items (QEMU's list syntax).
-      const cpus = formatCpulist(cell.vcpus).split(',').map((r) => `cpus=${r}`).join(',');
+      const cpus = formatCpulist(cell.vcpus)
+        .split(',')
+        .map((r) => `cpus=${r}`)
+        .join(',');
       args.push(`-numa node,nodeid=${cell.id},${cpus},memdev=ram${cell.id}`);
     }
   }
   let tail = '';
   if (c.pins) {
-    note(c, 'W_QEMU_PINS', 'QEMU does not pin threads itself: apply the pins after start (kvcpu pin, or taskset on the "CPU N/KVM" threads with -name ...,debug-threads=on)');
+    note(
+      c,
+      'W_QEMU_PINS',
+      'QEMU does not pin threads itself: apply the pins after start (kvcpu pin, or taskset on the "CPU N/KVM" threads with -name ...,debug-threads=on)',
+    );
     tail += `# pins (vCPU:host CPUs): ${c.pins.map((p) => `${p.vcpu}:${formatCpulist(p.cpus)}`).join(' ')}\n`;
     if (c.emulator) tail += `# emulator threads: ${formatCpulist(c.emulator)}\n`;
   }

@@ -145,7 +145,16 @@ describe('renderings of a whole plan (NUMA cells, pins, limits)', () => {
   });
   it('pins: libvirt cputune/numatune, Nova dedicated + require, KubeVirt dedicated + NUMA passthrough with hugepages', () => {
     const t = topo('4,sockets=2,cores=1,threads=2');
-    const opts = { memoryMiB: 1001, cells: [{ vcpus: [0, 1], hostNode: 0 }, { vcpus: [2, 3], hostNode: 1 }], pins: [0, 8, 1, 9].map((c, v) => ({ vcpu: v, cpus: [c] })), emulator: [5], isolateEmulator: true };
+    const opts = {
+      memoryMiB: 1001,
+      cells: [
+        { vcpus: [0, 1], hostNode: 0 },
+        { vcpus: [2, 3], hostNode: 1 },
+      ],
+      pins: [0, 8, 1, 9].map((c, v) => ({ vcpu: v, cpus: [c] })),
+      emulator: [5],
+      isolateEmulator: true,
+    };
     const lv = renderTopology(t, 'libvirt', opts);
     expect(lv).toContain("<vcpupin vcpu='1' cpuset='8'/>");
     expect(lv).toContain("<emulatorpin cpuset='5'/>");

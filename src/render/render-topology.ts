@@ -69,7 +69,9 @@ export function assertTopology(t: GuestTopology): void {
     });
   }
   if (t.cpus > t.maxcpus) {
-    throw new KvcpuError('E_BAD_INPUT', `topology cpus ${t.cpus} exceeds maxcpus ${t.maxcpus}`, { hint: 'cpus are the vCPUs present at boot, maxcpus all possible ones' });
+    throw new KvcpuError('E_BAD_INPUT', `topology cpus ${t.cpus} exceeds maxcpus ${t.maxcpus}`, {
+      hint: 'cpus are the vCPUs present at boot, maxcpus all possible ones',
+    });
   }
 }
 
@@ -92,7 +94,8 @@ function completeCells(t: GuestTopology, input: RenderCellInput[], memoryMiB: nu
   const cellOf = new Map<number, number>();
   input.forEach((c, i) => {
     for (const v of c.vcpus) {
-      if (!Number.isSafeInteger(v) || v < 0 || v >= t.maxcpus) throw new KvcpuError('E_BAD_INPUT', `NUMA cell ${i} lists vCPU ${v}, outside 0-${t.maxcpus - 1}`, { hint: 'cells hold guest vCPU ids' });
+      if (!Number.isSafeInteger(v) || v < 0 || v >= t.maxcpus)
+        throw new KvcpuError('E_BAD_INPUT', `NUMA cell ${i} lists vCPU ${v}, outside 0-${t.maxcpus - 1}`, { hint: 'cells hold guest vCPU ids' });
       if (cellOf.has(v)) throw new KvcpuError('E_BAD_INPUT', `vCPU ${v} is in two NUMA cells`, { hint: 'each vCPU belongs to one guest NUMA cell' });
       cellOf.set(v, i);
     }
@@ -130,15 +133,23 @@ export function renderContext(t: GuestTopology, opts: RenderOptions = {}): Rende
   const cellsIn = opts.cells ?? [];
   const cellSum = cellsIn.length && cellsIn.every((c) => c.memoryMiB !== undefined) ? cellsIn.reduce((a, c) => a + c.memoryMiB!, 0) : undefined;
   const memoryMiB = opts.memoryMiB ?? cellSum ?? 1024;
-  if (!Number.isSafeInteger(memoryMiB) || memoryMiB < 1) throw new KvcpuError('E_BAD_INPUT', `guest memory must be a positive number of MiB, got ${memoryMiB}`, { hint: 'e.g. --memory 2048' });
+  if (!Number.isSafeInteger(memoryMiB) || memoryMiB < 1)
+    throw new KvcpuError('E_BAD_INPUT', `guest memory must be a positive number of MiB, got ${memoryMiB}`, { hint: 'e.g. --memory 2048' });
   if (cellSum !== undefined && cellSum !== memoryMiB) {
-    throw new KvcpuError('E_BAD_INPUT', `NUMA cells hold ${cellSum} MiB but the guest has ${memoryMiB} MiB`, { hint: 'the cells split the guest memory: their sum must equal it' });
+    throw new KvcpuError('E_BAD_INPUT', `NUMA cells hold ${cellSum} MiB but the guest has ${memoryMiB} MiB`, {
+      hint: 'the cells split the guest memory: their sum must equal it',
+    });
   }
-  if (cellsIn.length > memoryMiB) throw new KvcpuError('E_BAD_INPUT', `${memoryMiB} MiB cannot be split over ${cellsIn.length} NUMA cells`, { hint: 'give each guest NUMA cell at least 1 MiB' });
+  if (cellsIn.length > memoryMiB)
+    throw new KvcpuError('E_BAD_INPUT', `${memoryMiB} MiB cannot be split over ${cellsIn.length} NUMA cells`, {
+      hint: 'give each guest NUMA cell at least 1 MiB',
+    });
   const pins = opts.pins && opts.pins.length ? opts.pins.map((p) => ({ vcpu: p.vcpu, cpus: [...p.cpus].sort((a, b) => a - b) })) : null;
   for (const p of pins ?? []) {
     if (!Number.isSafeInteger(p.vcpu) || p.vcpu < 0 || p.vcpu >= t.maxcpus || p.cpus.length === 0) {
-      throw new KvcpuError('E_BAD_INPUT', `pin for vCPU ${p.vcpu} is not a vCPU of this guest or has no host CPU`, { hint: 'pins map vCPU ids 0..maxcpus-1 to host CPUs' });
+      throw new KvcpuError('E_BAD_INPUT', `pin for vCPU ${p.vcpu} is not a vCPU of this guest or has no host CPU`, {
+        hint: 'pins map vCPU ids 0..maxcpus-1 to host CPUs',
+      });
     }
   }
   const dedicated = opts.dedicated ?? (pins !== null && pins.every((p) => p.cpus.length === 1) && pins.filter((p) => p.vcpu < t.cpus).length === t.cpus);
@@ -250,4 +261,3 @@ export function renderTopologyDetailed(t: GuestTopology, format: TopologyFormat,
 export function renderTopology(t: GuestTopology, format: TopologyFormat, opts: RenderOptions = {}): string {
   return renderTopologyDetailed(t, format, opts).text;
 }
-

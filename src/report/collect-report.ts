@@ -16,14 +16,25 @@ export interface CollectedReport {
  * Run every collector; a collector that throws becomes a 'skipped' section carrying its
  * error, so one broken edge (say, no QEMU installed) never hides the rest of the report.
  */
-export async function collectReport(collectors: { id: string; title: string; collect: SectionCollector }[], opts: ReportOptions, version: string): Promise<CollectedReport> {
+export async function collectReport(
+  collectors: { id: string; title: string; collect: SectionCollector }[],
+  opts: ReportOptions,
+  version: string,
+): Promise<CollectedReport> {
   const sections: ReportSection[] = [];
   for (const c of collectors) {
     try {
       sections.push(await c.collect(opts));
     } catch (e) {
       const error = isKvcpuError(e) ? e.toJSON() : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
-      sections.push({ id: c.id, title: c.title, data: null, error, text: `(not available: ${error.code}: ${quoteControls(error.message)})\n`, status: 'skipped' });
+      sections.push({
+        id: c.id,
+        title: c.title,
+        data: null,
+        error,
+        text: `(not available: ${error.code}: ${quoteControls(error.message)})\n`,
+        status: 'skipped',
+      });
     }
   }
   return { kvcpuVersion: version, generatedAt: new Date().toISOString(), root: opts.root, sections };

@@ -8,7 +8,20 @@ export interface SmpCase {
   machine: string;
 }
 
-const MACHINES = ['q35', 'pc', 'pc-q35-7.2', 'pc-i440fx-7.2', 'pc-q35-6.1', 'pc-i440fx-6.1', 'pc-q35-6.2', 'pc-q35-7.0', 'pc-q35-2.7', 'microvm', 'isapc', 'none'];
+const MACHINES = [
+  'q35',
+  'pc',
+  'pc-q35-7.2',
+  'pc-i440fx-7.2',
+  'pc-q35-6.1',
+  'pc-i440fx-6.1',
+  'pc-q35-6.2',
+  'pc-q35-7.0',
+  'pc-q35-2.7',
+  'microvm',
+  'isapc',
+  'none',
+];
 const SMALL = [1, 1, 2, 2, 2, 3, 4, 4, 6, 8, 12, 16];
 
 /**
@@ -62,11 +75,46 @@ export function generateSmpCases(rand: () => number, n: number): SmpCase[] {
     } else if (kind < 0.9) {
       // Bad integers and unknown keys.
       parts.push(
-        pick(['four', '4.0', '0x10', '010', '08', '+4', ' 4', '1e3', '0x', 'cpus=', 'cpus=4,foo=1', 'socket=2', 'Sockets=2', 'books=1', 'modules=2', 'cpus.x=1', 'cpus=4,cpus=8', '4,cpus=2']),
+        pick([
+          'four',
+          '4.0',
+          '0x10',
+          '010',
+          '08',
+          '+4',
+          ' 4',
+          '1e3',
+          '0x',
+          'cpus=',
+          'cpus=4,foo=1',
+          'socket=2',
+          'Sockets=2',
+          'books=1',
+          'modules=2',
+          'cpus.x=1',
+          'cpus=4,cpus=8',
+          '4,cpus=2',
+        ]),
       );
     } else {
       // keyval syntax errors and oddities.
-      parts.push(pick(['4,,x=1', '4,2', 'sockets=2,cores', ',4', '=4', '4,', '', 'sockets=2,,cores=2', '4;sockets=2', 'x.1=2', '4,help', 'a'.repeat(130) + '=1', '_x=1']));
+      parts.push(
+        pick([
+          '4,,x=1',
+          '4,2',
+          'sockets=2,cores',
+          ',4',
+          '=4',
+          '4,',
+          '',
+          'sockets=2,,cores=2',
+          '4;sockets=2',
+          'x.1=2',
+          '4,help',
+          'a'.repeat(130) + '=1',
+          '_x=1',
+        ]),
+      );
     }
     out.push({ smp: parts.join(','), machine });
   }

@@ -126,10 +126,28 @@ interface SmpConfigRules {
 
 const SMP_CONFIG_RULES: readonly SmpConfigRules[] = [
   // 6.2 – 8.2: 7.2 checks dies, clusters ("X not supported by this machine's CPU topology"); 8.2 adds books, drawers.
-  { since: '6.2', zero: 'warn', optionalLevels: ['dies', 'clusters', 'books', 'drawers'], unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`, warnUnsupportedAsOne: false },
-  { since: '9.0', zero: 'error', optionalLevels: ['dies', 'clusters', 'books', 'drawers'], unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`, warnUnsupportedAsOne: true },
+  {
+    since: '6.2',
+    zero: 'warn',
+    optionalLevels: ['dies', 'clusters', 'books', 'drawers'],
+    unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`,
+    warnUnsupportedAsOne: false,
+  },
+  {
+    since: '9.0',
+    zero: 'error',
+    optionalLevels: ['dies', 'clusters', 'books', 'drawers'],
+    unsupportedMessage: (l) => `${l} not supported by this machine's CPU topology`,
+    warnUnsupportedAsOne: true,
+  },
   // 9.1 reorders to modules, clusters, dies, books, drawers and says "X > 1 not supported".
-  { since: '9.1', zero: 'error', optionalLevels: ['modules', 'clusters', 'dies', 'books', 'drawers'], unsupportedMessage: (l) => `${l} > 1 not supported by this machine's CPU topology`, warnUnsupportedAsOne: false },
+  {
+    since: '9.1',
+    zero: 'error',
+    optionalLevels: ['modules', 'clusters', 'dies', 'books', 'drawers'],
+    unsupportedMessage: (l) => `${l} > 1 not supported by this machine's CPU topology`,
+    warnUnsupportedAsOne: false,
+  },
 ];
 
 function smpConfigRules(qemu: QemuVersion): SmpConfigRules {
@@ -240,7 +258,11 @@ function fillOmitted(s: SmpState, m: MachineInfo): void {
       } else if (lv.cores === 0) {
         one('threads', 'omitted → 1');
         lv.cores = div(maxcpus, mul(upper(), lv.sockets, mid(), lv.threads));
-        fill('cores', lv.cores, `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), lv.sockets, mid(), lv.threads)} (sockets given, so cores take the rest)`);
+        fill(
+          'cores',
+          lv.cores,
+          `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), lv.sockets, mid(), lv.threads)} (sockets given, so cores take the rest)`,
+        );
       }
     } else {
       if (lv.cores === 0) {
@@ -251,12 +273,20 @@ function fillOmitted(s: SmpState, m: MachineInfo): void {
       } else if (lv.sockets === 0) {
         one('threads', 'omitted → 1');
         lv.sockets = div(maxcpus, mul(upper(), mid(), lv.cores, lv.threads));
-        fill('sockets', lv.sockets, `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), mid(), lv.cores, lv.threads)} (cores given, so sockets take the rest)`);
+        fill(
+          'sockets',
+          lv.sockets,
+          `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), mid(), lv.cores, lv.threads)} (cores given, so sockets take the rest)`,
+        );
       }
     }
     if (lv.threads === 0) {
       lv.threads = div(maxcpus, mul(upper(), lv.sockets, mid(), lv.cores));
-      fill('threads', lv.threads, `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), lv.sockets, mid(), lv.cores)} (sockets and cores given, so threads take the rest)`);
+      fill(
+        'threads',
+        lv.threads,
+        `omitted → maxcpus / (other levels) = ${maxcpus} / ${mul(upper(), lv.sockets, mid(), lv.cores)} (sockets and cores given, so threads take the rest)`,
+      );
     }
   }
   const product = mul(upper(), lv.sockets, mid(), lv.cores, lv.threads);
@@ -296,10 +326,20 @@ function checkProduct(s: SmpState, m: MachineInfo): Refusal | undefined {
 
 function finish(cpus: number, maxcpus: number, lv: Record<TopologyLevel, number>, m: MachineInfo, fills: SmpFill[], warnings: string[]): AlgoResult {
   if (cpus < m.minCpus) {
-    return { ok: false, code: 'E_SMP_TOO_FEW_CPUS', message: `Invalid SMP CPUs ${asInt32(cpus)}. The min CPUs supported by machine '${m.name}' is ${m.minCpus}`, warnings };
+    return {
+      ok: false,
+      code: 'E_SMP_TOO_FEW_CPUS',
+      message: `Invalid SMP CPUs ${asInt32(cpus)}. The min CPUs supported by machine '${m.name}' is ${m.minCpus}`,
+      warnings,
+    };
   }
   if (maxcpus > m.maxCpus) {
-    return { ok: false, code: 'E_SMP_TOO_MANY_CPUS', message: `Invalid SMP CPUs ${asInt32(maxcpus)}. The max CPUs supported by machine '${m.name}' is ${m.maxCpus}`, warnings };
+    return {
+      ok: false,
+      code: 'E_SMP_TOO_MANY_CPUS',
+      message: `Invalid SMP CPUs ${asInt32(maxcpus)}. The max CPUs supported by machine '${m.name}' is ${m.maxCpus}`,
+      warnings,
+    };
   }
   const topology: GuestTopology = {
     drawers: lv.drawers,
@@ -437,7 +477,8 @@ export function parseSmp(spec: string | string[], opts: ParseSmpOptions = {}): S
   const outOfRange = (Object.entries(given) as [SmpMember, bigint][]).find(([, v]) => v < 0n || v > BigInt(U32));
   let r: AlgoResult;
   try {
-    if (outOfRange) throw new Wrap(`${outOfRange[0]}=${outOfRange[1]} is outside 0..4294967295 and QEMU would truncate it to 32 bits (${BigInt.asUintN(32, outOfRange[1])})`);
+    if (outOfRange)
+      throw new Wrap(`${outOfRange[0]}=${outOfRange[1]} is outside 0..4294967295 and QEMU would truncate it to 32 bits (${BigInt.asUintN(32, outOfRange[1])})`);
     r = atLeast(qemu, '6.2') ? generic(given, m, qemu) : legacy(given, m);
   } catch (e) {
     if (!(e instanceof Wrap)) throw e;

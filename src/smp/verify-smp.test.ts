@@ -11,9 +11,13 @@ describe('splitQemuStderr', () => {
       ['8,threads=2'],
     );
     expect(w).toEqual({ error: undefined, location: undefined, warnings: ["This family of AMD CPU doesn't support hyperthreading(2)"] });
-    const k = splitQemuStderr('qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4) exceeds the recommended cpus supported by KVM (2)\n', ['4']);
+    const k = splitQemuStderr('qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4) exceeds the recommended cpus supported by KVM (2)\n', [
+      '4',
+    ]);
     expect(k.warnings).toEqual(['Number of SMP cpus requested (4) exceeds the recommended cpus supported by KVM (2)']);
-    expect(splitQemuStderr('qemu-system-s390x:  S390 does not support more than 1 threads.\n', ['2,threads=2']).error).toBe('S390 does not support more than 1 threads.');
+    expect(splitQemuStderr('qemu-system-s390x:  S390 does not support more than 1 threads.\n', ['2,threads=2']).error).toBe(
+      'S390 does not support more than 1 threads.',
+    );
   });
 });
 
@@ -32,7 +36,9 @@ describe('compareWithQemu', () => {
   });
   it('reports each kind of difference', () => {
     const p = parseSmp('8,threads=2', { accel: 'tcg' });
-    expect(compareWithQemu(p, accepted({ smpProperty: { cpus: 8, maxcpus: 8, sockets: 8, dies: 1, clusters: 1, cores: 1, threads: 1 } })).join()).toMatch(/sockets: kvcpu 1 vs QEMU 8/);
+    expect(compareWithQemu(p, accepted({ smpProperty: { cpus: 8, maxcpus: 8, sockets: 8, dies: 1, clusters: 1, cores: 1, threads: 1 } })).join()).toMatch(
+      /sockets: kvcpu 1 vs QEMU 8/,
+    );
     expect(compareWithQemu(p, accepted({ presentCpus: 4 })).join()).toMatch(/present vCPUs: kvcpu 8 vs QEMU 4/);
     expect(compareWithQemu(p, accepted({ slots: [[0, null, 0, 0, 1]] })).join()).toMatch(/CPU slots differ/);
     expect(compareWithQemu(p, { version: '7.2.22', ok: false, error: 'boom', warnings: [] }).join()).toMatch(/QEMU refuses: boom/);

@@ -187,7 +187,8 @@ export function compareWithQemu(parsed: SmpResult, answer: QemuSmpAnswer, modell
     }
     if (parsed.error.kvcpuOnly) return diffs;
     if (parsed.error.message !== answer.error) diffs.push(`error text: kvcpu "${parsed.error.message}" vs QEMU "${answer.error}"`);
-    if ((parsed.error.location ?? undefined) !== answer.location) diffs.push(`error location: kvcpu ${parsed.error.location ?? '(none)'} vs QEMU ${answer.location ?? '(none)'}`);
+    if ((parsed.error.location ?? undefined) !== answer.location)
+      diffs.push(`error location: kvcpu ${parsed.error.location ?? '(none)'} vs QEMU ${answer.location ?? '(none)'}`);
     return diffs;
   }
   if (!answer.ok) {

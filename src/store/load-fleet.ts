@@ -8,7 +8,8 @@ export async function loadFleetHosts(store: FleetStore): Promise<FleetHost[]> {
   const cpus = await store.cpus();
   return hosts.map((h) => {
     const cpu = cpus.get(h.cpuDigest);
-    if (!cpu) throw new KvcpuError('E_FLEET_CORRUPT', `host ${h.summary.name} references a CPU the store does not hold`, { hint: 'the store was edited by hand?' });
+    if (!cpu)
+      throw new KvcpuError('E_FLEET_CORRUPT', `host ${h.summary.name} references a CPU the store does not hold`, { hint: 'the store was edited by hand?' });
     return { summary: h.summary, cpu, cpuDigest: h.cpuDigest, lastSeen: h.lastSeen, reports: h.reports };
   });
 }
@@ -18,9 +19,13 @@ export function pickHosts(all: FleetHost[], names: string[]): FleetHost[] {
   const byName = new Map(all.map((h) => [h.summary.name, h]));
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new KvcpuError('E_FLEET_UNKNOWN_HOST', `not in the store: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` (+${missing.length - 10})` : ''}`, {
-      hint: '`kvcpu fleet hosts --db DB` lists the stored hosts',
-    });
+    throw new KvcpuError(
+      'E_FLEET_UNKNOWN_HOST',
+      `not in the store: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` (+${missing.length - 10})` : ''}`,
+      {
+        hint: '`kvcpu fleet hosts --db DB` lists the stored hosts',
+      },
+    );
   }
   return names.map((n) => byName.get(n)!);
 }

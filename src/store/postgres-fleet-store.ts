@@ -53,7 +53,10 @@ export async function openPostgresStore(url: string): Promise<FleetStore> {
   try {
     pg = (await import('pg')).default as unknown as PgModule;
   } catch (e) {
-    throw new KvcpuError('E_FLEET_BACKEND', `PostgreSQL backend unavailable: ${(e as Error).message}`, { hint: 'install kvcpu with its dependencies (npm ci)', cause: e });
+    throw new KvcpuError('E_FLEET_BACKEND', `PostgreSQL backend unavailable: ${(e as Error).message}`, {
+      hint: 'install kvcpu with its dependencies (npm ci)',
+      cause: e,
+    });
   }
   const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 5000 });
   // An idle client's network error must not crash a long-running fleet server.

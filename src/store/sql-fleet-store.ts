@@ -105,9 +105,13 @@ export class SqlFleetStore implements FleetStore {
       const owner = await tx.all('SELECT name FROM hosts WHERE machine_id = ? AND name <> ?', [mid, name]);
       if (owner.length > 0) {
         if (!opts.allowRename) {
-          throw new KvcpuError('E_FLEET_MACHINE_ID_TAKEN', `host ${JSON.stringify(name)} claims machine-id ${mid}, which belongs to ${JSON.stringify(owner[0]!.name)}`, {
-            hint: 'a renamed host: import with --rename (fleet server: with the token); otherwise the report is not this machine',
-          });
+          throw new KvcpuError(
+            'E_FLEET_MACHINE_ID_TAKEN',
+            `host ${JSON.stringify(name)} claims machine-id ${mid}, which belongs to ${JSON.stringify(owner[0]!.name)}`,
+            {
+              hint: 'a renamed host: import with --rename (fleet server: with the token); otherwise the report is not this machine',
+            },
+          );
         }
         // A rename keeps one machine one host: the old name's history moves under the new name
         // (below, once the new host row exists) and the old name goes.
@@ -118,10 +122,9 @@ export class SqlFleetStore implements FleetStore {
     await tx.run('INSERT INTO cpus (digest, cpu) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING', [r.cpuDigest, JSON.stringify(r.cpu)]);
     const summary = JSON.stringify(r.summary);
     const generated = r.summary.generatedAt;
-    const prev = await tx.all(
-      'SELECT r.generated_at FROM hosts h LEFT JOIN reports r ON r.host = h.name AND r.digest = h.latest_digest WHERE h.name = ?',
-      [name],
-    );
+    const prev = await tx.all('SELECT r.generated_at FROM hosts h LEFT JOIN reports r ON r.host = h.name AND r.digest = h.latest_digest WHERE h.name = ?', [
+      name,
+    ]);
     if (prev.length === 0) {
       // The host row comes first: reports reference it.
       await tx.run('INSERT INTO hosts (name, machine_id, first_seen, last_seen, latest_digest, cpu_digest, summary) VALUES (?, ?, ?, ?, ?, ?, ?)', [
@@ -155,7 +158,14 @@ export class SqlFleetStore implements FleetStore {
       const prevGenerated = (prev[0]!.generated_at as string | null) ?? null;
       const newer = !prevGenerated || !generated || generated >= prevGenerated;
       if (newer) {
-        await tx.run('UPDATE hosts SET machine_id = ?, last_seen = ?, latest_digest = ?, cpu_digest = ?, summary = ? WHERE name = ?', [mid, now, r.digest, r.cpuDigest, summary, name]);
+        await tx.run('UPDATE hosts SET machine_id = ?, last_seen = ?, latest_digest = ?, cpu_digest = ?, summary = ? WHERE name = ?', [
+          mid,
+          now,
+          r.digest,
+          r.cpuDigest,
+          summary,
+          name,
+        ]);
       } else {
         await tx.run('UPDATE hosts SET last_seen = ? WHERE name = ?', [now, name]);
       }
@@ -164,9 +174,7 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async hosts(): Promise<StoredHost[]> {
-    const rows = await this.d.all(
-      'SELECT name, first_seen, last_seen, cpu_digest, summary, report_count AS n FROM hosts ORDER BY name',
-    );
+    const rows = await this.d.all('SELECT name, first_seen, last_seen, cpu_digest, summary, report_count AS n FROM hosts ORDER BY name');
     return rows.map((r) => ({
       summary: parseSummary(r.summary, `summary of host ${String(r.name)}`),
       cpuDigest: String(r.cpu_digest),
@@ -195,7 +203,10 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async history(name: string, limit = 100): Promise<HistoryEntry[]> {
-    const rows = await this.d.all('SELECT digest, received_at, generated_at, summary FROM reports WHERE host = ? ORDER BY received_at DESC, digest LIMIT ?', [name, Math.max(1, Math.min(limit, 10_000))]);
+    const rows = await this.d.all('SELECT digest, received_at, generated_at, summary FROM reports WHERE host = ? ORDER BY received_at DESC, digest LIMIT ?', [
+      name,
+      Math.max(1, Math.min(limit, 10_000)),
+    ]);
     return rows.map((r) => ({
       digest: String(r.digest),
       receivedAt: String(r.received_at),

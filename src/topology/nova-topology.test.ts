@@ -2,14 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  chooseNovaTopology,
-  getNovaConstraints,
-  getNovaPossibleTopologies,
-  novaTopologyWarnings,
-  sortNovaTopologies,
-  type Sct,
-} from './nova-topology.ts';
+import { chooseNovaTopology, getNovaConstraints, getNovaPossibleTopologies, novaTopologyWarnings, sortNovaTopologies, type Sct } from './nova-topology.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const casesFile = resolve(repoRoot, '../shared/reference/nova/topology-cases.jsonl');

@@ -17,11 +17,7 @@ export type Sct = [number, number, number];
 /** Nova's "no limit" value (hardware.py uses 65536 when neither flavor nor image sets one). */
 export const NOVA_NO_LIMIT = 65536;
 
-export type NovaTopologyErrorClass =
-  | 'InvalidRequest'
-  | 'ImageVCPULimitsRangeExceeded'
-  | 'ImageVCPUTopologyRangeExceeded'
-  | 'ImageVCPULimitsRangeImpossible';
+export type NovaTopologyErrorClass = 'InvalidRequest' | 'ImageVCPULimitsRangeExceeded' | 'ImageVCPUTopologyRangeExceeded' | 'ImageVCPULimitsRangeImpossible';
 
 export interface NovaTopologyError {
   error: NovaTopologyErrorClass;
@@ -49,8 +45,7 @@ export interface NovaConstraints {
 export type NovaConstraintsResult = ({ ok: true } & NovaConstraints) | ({ ok: false } & NovaTopologyError);
 
 export type NovaBestResult =
-  | { ok: true; best: Sct; ranked: Sct[]; preferred: Sct; maximum: Sct }
-  | ({ ok: false; preferred?: Sct; maximum?: Sct } & NovaTopologyError);
+  { ok: true; best: Sct; ranked: Sct[]; preferred: Sct; maximum: Sct } | ({ ok: false; preferred?: Sct; maximum?: Sct } & NovaTopologyError);
 
 class NovaRaise extends Error {
   constructor(
@@ -121,10 +116,7 @@ function constraintsOrRaise(req: NovaTopologyRequest): NovaConstraints {
   const flavorMax = DIMS.map((d) => pyInt(fl(`cpu_max_${d}`))) as Sct;
   // A flavor limit of 0 means unset, so only set flavor limits bound the image limits.
   if (DIMS.some((_, i) => flavorMax[i]! !== 0 && imageMax[i]! > flavorMax[i]!)) {
-    throw new NovaRaise(
-      'ImageVCPULimitsRangeExceeded',
-      `Image vCPU topology limits (${fmt3(imageMax)}) exceeds the limits of the flavor (${fmt3(flavorMax)})`,
-    );
+    throw new NovaRaise('ImageVCPULimitsRangeExceeded', `Image vCPU topology limits (${fmt3(imageMax)}) exceeds the limits of the flavor (${fmt3(flavorMax)})`);
   }
   // Python `image or flavor or 65536`: the first non-zero wins (negative values are "set").
   const maximum = DIMS.map((_, i) => imageMax[i]! || flavorMax[i]! || NOVA_NO_LIMIT) as Sct;
@@ -174,10 +166,7 @@ function possibleOrRaise(vcpus: number, maximum: Sct, allowThreads: boolean): Sc
   // Python sorted(reverse=True) by (s·c, s, t); keys are unique per topology, so stability is moot.
   possible.sort((a, b) => b[0] * b[1] - a[0] * a[1] || b[0] - a[0] || b[2] - a[2]);
   if (possible.length === 0) {
-    throw new NovaRaise(
-      'ImageVCPULimitsRangeImpossible',
-      `Requested vCPU limits ${maxS}:${maxC}:${maxT} are impossible to satisfy for vcpus count ${vcpus}`,
-    );
+    throw new NovaRaise('ImageVCPULimitsRangeImpossible', `Requested vCPU limits ${maxS}:${maxC}:${maxT} are impossible to satisfy for vcpus count ${vcpus}`);
   }
   return possible;
 }
@@ -263,7 +252,9 @@ export function novaTopologyWarnings(req: NovaTopologyRequest, result: NovaBestR
   }
   const unmet = DIMS.filter((_, i) => result.preferred[i]! > 0 && result.best[i] !== result.preferred[i]);
   if (unmet.length) {
-    w.push(`preferred ${unmet.map((d) => `${d}=${result.preferred[DIMS.indexOf(d)]}`).join(', ')} cannot be met for ${req.vcpus} vCPUs within the limits: Nova silently picked the next best`);
+    w.push(
+      `preferred ${unmet.map((d) => `${d}=${result.preferred[DIMS.indexOf(d)]}`).join(', ')} cannot be met for ${req.vcpus} vCPUs within the limits: Nova silently picked the next best`,
+    );
   }
   if (result.best[0] > 2 && result.best[1] === 1) {
     w.push(`${result.best[0]} sockets x 1 core: Windows client editions use at most 2 sockets (set hw:cpu_sockets or hw:cpu_max_sockets)`);

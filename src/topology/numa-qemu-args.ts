@@ -6,11 +6,7 @@ import type { SuggestedNumaNode } from './suggest-topology.ts';
  * mem=), and QEMU refuses nodes whose memory does not add up to -m ("total memory for NUMA
  * nodes ... should equal RAM size"), so memory is split evenly in MiB.
  */
-export function numaQemuArgs(
-  numa: SuggestedNumaNode[],
-  memoryMb: number,
-  sockets?: { present: number; max: number; dies: number },
-): string[] {
+export function numaQemuArgs(numa: SuggestedNumaNode[], memoryMb: number, sockets?: { present: number; max: number; dies: number }): string[] {
   if (numa.length === 0) return [];
   const per = Math.floor(memoryMb / numa.length);
   const args: string[] = [];
@@ -19,7 +15,10 @@ export function numaQemuArgs(
     const size = i === numa.length - 1 ? memoryMb - per * (numa.length - 1) : per;
     args.push('-object', `memory-backend-ram,id=ram${n.guestNode},size=${size}M`);
     // A cpulist with commas must be given as repeated cpus= items (QEMU's list syntax).
-    const cpus = n.vcpus.split(',').map((r) => `cpus=${r}`).join(',');
+    const cpus = n.vcpus
+      .split(',')
+      .map((r) => `cpus=${r}`)
+      .join(',');
     args.push('-numa', `node,nodeid=${n.guestNode},${cpus},memdev=ram${n.guestNode}`);
   });
   // Hot-pluggable sockets must belong to a node too (QEMU 7.2 warns "CPU(s) not present in any

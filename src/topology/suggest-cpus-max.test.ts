@@ -53,7 +53,13 @@ describe.skipIf(!existsSync(smtHost))('topology suggest --cpus is a set (referen
     expect(shuffled.pin).toEqual(sorted.pin);
     // 0/16 and 1/17 are SMT siblings: guest cores are host cores.
     expect(sorted.pin!.map((p) => p.hostCpu)).toEqual([0, 16, 1, 17]);
-    expect(shuffled.warnings.some((w) => w.startsWith('--cpus is a set of host CPUs, not a vCPU order: vCPUs are pinned in topology order (0:0 1:16 2:1 3:17), not in the order written (17,1,16,0)'))).toBe(true);
+    expect(
+      shuffled.warnings.some((w) =>
+        w.startsWith(
+          '--cpus is a set of host CPUs, not a vCPU order: vCPUs are pinned in topology order (0:0 1:16 2:1 3:17), not in the order written (17,1,16,0)',
+        ),
+      ),
+    ).toBe(true);
     // Written as the mapping already: no warning.
     const exact = await suggest(['--vcpus', '4', '--cpus', '0,16,1,17', '--root', smtHost]);
     expect(exact.warnings.filter((w) => w.startsWith('--cpus is a set'))).toEqual([]);

@@ -41,7 +41,13 @@ function checkInvariants(req: SuggestTopologyRequest, s: TopologySuggestion): vo
   expect(t.maxcpus).toBe(req.max ?? req.vcpus);
   // QEMU 7.2 pc-q35-7.2 accepts the spec and reads back the same topology.
   const back = parseSmp(s.smp, { machine: 'pc-q35-7.2' });
-  expect(back.ok && [back.topology.sockets, back.topology.dies, back.topology.cores, back.topology.threads, back.topology.maxcpus]).toEqual([t.sockets, t.dies, t.cores, t.threads, t.maxcpus]);
+  expect(back.ok && [back.topology.sockets, back.topology.dies, back.topology.cores, back.topology.threads, back.topology.maxcpus]).toEqual([
+    t.sockets,
+    t.dies,
+    t.cores,
+    t.threads,
+    t.maxcpus,
+  ]);
   const os = req.os ?? 'linux';
   if (os === 'windows-10' || os === 'windows-11') expect(t.sockets).toBeLessThanOrEqual(2);
   if (os === 'windows-server') expect(t.sockets).toBeLessThanOrEqual(4);
@@ -197,7 +203,8 @@ describe.skipIf(!haveCases)(`topology suggest over reference hosts (${casesDir})
       const req: SuggestTopologyRequest = { vcpus, host: h, os, ...(cpus ? { cpus } : {}) };
       const s = suggestTopology(req);
       checkInvariants(req, s);
-      if (mode === 0 && h.topology.threadsPerCore > 1 && h.topology.threadsPerCoreMin === h.topology.threadsPerCore) expect(s.topology.threads).toBe(h.topology.threadsPerCore);
+      if (mode === 0 && h.topology.threadsPerCore > 1 && h.topology.threadsPerCoreMin === h.topology.threadsPerCore)
+        expect(s.topology.threads).toBe(h.topology.threadsPerCore);
       checked++;
     }
     expect(checked).toBe(30);
@@ -209,20 +216,60 @@ function syntheticHost(): HostSnapshot {
   const perCpu = Array.from({ length: 8 }, (_, cpu) => {
     const core = cpu % 4;
     const socket = core < 2 ? 0 : 1;
-    return { cpu, online: true, socket, die: 0, cluster: null, coreId: core % 2, core, siblings: `${core},${core + 4}`, node: socket, l3: socket === 0 ? '0-1,4-5' : '2-3,6-7', maxMhz: null };
+    return {
+      cpu,
+      online: true,
+      socket,
+      die: 0,
+      cluster: null,
+      coreId: core % 2,
+      core,
+      siblings: `${core},${core + 4}`,
+      node: socket,
+      l3: socket === 0 ? '0-1,4-5' : '2-3,6-7',
+      maxMhz: null,
+    };
   });
   return {
     root: '/synthetic',
     arch: 'x86_64',
     cpus: { possible: '0-7', present: '0-7', online: '0-7', offline: '', isolated: null, kernelMax: null },
-    cpu: { vendor: 'GenuineIntel', modelNames: ['x'], family: 6, model: 85, stepping: 4, flags: [], flagsNotOnAllCpus: [], vmxFlags: [], hwVirtualization: 'vmx', hypervisorFlag: false, hybrid: false, coreKinds: [] },
+    cpu: {
+      vendor: 'GenuineIntel',
+      modelNames: ['x'],
+      family: 6,
+      model: 85,
+      stepping: 4,
+      flags: [],
+      flagsNotOnAllCpus: [],
+      vmxFlags: [],
+      hwVirtualization: 'vmx',
+      hypervisorFlag: false,
+      hybrid: false,
+      coreKinds: [],
+    },
     topology: {
-      sockets: 2, dies: null, clusters: null, cores: 4, threadsPerCore: 2, threadsPerCoreMin: 2, coresPerSocket: 2, smt: true,
-      packages: [{ id: 0, cpus: '0-1,4-5' }, { id: 1, cpus: '2-3,6-7' }],
+      sockets: 2,
+      dies: null,
+      clusters: null,
+      cores: 4,
+      threadsPerCore: 2,
+      threadsPerCoreMin: 2,
+      coresPerSocket: 2,
+      smt: true,
+      packages: [
+        { id: 0, cpus: '0-1,4-5' },
+        { id: 1, cpus: '2-3,6-7' },
+      ],
       coreGroups: ['0,4', '1,5', '2,6', '3,7'],
       l3Domains: ['0-1,4-5', '2-3,6-7'],
     },
-    numa: { nodes: [{ id: 0, cpus: '0-1,4-5', memoryKb: null, distances: null }, { id: 1, cpus: '2-3,6-7', memoryKb: null, distances: null }] },
+    numa: {
+      nodes: [
+        { id: 0, cpus: '0-1,4-5', memoryKb: null, distances: null },
+        { id: 1, cpus: '2-3,6-7', memoryKb: null, distances: null },
+      ],
+    },
     perCpu,
     warnings: [],
   };

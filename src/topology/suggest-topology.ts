@@ -138,7 +138,21 @@ interface Draft {
 
 /** Choose the guest topology. Throws KvcpuError (E_*) for bad input; returns the plan otherwise. */
 export function suggestTopology(req: SuggestTopologyRequest): TopologySuggestion {
-  const d: Draft = { threads: 1, sockets: 1, dies: 1, cores: 0, socketGroups: undefined, dieGroups: undefined, numa: [], hotplug: { level: 'none', vcpusPerStep: 0, steps: 0 }, maxSockets: 0, maxDies: 0, maxCores: 0, reasons: [], warnings: [] };
+  const d: Draft = {
+    threads: 1,
+    sockets: 1,
+    dies: 1,
+    cores: 0,
+    socketGroups: undefined,
+    dieGroups: undefined,
+    numa: [],
+    hotplug: { level: 'none', vcpusPerStep: 0, steps: 0 },
+    maxSockets: 0,
+    maxDies: 0,
+    maxCores: 0,
+    reasons: [],
+    warnings: [],
+  };
   const input = checkRequest(req, d.warnings);
   chooseThreads(input, d);
   chooseSockets(input, d);
@@ -167,9 +181,13 @@ function checkRequest(req: SuggestTopologyRequest, warnings: string[]): Inputs {
   const qemuVersion = parseQemuVersion(req.qemuVersion ?? DEFAULT_QEMU_VERSION);
   const machine = qemuVersion ? resolveMachine(req.machine ?? DEFAULT_MACHINE, qemuVersion) : undefined;
   if (!machine || 'code' in machine) {
-    throw new KvcpuError('E_SMP_MACHINE_UNKNOWN', `unsupported machine type or QEMU version: ${req.machine ?? DEFAULT_MACHINE} / ${req.qemuVersion ?? DEFAULT_QEMU_VERSION}`, {
-      hint: 'use e.g. --machine q35 (QEMU 7.2)',
-    });
+    throw new KvcpuError(
+      'E_SMP_MACHINE_UNKNOWN',
+      `unsupported machine type or QEMU version: ${req.machine ?? DEFAULT_MACHINE} / ${req.qemuVersion ?? DEFAULT_QEMU_VERSION}`,
+      {
+        hint: 'use e.g. --machine q35 (QEMU 7.2)',
+      },
+    );
   }
 
   const online = parseCpulist(host.cpus.online);
@@ -253,19 +271,30 @@ function chooseSockets(input: Inputs, d: Draft): void {
     let socketGroups: number[][];
     if (byNode.size > 1 && nodesKnown && evenSplit(nodeGroups)) {
       socketGroups = nodeGroups;
-      reasons.push(`sockets=${byNode.size}: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} (${nodeGroups[0]!.length} each): one guest socket and one guest NUMA node per host node`);
+      reasons.push(
+        `sockets=${byNode.size}: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} (${nodeGroups[0]!.length} each): one guest socket and one guest NUMA node per host node`,
+      );
       let v = 0;
       for (const [node, g] of byNode) {
-        numa.push({ guestNode: numa.length, vcpus: formatCpulist(Array.from({ length: g.length }, (_, i) => v + i)), hostNode: node, hostCpus: formatCpulist(g) });
+        numa.push({
+          guestNode: numa.length,
+          vcpus: formatCpulist(Array.from({ length: g.length }, (_, i) => v + i)),
+          hostNode: node,
+          hostCpus: formatCpulist(g),
+        });
         v += g.length;
       }
     } else if (byNode.size > 1 && nodesKnown) {
       socketGroups = [pinned];
-      reasons.push(`sockets=1: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} unevenly (${nodeGroups.map((g) => g.length).join('+')}), which no uniform guest topology can mirror`);
+      reasons.push(
+        `sockets=1: the pinned CPUs span host NUMA nodes ${[...byNode.keys()].join(',')} unevenly (${nodeGroups.map((g) => g.length).join('+')}), which no uniform guest topology can mirror`,
+      );
       warnings.push('pin the same number of whole cores on each host NUMA node so the guest can get one socket per node');
     } else if (bySocket.size > 1 && evenSplit(socketGroupsHost)) {
       socketGroups = socketGroupsHost;
-      reasons.push(`sockets=${bySocket.size}: the pinned CPUs span host sockets ${[...bySocket.keys()].join(',')} (${socketGroupsHost[0]!.length} each) within one NUMA node`);
+      reasons.push(
+        `sockets=${bySocket.size}: the pinned CPUs span host sockets ${[...bySocket.keys()].join(',')} (${socketGroupsHost[0]!.length} each) within one NUMA node`,
+      );
     } else {
       socketGroups = [pinned];
       const s = [...bySocket.keys()];
@@ -283,16 +312,25 @@ function chooseSockets(input: Inputs, d: Draft): void {
       reasons.push(`sockets=1: the host has ${nodeCpus.length === 1 ? 'one NUMA node' : 'no NUMA information'}`);
     } else if (vcpus <= Math.max(...sizes)) {
       const fit = nodeCpus.find((n) => n.cpus.length >= vcpus)!;
-      reasons.push(`sockets=1: ${plural(vcpus, 'vCPU')} fit in one host NUMA node (node ${fit.id} has ${fit.cpus.length} CPUs); pin them there (--cpus) to keep memory local`);
+      reasons.push(
+        `sockets=1: ${plural(vcpus, 'vCPU')} fit in one host NUMA node (node ${fit.id} has ${fit.cpus.length} CPUs); pin them there (--cpus) to keep memory local`,
+      );
     } else {
       let k = Math.ceil(vcpus / smallest);
       while (k <= nodeCpus.length && vcpus % k !== 0) k++;
       if (k <= nodeCpus.length) {
         d.sockets = k;
-        reasons.push(`sockets=${k}: ${plural(vcpus, 'vCPU')} need ${k} host NUMA nodes (${smallest} CPUs each at most): one guest socket and NUMA node per host node`);
+        reasons.push(
+          `sockets=${k}: ${plural(vcpus, 'vCPU')} need ${k} host NUMA nodes (${smallest} CPUs each at most): one guest socket and NUMA node per host node`,
+        );
         for (let i = 0; i < k; i++) {
           const per = vcpus / k;
-          numa.push({ guestNode: i, vcpus: formatCpulist(Array.from({ length: per }, (_, j) => i * per + j)), hostNode: nodeCpus[i]!.id, hostCpus: formatCpulist(nodeCpus[i]!.cpus) });
+          numa.push({
+            guestNode: i,
+            vcpus: formatCpulist(Array.from({ length: per }, (_, j) => i * per + j)),
+            hostNode: nodeCpus[i]!.id,
+            hostCpus: formatCpulist(nodeCpus[i]!.cpus),
+          });
         }
       } else {
         reasons.push(`sockets=1: ${plural(vcpus, 'vCPU')} cannot be split evenly over the host's ${nodeCpus.length} NUMA nodes`);
@@ -340,7 +378,9 @@ function applyOsSocketLimit(input: Inputs, d: Draft): void {
         const flat = (d.dieGroups ?? d.socketGroups.map((g) => [g])).flat();
         d.dieGroups = Array.from({ length: s }, (_, i) => flat.slice(i * dies, (i + 1) * dies));
       }
-      reasons.push(`${os}: at most ${maxSockets} sockets${os === 'windows-server' ? ' (kvcpu caps Windows Server at 4: Standard edition licensing counts sockets; Datacenter takes more)' : ' (client editions use only 2 processor sockets)'}: ${sockets} sockets become ${s} with ${dies} dies each`);
+      reasons.push(
+        `${os}: at most ${maxSockets} sockets${os === 'windows-server' ? ' (kvcpu caps Windows Server at 4: Standard edition licensing counts sockets; Datacenter takes more)' : ' (client editions use only 2 processor sockets)'}: ${sockets} sockets become ${s} with ${dies} dies each`,
+      );
     } else {
       reasons.push(`${os}: at most ${maxSockets} sockets: ${sockets} sockets become ${s}`);
     }
@@ -368,7 +408,9 @@ function splitCores(input: Inputs, d: Draft): void {
     d.dieGroups = undefined;
   }
   const { sockets, dies, threads, cores } = d;
-  d.reasons.push(`cores=${cores}: ${vcpus} vCPUs / (${sockets} socket${sockets > 1 ? 's' : ''} x ${dies} die${dies > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''})`);
+  d.reasons.push(
+    `cores=${cores}: ${vcpus} vCPUs / (${sockets} socket${sockets > 1 ? 's' : ''} x ${dies} die${dies > 1 ? 's' : ''} x ${threads} thread${threads > 1 ? 's' : ''})`,
+  );
 }
 
 // ---- maxcpus / hotplug ---------------------------------------------------------------------
@@ -387,9 +429,13 @@ function planHotplug(input: Inputs, d: Draft): void {
     if (extra % perSocket !== 0 || maxcpus / perSocket > maxSockets) {
       const valid: number[] = [];
       for (let s = sockets + 1; s <= Math.min(maxSockets, sockets + 3); s++) valid.push(s * perSocket);
-      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perSocket}-vCPU sockets to this ${sockets}-socket guest${maxSockets < Infinity ? ` (${os}: max ${maxSockets} sockets)` : ''}`, {
-        hint: valid.length ? `use --max ${valid.join(' or ')}` : `this guest cannot grow; drop --max or use fewer sockets`,
-      });
+      throw new KvcpuError(
+        'E_MAX_LAYOUT',
+        `--max ${maxcpus} cannot be reached by adding whole ${perSocket}-vCPU sockets to this ${sockets}-socket guest${maxSockets < Infinity ? ` (${os}: max ${maxSockets} sockets)` : ''}`,
+        {
+          hint: valid.length ? `use --max ${valid.join(' or ')}` : `this guest cannot grow; drop --max or use fewer sockets`,
+        },
+      );
     }
     d.maxSockets = maxcpus / perSocket;
     d.hotplug = { level: 'socket', vcpusPerStep: perSocket, steps: d.maxSockets - sockets };
@@ -399,20 +445,27 @@ function planHotplug(input: Inputs, d: Draft): void {
     if (d.numa.length) warnings.push('hot-plugged sockets need a guest NUMA node too (-numa cpu,node-id=N,socket-id=S; --format qemu adds them)');
   } else if (dies > 1) {
     if (extra % perDie !== 0) {
-      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perDie}-vCPU dies`, { hint: `use --max ${vcpus + perDie} or another multiple of ${perDie} above ${vcpus}` });
+      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} cannot be reached by adding whole ${perDie}-vCPU dies`, {
+        hint: `use --max ${vcpus + perDie} or another multiple of ${perDie} above ${vcpus}`,
+      });
     }
     d.maxDies = maxcpus / perDie;
     d.hotplug = { level: 'die', vcpusPerStep: perDie, steps: d.maxDies - dies };
     reasons.push(`maxcpus=${maxcpus}: ${plural(d.maxDies - dies, 'hot-pluggable die')} of ${perDie} vCPUs, keeping the present dies whole`);
   } else {
     if (extra % threads !== 0) {
-      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} is not a whole number of ${threads}-thread cores`, { hint: `use a multiple of ${threads}, e.g. --max ${vcpus + threads}` });
+      throw new KvcpuError('E_MAX_LAYOUT', `--max ${maxcpus} is not a whole number of ${threads}-thread cores`, {
+        hint: `use a multiple of ${threads}, e.g. --max ${vcpus + threads}`,
+      });
     }
     d.maxCores = maxcpus / threads;
     d.hotplug = { level: 'core', vcpusPerStep: threads, steps: d.maxCores - cores };
-    reasons.push(`maxcpus=${maxcpus}: one socket with ${d.maxCores} cores, ${plural(d.maxCores - cores, 'hot-pluggable core')}${threads > 1 ? ` (plug all ${threads} threads of a core together)` : ''}`);
+    reasons.push(
+      `maxcpus=${maxcpus}: one socket with ${d.maxCores} cores, ${plural(d.maxCores - cores, 'hot-pluggable core')}${threads > 1 ? ` (plug all ${threads} threads of a core together)` : ''}`,
+    );
   }
-  if (os === 'windows-10' || os === 'windows-11') warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
+  if (os === 'windows-10' || os === 'windows-11')
+    warnings.push(`${os}: Windows client editions cannot hot-add CPUs; the extra slots stay empty until a reboot`);
 }
 
 // The reasons above speak of the present vCPUs; where hot-plug slots grew a level, say the
@@ -453,7 +506,10 @@ function validateTopology(input: Inputs, d: Draft): { topology: GuestTopology; c
   const check = parseSmp(spec, { machine: req.machine ?? machine.name, qemuVersion: req.qemuVersion });
   if (!check.ok) {
     throw new KvcpuError(check.error.code, `the suggested -smp ${spec} is refused for ${machine.name}: ${check.error.message}`, {
-      hint: check.error.code === 'E_SMP_TOO_MANY_CPUS' ? `machine ${machine.name} allows at most ${machine.maxCpus} vCPUs: lower --max/--vcpus or pick a newer machine type` : 'report this to kvcpu',
+      hint:
+        check.error.code === 'E_SMP_TOO_MANY_CPUS'
+          ? `machine ${machine.name} allows at most ${machine.maxCpus} vCPUs: lower --max/--vcpus or pick a newer machine type`
+          : 'report this to kvcpu',
     });
   }
   for (const k of ['sockets', 'dies', 'cores', 'threads', 'cpus', 'maxcpus'] as const) {
@@ -463,7 +519,9 @@ function validateTopology(input: Inputs, d: Draft): { topology: GuestTopology; c
   if (threads > 1) {
     // Seen on QEMU 7.2 (notes/qemu-on-these-machines.md §3): AMD-vendor models warn
     // "This family of AMD CPU doesn't support hyperthreading" and the guest sees no siblings.
-    warnings.push(`threads=${threads}: QEMU's AMD-family CPU models (qemu64, EPYC) hide SMT from the guest; use -cpu host or an Intel-vendor model (e.g. qemu64,vendor=GenuineIntel)`);
+    warnings.push(
+      `threads=${threads}: QEMU's AMD-family CPU models (qemu64, EPYC) hide SMT from the guest; use -cpu host or an Intel-vendor model (e.g. qemu64,vendor=GenuineIntel)`,
+    );
   }
   return { topology, check };
 }
@@ -476,7 +534,12 @@ function pinOrder(input: Inputs, d: Draft): TopologySuggestion['pin'] {
   const order: number[] = [];
   for (const socket of dieLists) {
     for (const die of socket) {
-      const byCore = [...groupBy([...die].sort((a, b) => a - b), input.coreKey).entries()].sort((a, b) => a[0] - b[0]);
+      const byCore = [
+        ...groupBy(
+          [...die].sort((a, b) => a - b),
+          input.coreKey,
+        ).entries(),
+      ].sort((a, b) => a[0] - b[0]);
       // threads=1: one vCPU per host CPU; siblings of one host core still land on adjacent vCPUs.
       for (const [, members] of byCore) order.push(...members);
     }

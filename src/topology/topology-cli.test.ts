@@ -31,7 +31,10 @@ describe.skipIf(!existsSync(casesFile))('kvcpu topology nova --batch over the sh
     });
     const { code, out } = await run(['topology', 'nova', '--batch'], input.join('\n') + '\n');
     expect(code).toBe(0);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(cases.length);
     cases.forEach((c, i) => {
       const want = c.expected.error
@@ -63,8 +66,21 @@ describe('kvcpu topology nova', () => {
   it('batch: bad lines give E_ codes in place and exit 2', async () => {
     const r = await run(['topology', 'nova', '--batch'], '{"vcpus":4}\nnot json\n{"vcpus":0}\n{"vcpus":6,"maximum":[2,1,1]}\n');
     expect(r.code).toBe(2);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines[0]).toEqual({ best: [4, 1, 1], ranked: [[4, 1, 1], [2, 2, 1], [1, 4, 1], [2, 1, 2], [1, 2, 2], [1, 1, 4]] });
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toEqual({
+      best: [4, 1, 1],
+      ranked: [
+        [4, 1, 1],
+        [2, 2, 1],
+        [1, 4, 1],
+        [2, 1, 2],
+        [1, 2, 2],
+        [1, 1, 4],
+      ],
+    });
     expect(lines[1].error).toBe('E_BAD_JSON');
     expect(lines[2].error).toBe('E_BAD_INPUT');
     expect(lines[3]).toEqual({ error: 'ImageVCPULimitsRangeImpossible' });
@@ -114,7 +130,9 @@ describe.skipIf(!existsSync(smtHost))('kvcpu topology suggest (reference host)',
   it('one plan for every format: KubeVirt states its whole-socket hot-plug re-layout (stdout is only the document)', async () => {
     const r = await run(['topology', 'suggest', '--vcpus', '4', '--cpus', '0-1,16-17', '--max', '8', '--root', smtHost, '--format', 'kubevirt']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^# warning: KubeVirt hot-plugs whole sockets: the plan's 1 socket\(s\) x 4 cores \(4 of 8 present\) becomes 1 of 2 sockets x 2 cores x 2 threads \[W_KUBEVIRT_HOTPLUG_SOCKETS\]/m);
+    expect(r.out).toMatch(
+      /^# warning: KubeVirt hot-plugs whole sockets: the plan's 1 socket\(s\) x 4 cores \(4 of 8 present\) becomes 1 of 2 sockets x 2 cores x 2 threads \[W_KUBEVIRT_HOTPLUG_SOCKETS\]/m,
+    );
     expect(r.out).toMatch(/maxSockets: 2/);
     expect(r.out).not.toMatch(/guest topology:/);
     expect(r.err).toMatch(/W_KUBEVIRT_HOTPLUG_SOCKETS/);

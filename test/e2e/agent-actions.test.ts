@@ -16,11 +16,25 @@ process.env.KVCPU_STATE_DIR = stateDir;
 const allowed = (pid: number, tid: number) => /Cpus_allowed_list:\s*(.*)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
 const comm = (pid: number, tid: number) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
 /** Every thread's affinity of these guests, from /proc. */
-const affinities = (gs: TestGuest[]) => gs.map((g) => readdirSync(`/proc/${g.pid}/task`).map((t) => `${t}=${allowed(g.pid, Number(t))}`).sort().join(' '));
-const vcpuTid = (g: TestGuest, n: number) => readdirSync(`/proc/${g.pid}/task`).map(Number).find((t) => comm(g.pid, t) === `CPU ${n}/TCG`)!;
+const affinities = (gs: TestGuest[]) =>
+  gs.map((g) =>
+    readdirSync(`/proc/${g.pid}/task`)
+      .map((t) => `${t}=${allowed(g.pid, Number(t))}`)
+      .sort()
+      .join(' '),
+  );
+const vcpuTid = (g: TestGuest, n: number) =>
+  readdirSync(`/proc/${g.pid}/task`)
+    .map(Number)
+    .find((t) => comm(g.pid, t) === `CPU ${n}/TCG`)!;
 const errCode = (r: { json(): unknown }) => (r.json() as { error?: { code: string } }).error?.code;
 
-interface ApiGuest { pid: number; name: string; vcpus: number; threads: { tid: number; role: string; vcpu: number | null; affinity: string }[] }
+interface ApiGuest {
+  pid: number;
+  name: string;
+  vcpus: number;
+  threads: { tid: number; role: string; vcpu: number | null; affinity: string }[];
+}
 async function apiGuest(agent: TestAgent, pid: number): Promise<ApiGuest | undefined> {
   return ((await raw(agent.port, { path: '/api/v1/guests' })).json() as { guests: ApiGuest[] }).guests.find((g) => g.pid === pid);
 }
@@ -53,19 +67,48 @@ describe.skipIf(!qemuPresent || online.length < 2)('POST /api/v1/pin with a pin 
   });
 
   const plan = (guests: unknown[]) => ({ plan: { kind: 'kvcpu-pin-plan', version: 1, guests } });
-  const good = () => plan([
-    { name: a.name, vcpus: { 0: c1, 1: c0 }, emulator: c0 },
-    { name: String(b.pid), vcpus: { 0: c0, 1: c1 } },
-  ]);
+  const good = () =>
+    plan([
+      { name: a.name, vcpus: { 0: c1, 1: c0 }, emulator: c0 },
+      { name: String(b.pid), vcpus: { 0: c0, 1: c1 } },
+    ]);
 
   it('a bad plan is a coded 4xx and changes no thread of any guest in it', async () => {
     const before = affinities([a, b]);
     const cases: [unknown, number, string][] = [
       // the first guest is fine, the second is not: nothing of the first may change either
-      [plan([{ name: a.name, vcpus: { 0: c1 } }, { name: 'kvt-agentperf-no-such', vcpus: { 0: c0 } }]), 404, 'E_GUEST_NOT_FOUND'],
-      [plan([{ name: a.name, vcpus: { 0: c1 } }, { name: b.name, vcpus: { 0: c0, 5: c0 } }]), 400, 'E_PIN_NO_VCPU'],
-      [plan([{ name: a.name, vcpus: { 0: c1 } }, { name: b.name, vcpus: { 1: String(online.at(-1)! + 1) } }]), 400, 'E_PIN_INVALID'],
-      [plan([{ name: a.name, vcpus: { 0: c1 } }, { name: b.name, vcpus: { 0: c0 }, iothreads: { iot9: c0 } }]), 400, 'E_PIN_NO_IOTHREAD'],
+      [
+        plan([
+          { name: a.name, vcpus: { 0: c1 } },
+          { name: 'kvt-agentperf-no-such', vcpus: { 0: c0 } },
+        ]),
+        404,
+        'E_GUEST_NOT_FOUND',
+      ],
+      [
+        plan([
+          { name: a.name, vcpus: { 0: c1 } },
+          { name: b.name, vcpus: { 0: c0, 5: c0 } },
+        ]),
+        400,
+        'E_PIN_NO_VCPU',
+      ],
+      [
+        plan([
+          { name: a.name, vcpus: { 0: c1 } },
+          { name: b.name, vcpus: { 1: String(online.at(-1)! + 1) } },
+        ]),
+        400,
+        'E_PIN_INVALID',
+      ],
+      [
+        plan([
+          { name: a.name, vcpus: { 0: c1 } },
+          { name: b.name, vcpus: { 0: c0 }, iothreads: { iot9: c0 } },
+        ]),
+        400,
+        'E_PIN_NO_IOTHREAD',
+      ],
       [plan([{ name: a.name, vcpus: { 0: 'zero' } }]), 400, 'E_BAD_CPULIST'],
       [{ plan: { kind: 'kvcpu-pin-plan', version: 2, guests: [{ name: a.name, vcpus: { 0: c1 } }] } }, 400, 'E_BAD_INPUT'],
       [{ plan: { kind: 'something-else', version: 1, guests: [] } }, 400, 'E_BAD_INPUT'],
@@ -96,12 +139,30 @@ describe.skipIf(!qemuPresent || online.length < 2)('POST /api/v1/pin with a pin 
     expect(r.status, r.body).toBe(200);
     const out = r.json() as { ok: boolean; changes: { pid: number; tid: number; after: string }[] };
     expect(out.ok).toBe(true);
-    expect([allowed(a.pid, vcpuTid(a, 0)), allowed(a.pid, vcpuTid(a, 1)), allowed(b.pid, vcpuTid(b, 0)), allowed(b.pid, vcpuTid(b, 1))]).toEqual([c1, c0, c0, c1]);
+    expect([allowed(a.pid, vcpuTid(a, 0)), allowed(a.pid, vcpuTid(a, 1)), allowed(b.pid, vcpuTid(b, 0)), allowed(b.pid, vcpuTid(b, 1))]).toEqual([
+      c1,
+      c0,
+      c0,
+      c1,
+    ]);
     expect(allowed(a.pid, a.pid)).toBe(c0); // the emulator (main) thread
-    expect(out.changes.filter((c) => c.pid === b.pid).map((c) => [c.tid, c.after]).sort()).toEqual([[vcpuTid(b, 0), c0], [vcpuTid(b, 1), c1]].sort());
+    expect(
+      out.changes
+        .filter((c) => c.pid === b.pid)
+        .map((c) => [c.tid, c.after])
+        .sort(),
+    ).toEqual(
+      [
+        [vcpuTid(b, 0), c0],
+        [vcpuTid(b, 1), c1],
+      ].sort(),
+    );
     // The agent's next samples show it: every vCPU with its planned affinity.
     const ga = await withinTwoIntervals(agent, a.pid, (g) => g?.threads.find((t) => t.vcpu === 0)?.affinity === c1);
-    expect(ga!.threads.filter((t) => t.role === 'vcpu').map((t) => [t.vcpu, t.affinity])).toEqual([[0, c1], [1, c0]]);
+    expect(ga!.threads.filter((t) => t.role === 'vcpu').map((t) => [t.vcpu, t.affinity])).toEqual([
+      [0, c1],
+      [1, c0],
+    ]);
     for (const g of [a, b]) {
       const u = await postJson(agent.port, '/api/v1/unpin', { guest: g.name }, TEST_TOKEN);
       expect(u.status, u.body).toBe(200);
@@ -147,7 +208,12 @@ describe.skipIf(!qemuPresent)('POST /api/v1/hotplug on a real guest started with
     const after = await withinTwoIntervals(agent, g.pid, (x) => x?.vcpus === 2);
     expect(after?.vcpus).toBe(2);
     expect(after!.threads.filter((t) => t.role === 'vcpu').map((t) => [t.vcpu, t.tid])).toEqual([
-      [0, readdirSync(`/proc/${g.pid}/task`).map(Number).find((t) => comm(g.pid, t) === `CPU 0/${accel.toUpperCase()}`)],
+      [
+        0,
+        readdirSync(`/proc/${g.pid}/task`)
+          .map(Number)
+          .find((t) => comm(g.pid, t) === `CPU 0/${accel.toUpperCase()}`),
+      ],
       [1, tid],
     ]);
     expect((await raw(agent.port, { path: '/metrics' })).body).toContain(`kvcpu_guest_vcpus{guest="${g.name}"} 2`);

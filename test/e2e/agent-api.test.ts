@@ -16,8 +16,20 @@ process.env.KVCPU_STATE_DIR = stateDir;
 const allowed = (pid: number, tid: number) => /Cpus_allowed_list:\s*(.*)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
 const comm = (pid: number, tid: number) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
 
-interface ApiThread { tid: number; comm: string; role: string; vcpu: number | null; affinity: string; psr: number | null }
-interface ApiGuest { pid: number; name: string; vcpus: number; threads: ApiThread[] }
+interface ApiThread {
+  tid: number;
+  comm: string;
+  role: string;
+  vcpu: number | null;
+  affinity: string;
+  psr: number | null;
+}
+interface ApiGuest {
+  pid: number;
+  name: string;
+  vcpus: number;
+  threads: ApiThread[];
+}
 
 async function ourGuests(agent: TestAgent, gs: TestGuest[]): Promise<ApiGuest[]> {
   await agent.sampler.sampleNow();
@@ -33,7 +45,10 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve API on real QEMU
   let agent: TestAgent;
 
   beforeAll(async () => {
-    [spin, idle] = await Promise.all([startTestGuest({ prefix: 'kvt-agent-spin', smp: '2', spin: true }), startTestGuest({ prefix: 'kvt-agent-idle', smp: '2' })]);
+    [spin, idle] = await Promise.all([
+      startTestGuest({ prefix: 'kvt-agent-spin', smp: '2', spin: true }),
+      startTestGuest({ prefix: 'kvt-agent-idle', smp: '2' }),
+    ]);
     await waitSpinning(spin, 2);
     agent = await startTestAgent({ intervalMs: 500 });
   });
@@ -49,7 +64,9 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve API on real QEMU
     expect(gs.map((g) => g.name)).toEqual([spin, idle].sort((a, b) => a.pid - b.pid).map((g) => g.name));
     for (const g of gs) {
       expect(g.vcpus).toBe(2);
-      const procTids = readdirSync(`/proc/${g.pid}/task`).map(Number).sort((a, b) => a - b);
+      const procTids = readdirSync(`/proc/${g.pid}/task`)
+        .map(Number)
+        .sort((a, b) => a - b);
       expect(g.threads.map((t) => t.tid).sort((a, b) => a - b)).toEqual(procTids);
       for (const t of g.threads) {
         expect(t.comm).toBe(comm(g.pid, t.tid));
@@ -73,13 +90,21 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve API on real QEMU
     expect(r.status, r.body).toBe(200);
     const out = r.json() as { ok: boolean; changes: { tid: number; before: string; after: string }[] };
     expect(out.ok).toBe(true);
-    expect(out.changes.map((c) => [c.tid, c.after]).sort()).toEqual([[t0, String(online[1])], [t1, String(online[0])]].sort());
+    expect(out.changes.map((c) => [c.tid, c.after]).sort()).toEqual(
+      [
+        [t0, String(online[1])],
+        [t1, String(online[0])],
+      ].sort(),
+    );
     expect([allowed(g.pid, t0), allowed(g.pid, t1)]).toEqual([String(online[1]), String(online[0])]);
     // The next sample (taken right after the action) shows it.
     const [after] = (await ourGuests(agent, [spin])) as [ApiGuest];
     expect(after.threads.find((t) => t.tid === t0)!.affinity).toBe(String(online[1]));
 
-    const audit = readFileSync(agent.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; outcome: string; changes?: { tid: number; before: string; after: string }[]; who: { remote: string } });
+    const audit = readFileSync(agent.auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; outcome: string; changes?: { tid: number; before: string; after: string }[]; who: { remote: string } });
     const applied = audit.filter((e) => e.action === 'pin' && e.outcome === 'applied');
     expect(applied).toHaveLength(1);
     expect(applied[0]!.who.remote).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -126,7 +151,7 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve API on real QEMU
     }
   });
 
-  it.skipIf(!prometheusPresent)('a real Prometheus scrapes the agent; PromQL returns the guests\' vCPU count', async () => {
+  it.skipIf(!prometheusPresent)("a real Prometheus scrapes the agent; PromQL returns the guests' vCPU count", async () => {
     const prom = await startPrometheus(`127.0.0.1:${agent.port}`);
     try {
       const q = `sum(kvcpu_guest_vcpus{guest=~"${spin.name}|${idle.name}"})`;

@@ -19,11 +19,24 @@ const INTERVAL_MS = 1000;
 const stateDir = mkdtempSync(join(tmpdir(), 'kvcpu-dash-apply-state-'));
 process.env.KVCPU_STATE_DIR = stateDir;
 
-interface PlanGuest { name: string; vcpus: Record<string, string>; emulator: string | null }
+interface PlanGuest {
+  name: string;
+  vcpus: Record<string, string>;
+  emulator: string | null;
+}
 const allowed = (pid: number, tid: number) => /Cpus_allowed_list:\s*(.*)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1]!;
 const comm = (pid: number, tid: number) => readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-const vcpu0 = (pid: number) => readdirSync(`/proc/${pid}/task`).map(Number).find((t) => /^CPU 0\//.test(comm(pid, t)))!;
-const affinities = (pids: number[]) => pids.map((p) => readdirSync(`/proc/${p}/task`).map((t) => `${t}=${allowed(p, Number(t))}`).sort().join(' '));
+const vcpu0 = (pid: number) =>
+  readdirSync(`/proc/${pid}/task`)
+    .map(Number)
+    .find((t) => /^CPU 0\//.test(comm(pid, t)))!;
+const affinities = (pids: number[]) =>
+  pids.map((p) =>
+    readdirSync(`/proc/${p}/task`)
+      .map((t) => `${t}=${allowed(p, Number(t))}`)
+      .sort()
+      .join(' '),
+  );
 
 describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('dashboard Apply button in Chromium', () => {
   const ours = new Set<number>();
@@ -39,7 +52,16 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
     readOnly = await startTestAgent({ intervalMs: INTERVAL_MS, token: null, guestFilter });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -83,10 +105,16 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
   }
 
   it('QEMU guests: without the token Apply is refused and nothing changes; with it the plan is applied and the chips move to the planned tiles within two intervals', async () => {
-    const gs = await Promise.all([startTestGuest({ prefix: 'kvt-agentperf-apa', smp: '1', spin: true }), startTestGuest({ prefix: 'kvt-agentperf-apb', smp: '1', spin: true })]);
+    const gs = await Promise.all([
+      startTestGuest({ prefix: 'kvt-agentperf-apa', smp: '1', spin: true }),
+      startTestGuest({ prefix: 'kvt-agentperf-apb', smp: '1', spin: true }),
+    ]);
     await Promise.all(gs.map((g) => waitSpinning(g, 1)));
     for (const g of gs) ours.add(g.pid);
-    const plan = await pagePlan(agent, gs.map((g) => g.pid));
+    const plan = await pagePlan(
+      agent,
+      gs.map((g) => g.pid),
+    );
     expect(plan.map((p) => p.name).sort()).toEqual(gs.map((g) => g.name).sort());
     await moveAway(plan, gs);
 

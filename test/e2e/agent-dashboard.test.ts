@@ -28,12 +28,24 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    [spin, idle] = await Promise.all([startTestGuest({ prefix: 'kvt-agent-dash-spin', smp: '2', spin: true }), startTestGuest({ prefix: 'kvt-agent-dash-idle', smp: '1' })]);
+    [spin, idle] = await Promise.all([
+      startTestGuest({ prefix: 'kvt-agent-dash-spin', smp: '2', spin: true }),
+      startTestGuest({ prefix: 'kvt-agent-dash-idle', smp: '1' }),
+    ]);
     await waitSpinning(spin, 2);
     agent = await startTestAgent({ intervalMs: INTERVAL_MS });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('request', (r) => {
@@ -60,7 +72,10 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
     for (const r of host.perCpu) expect(await page.locator(`[data-cpu="${r.cpu}"]`).getAttribute('data-state')).toContain(r.online ? 'online' : 'offline');
     expect(await page.locator('.box.numa [data-cpu]').count()).toBe(host.perCpu.length);
     expect(await page.locator('.box.core [data-cpu]').count()).toBe(host.perCpu.filter((r) => r.online).length);
-    for (const [g, n] of [[spin, 2], [idle, 1]] as const) {
+    for (const [g, n] of [
+      [spin, 2],
+      [idle, 1],
+    ] as const) {
       expect(await page.locator(`[data-cpu] .chip[data-pid="${g.pid}"][data-role="vcpu"]`).count()).toBe(n);
       for (let v = 0; v < n; v++) {
         expect(await chip(g, v).count()).toBe(1);
@@ -96,7 +111,9 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
     expect(await page.locator('table.vcpus tbody tr[data-vcpu="0"]').innerText()).toContain('pinned');
     expect(await page.locator('table.vcpus tbody tr[data-vcpu="1"]').innerText()).toContain('floating');
     // Rates arrive with the second sample of a thread: a number with a % sign, not a dash.
-    await page.waitForFunction(() => /\d%/.test(document.querySelector('table.vcpus tbody tr[data-vcpu="1"]')?.textContent ?? ''), undefined, { timeout: 3 * INTERVAL_MS });
+    await page.waitForFunction(() => /\d%/.test(document.querySelector('table.vcpus tbody tr[data-vcpu="1"]')?.textContent ?? ''), undefined, {
+      timeout: 3 * INTERVAL_MS,
+    });
     expect(await page.locator('#oc-meter').count()).toBe(1);
     expect(await page.locator('#apply').count()).toBe(1);
     // Focus survives the live refreshes.
@@ -106,7 +123,7 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
 
   it('loads nothing from outside the agent, raises no page errors; screenshot saved to docs/', async () => {
     expect(foreign).toEqual([]);
-    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+    expect(pageErrors, pageErrors.join('\n')).toEqual([]);
     await page.screenshot({ path: packagePath('docs/dashboard.png'), fullPage: true });
     expect(existsSync(packagePath('docs/dashboard.png'))).toBe(true);
   });

@@ -28,12 +28,28 @@ interface Served {
 /** `kvcpu serve` as its own process (the way systemd runs it). */
 async function serve(extra: string[] = []): Promise<Served> {
   const token = writeTokenFile(dir, 0o600);
-  const child = spawn(process.execPath, [packagePath('bin/kvcpu.js'), 'serve', '--listen', '127.0.0.1:0', '--interval', '0.5', '--token-file', token, '--audit-log', join(dir, 'audit.jsonl'), ...extra], {
-    // A bounded old generation (as MemoryMax in the systemd unit bounds it): a leak would crash the
-    // agent (connection errors), and V8 cannot just grow the heap lazily under a fast request loop.
-    env: { ...process.env, KVCPU_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '', NODE_OPTIONS: '--max-old-space-size=64' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      packagePath('bin/kvcpu.js'),
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--interval',
+      '0.5',
+      '--token-file',
+      token,
+      '--audit-log',
+      join(dir, 'audit.jsonl'),
+      ...extra,
+    ],
+    {
+      // A bounded old generation (as MemoryMax in the systemd unit bounds it): a leak would crash the
+      // agent (connection errors), and V8 cannot just grow the heap lazily under a fast request loop.
+      env: { ...process.env, KVCPU_STATE_DIR: stateDir, NODE_EXTRA_CA_CERTS: '', NODE_OPTIONS: '--max-old-space-size=64' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -111,7 +127,16 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve under load, slow
     agent.destroy();
     lat.sort((a, b) => a - b);
     const total = lat.length;
-    const figures = { requests: total, perSecond: Math.round(total / seconds), p50ms: +lat[Math.floor(total * 0.5)]!.toFixed(1), p99ms: +lat[Math.floor(total * 0.99)]!.toFixed(1), guestCycles: cycles, rssWarmMiB: +(rssWarm / 1024).toFixed(1), rssEndMiB: +(rssEnd / 1024).toFixed(1), statuses: Object.fromEntries(statuses) };
+    const figures = {
+      requests: total,
+      perSecond: Math.round(total / seconds),
+      p50ms: +lat[Math.floor(total * 0.5)]!.toFixed(1),
+      p99ms: +lat[Math.floor(total * 0.99)]!.toFixed(1),
+      guestCycles: cycles,
+      rssWarmMiB: +(rssWarm / 1024).toFixed(1),
+      rssEndMiB: +(rssEnd / 1024).toFixed(1),
+      statuses: Object.fromEntries(statuses),
+    };
     console.log(`agent load: ${JSON.stringify(figures)}`);
     expect([...statuses.keys()]).toEqual([200]);
     expect(total).toBeGreaterThan(100);
@@ -149,17 +174,28 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve under load, slow
   });
 
   it('SIGTERM during a pin request: the request finishes (applied, audited), then the agent exits 0', async () => {
-    const snap = (await raw(s.port, { path: '/api/v1/guests' })).json() as { guests: { pid: number; threads: { tid: number; role: string; vcpu: number | null }[] }[] };
+    const snap = (await raw(s.port, { path: '/api/v1/guests' })).json() as {
+      guests: { pid: number; threads: { tid: number; role: string; vcpu: number | null }[] }[];
+    };
     const g = snap.guests.find((x) => x.pid === spin.pid)!;
     const tid = g.threads.find((t) => t.role === 'vcpu' && t.vcpu === 0)!.tid;
     const target = String(online[1]);
     const body = JSON.stringify({ guest: spin.name, vcpus: { 0: target } });
     const res = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/api/v1/pin', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${TEST_TOKEN}` } }, (r) => {
-        let b = '';
-        r.on('data', (d: Buffer) => (b += d.toString()));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: s.port,
+          method: 'POST',
+          path: '/api/v1/pin',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${TEST_TOKEN}` },
+        },
+        (r) => {
+          let b = '';
+          r.on('data', (d: Buffer) => (b += d.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }));
+        },
+      );
       req.on('error', reject);
       // Half the body, then SIGTERM, then the rest: the signal lands while the request is in flight.
       req.write(body.slice(0, 10));
@@ -173,7 +209,10 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu serve under load, slow
     expect(allowed(spin.pid, tid)).toBe(target);
     expect(await s.exited).toBe(0);
     expect(s.stderr()).toMatch(/SIGTERM: finishing running requests[\s\S]*stopped/);
-    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; changes?: { tid: number; after: string }[] });
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string; changes?: { tid: number; after: string }[] });
     expect(audit.at(-1)).toMatchObject({ outcome: 'applied', changes: [{ tid, after: target }] });
     expect(s.stderr()).not.toContain(TEST_TOKEN);
   });

@@ -14,7 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'kvcpu-bl-explain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const HELD = /^# held below x86-64-v\d \(best host: v\d\) by (.*)$/m;
-const ITEM = /^[\w.-]+ \((missing on .+|every host has it, but the hypervisor does not give it to guests|every host has it, but libvirt's CPU map has no such feature)\)$/;
+const ITEM =
+  /^[\w.-]+ \((missing on .+|every host has it, but the hypervisor does not give it to guests|every host has it, but libvirt's CPU map has no such feature)\)$/;
 
 describe('baseline explanation: what holds the level back is always named', () => {
   it('renders hypervisor-held and host-held features alike (no blank after "by")', () => {
@@ -38,10 +39,12 @@ describe('baseline explanation: what holds the level back is always named', () =
       notes: [],
     };
     const line = HELD.exec(renderExplanation(e, 'kvm64'))![1]!;
-    expect(line).toBe('pni (every host has it, but the hypervisor does not give it to guests); sse4.2 (missing on h2) — hypervisor: QEMU 7.2.22 (snapshot), kvm');
+    expect(line).toBe(
+      'pni (every host has it, but the hypervisor does not give it to guests); sse4.2 (missing on h2) — hypervisor: QEMU 7.2.22 (snapshot), kvm',
+    );
   });
 
-  it.skipIf(!libvirtReachable())('on this host\'s virsh capabilities under kvm and tcg (live libvirtd)', { timeout: 120_000 }, async (ctx) => {
+  it.skipIf(!libvirtReachable())("on this host's virsh capabilities under kvm and tcg (live libvirtd)", { timeout: 120_000 }, async (ctx) => {
     const caps = join(dir, 'caps.xml');
     writeFileSync(caps, await virsh('capabilities'));
     let held = 0;
@@ -56,6 +59,6 @@ describe('baseline explanation: what holds the level back is always named', () =
       const j = JSON.parse((await runCli(['cpu', 'baseline', '--hypervisor', accel, '--format', 'json', caps])).out);
       for (const n of j.explain.level.nextNeeds) expect(['hosts', 'hypervisor', 'cpu-map']).toContain(n.heldBy);
     }
-    if (held === 0) ctx.skip('neither accelerator holds this host\'s baseline below its own level: nothing to explain here');
+    if (held === 0) ctx.skip("neither accelerator holds this host's baseline below its own level: nothing to explain here");
   });
 });

@@ -54,7 +54,6 @@ const KNOWN_DIVERGENCES: { name: string; accel: Accel; matches: (input: string, 
   },
 ];
 
-
 async function compareOne(input: string, accel: Accel, supported: AccelFeatures) {
   const q = await askQemuCpu(input, { accel, features: catalog.features });
   const k = predictCpu(input, supported, catalog, { hostVendor });
@@ -86,7 +85,9 @@ async function runDifferential(accel: Accel, n: number) {
     const small = await shrink(r.input, accel, supported, r.c.kind!);
     shrunk.push(`regression case (${accel}, ${r.c.kind}): '${small}' — QEMU: ${r.q.ok ? 'starts' : r.q.error}; kvcpu: ${r.c.detail ?? ''}`);
   }
-  console.info(`cpu differential ${accel}: ${agree} of ${results.length} agree with QEMU ${version}; known divergences ${known.length}; unexplained ${unexplained.length}`);
+  console.info(
+    `cpu differential ${accel}: ${agree} of ${results.length} agree with QEMU ${version}; known divergences ${known.length}; unexplained ${unexplained.length}`,
+  );
   return { results, agree, known, unexplained, shrunk };
 }
 
@@ -107,7 +108,10 @@ describe.skipIf(skipReason !== '')('cpu explain vs real QEMU 7.2: differential f
     const errors = results.map((r) => r.q.error ?? '');
     expect(starts.length).toBeGreaterThan(results.length * 0.3);
     for (const re of [/not found/, /expects|doesn't take value/, /doesn't support requested features/, /requires KVM/, /unable to find CPU model/]) {
-      expect(errors.some((e) => re.test(e)), String(re)).toBe(true);
+      expect(
+        errors.some((e) => re.test(e)),
+        String(re),
+      ).toBe(true);
     }
     expect(starts.some((r) => r.q.filtered.some((f) => f.startsWith('vmx-')))).toBe(true);
   });
@@ -142,8 +146,8 @@ describe.skipIf(skipReason !== '')('cpu explain vs real QEMU 7.2: differential f
     expect(checked).toBe(accels.length * 6);
   });
 
-  it('`kvcpu cpu features` (no --accel: the guest\'s default accelerator) suggests strings QEMU starts with enforce', { timeout: 120_000 }, async () => {
-    const accel = (await defaultAccel());
+  it("`kvcpu cpu features` (no --accel: the guest's default accelerator) suggests strings QEMU starts with enforce", { timeout: 120_000 }, async () => {
+    const accel = await defaultAccel();
     for (const model of ['qemu64', 'Skylake-Client-v4', 'EPYC-v3']) {
       const r = await runCli(['cpu', 'features', '--model', model, '--json']);
       expect(r.code, r.err).toBe(0);
@@ -163,7 +167,18 @@ const haveS390 = qemuAvailable('qemu-system-s390x');
 describe.skipIf(skipReason !== '' || !haveArm || !haveS390)('smp vs real QEMU 7.2 for arm virt and s390x: differential fuzz', () => {
   it('agrees on generated -smp specs for virt-2.6…virt-7.2 and s390-ccw-virtio types', { timeout: 120_000 }, async () => {
     const rand = mulberry32(SEED);
-    const machines = ['virt', 'virt-2.6', 'virt-2.11', 'virt-2.12', 'virt-3.0', 'virt-6.2', 'virt-7.2', 's390-ccw-virtio', 's390-ccw-virtio-7.1', 's390-ccw-virtio-2.4'];
+    const machines = [
+      'virt',
+      'virt-2.6',
+      'virt-2.11',
+      'virt-2.12',
+      'virt-3.0',
+      'virt-6.2',
+      'virt-7.2',
+      's390-ccw-virtio',
+      's390-ccw-virtio-7.1',
+      's390-ccw-virtio-2.4',
+    ];
     const base = generateSmpCases(rand, 70).map((c, i) => ({ smp: c.smp, machine: machines[i % machines.length]! }));
     // The per-version virt limit (255 up to virt-2.12) and several unknown keys (QEMU's key order).
     const extra = [
@@ -176,12 +191,17 @@ describe.skipIf(skipReason !== '' || !haveArm || !haveS390)('smp vs real QEMU 7.
       { smp: '2,foo=1,bar=2,sockets=2', machine: 'virt-7.2' },
     ];
     const cases = [...base, ...extra];
-    const results = await mapLimit(cases, 2, async (c) => {
-      const binary = c.machine.startsWith('virt') ? 'qemu-system-aarch64' : 'qemu-system-s390x';
-      const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary, timeoutMs: 45_000 });
-      return { c, diffs: compareWithQemu(parsed, answer) };
-    }, Date.now() + 90_000);
+    const results = await mapLimit(
+      cases,
+      2,
+      async (c) => {
+        const binary = c.machine.startsWith('virt') ? 'qemu-system-aarch64' : 'qemu-system-s390x';
+        const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
+        const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary, timeoutMs: 45_000 });
+        return { c, diffs: compareWithQemu(parsed, answer) };
+      },
+      Date.now() + 90_000,
+    );
     expect(results.length).toBeGreaterThanOrEqual(40);
     const agree = results.filter((r) => r.diffs.length === 0).length;
     console.info(`smp differential arm/s390x: ${agree} of ${results.length} agree`);

@@ -163,7 +163,8 @@ describe.skipIf(!hasQemu)('cpu explain vs a started QEMU', () => {
         }
         expect(ex.final).toEqual(on.sort());
         // Filtered: unsupported by TCG, or set explicitly while its parent is off (feature_dependencies).
-        if (ex.unavailable.length && ex.mode === 'check') expect(q.stderr()).toMatch(/TCG doesn't support requested feature|depends on other features that were not requested/);
+        if (ex.unavailable.length && ex.mode === 'check')
+          expect(q.stderr()).toMatch(/TCG doesn't support requested feature|depends on other features that were not requested/);
         if (ex.warnings.some((w) => w.startsWith('Ambiguous'))) expect(q.stderr()).toMatch(/Ambiguous CPU model string/);
       } finally {
         await q.stop();
@@ -212,7 +213,9 @@ describe.skipIf(!hasQemu)('feature-name table bits vs the bits QEMU prints', () 
     expect(reported.size).toBeGreaterThan(100);
     const table = new Set(
       featureTable().rows.map((r) =>
-        r.loc.type === 'cpuid' ? `${r.qemu}@cpuid:0x${r.loc.leaf.toString(16)}:${r.loc.reg}:${r.loc.bit}` : `${r.qemu}@msr:0x${r.loc.index.toString(16)}:${r.loc.bit}`,
+        r.loc.type === 'cpuid'
+          ? `${r.qemu}@cpuid:0x${r.loc.leaf.toString(16)}:${r.loc.reg}:${r.loc.bit}`
+          : `${r.qemu}@msr:0x${r.loc.index.toString(16)}:${r.loc.bit}`,
       ),
     );
     const missing = [...reported.keys()].filter((k) => !table.has(k));
@@ -248,7 +251,13 @@ describe.skipIf(!existsSync(refDir))('agreement with ../shared/reference/cpu', (
       compared++;
     }
     expect(compared).toBeGreaterThan(120);
-    const supported: AccelFeatures = { accel: 'kvm', source: 'qemu-live', exact: true, features: new Set(kvm.models.host.static.features as string[]), notes: [] };
+    const supported: AccelFeatures = {
+      accel: 'kvm',
+      source: 'qemu-live',
+      exact: true,
+      features: new Set(kvm.models.host.static.features as string[]),
+      notes: [],
+    };
     const mine = new Map(modelRunnability(supported, cat).map((x) => [x.name, x.unavailable]));
     for (const d of kvm.cpu_definitions as { name: string; 'unavailable-features': string[] }[]) {
       expect(mine.get(d.name), d.name).toEqual([...new Set(d['unavailable-features'])].sort());
@@ -288,7 +297,10 @@ describe('cpu levels / features / explain CLI', () => {
     const j = JSON.parse(r.out) as { level: number; guestOs: { os: string; ok: boolean }[] };
     expect(j.level).toBe(3);
     expect(j.guestOs.find((o) => o.os.startsWith('RHEL 10'))?.ok).toBe(true);
-    const old = JSON.parse((await cli(['cpu', 'levels', 'Conroe', '--accel', 'tcg', '--json'])).out) as { level: number; guestOs: { os: string; ok: boolean }[] };
+    const old = JSON.parse((await cli(['cpu', 'levels', 'Conroe', '--accel', 'tcg', '--json'])).out) as {
+      level: number;
+      guestOs: { os: string; ok: boolean }[];
+    };
     expect(old.level).toBe(1);
     expect(old.guestOs.find((o) => o.os.startsWith('RHEL 9'))?.ok).toBe(false);
   });

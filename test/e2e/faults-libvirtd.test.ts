@@ -68,7 +68,14 @@ describe.skipIf(!possible.ok || !qemu || !twoCpus)('libvirtd stopped during a --
     rmSync(path.join(lv.dir, 'mutations'), { force: true });
     const t0 = Date.now();
     return new Promise((resolve) => {
-      const env = { ...process.env, KVCPU_STATE_DIR: stateDir, KVT_DIR: lv.dir, KVT_KILL_AT: String(killAt), NO_COLOR: '1', PATH: `${binDir}:${process.env.PATH}` };
+      const env = {
+        ...process.env,
+        KVCPU_STATE_DIR: stateDir,
+        KVT_DIR: lv.dir,
+        KVT_KILL_AT: String(killAt),
+        NO_COLOR: '1',
+        PATH: `${binDir}:${process.env.PATH}`,
+      };
       const p = spawn('nsenter', ['-t', String(lv.holderPid), '-m', '--', process.execPath, BIN, ...args], { env });
       let out = '';
       let err = '';
@@ -119,7 +126,7 @@ describe.skipIf(!possible.ok || !qemu || !twoCpus)('libvirtd stopped during a --
     expect(problems).toEqual([]);
   }, 180_000);
 
-  it('killed before kvcpu\'s first change: E_LIBVIRT_UNREACHABLE in bounded time, nothing changed, nothing saved; a retry after restart works', async () => {
+  it("killed before kvcpu's first change: E_LIBVIRT_UNREACHABLE in bounded time, nothing changed, nothing saved; a retry after restart works", async () => {
     const r = await kvcpu(pinArgs, 1);
     expect(readFileSync(path.join(lv.dir, 'virsh.log'), 'utf8')).toMatch(/killed/);
     expect(r.code).toBe(2);
@@ -148,17 +155,30 @@ describe.skipIf(!possible.ok || !qemu || !twoCpus)('libvirtd stopped during a --
     const r = await kvcpu(pinArgs, 2);
     expect(r.code).toBe(2);
     expect(r.ms).toBeLessThan(30_000);
-    const error = JSON.parse(r.out).error as { code: string; message: string; details: { notRolledBack: { what: string; id: string; before: string; after: string; beforeConfig: string | null; configHad?: boolean }[]; statePaths: string[] } };
+    const error = JSON.parse(r.out).error as {
+      code: string;
+      message: string;
+      details: {
+        notRolledBack: { what: string; id: string; before: string; after: string; beforeConfig: string | null; configHad?: boolean }[];
+        statePaths: string[];
+      };
+    };
     expect(error.code).toBe('E_LIBVIRT_LOST');
     expect(error.message).toMatch(/1 of 1 virsh change\(s\) could not be rolled back \(kvt-harden2-lost-\d+ vcpu 0\)/);
-    expect(error.details.notRolledBack).toEqual([expect.objectContaining({ what: 'vcpu', id: '0', before: online, after: '0', beforeConfig: online, configHad: false })]);
+    expect(error.details.notRolledBack).toEqual([
+      expect.objectContaining({ what: 'vcpu', id: '0', before: online, after: '0', beforeConfig: online, configHad: false }),
+    ]);
     // Each target is whole: vCPU 0 as virsh set it (libvirt changed it, live and config, in one
     // call), vCPU 1 untouched; no half-written state file, and it records exactly vCPU 0.
     expect(threads()).toEqual({ 0: '0', 1: online });
     const files = stateFiles();
     expect(files).toHaveLength(1);
     expect(error.details.statePaths).toEqual([path.join(stateDir, files[0]!)]);
-    const state = JSON.parse(readFileSync(path.join(stateDir, files[0]!), 'utf8')) as { guest: string; libvirt: { id: string; before: string }[]; threads: { label: string; before: string; after: string }[] };
+    const state = JSON.parse(readFileSync(path.join(stateDir, files[0]!), 'utf8')) as {
+      guest: string;
+      libvirt: { id: string; before: string }[];
+      threads: { label: string; before: string; after: string }[];
+    };
     expect(state.guest).toBe(name);
     expect(state.libvirt.map((p) => [p.id, p.before])).toEqual([['0', online]]);
     expect(state.threads.map((t) => [t.label, t.before, t.after])).toEqual([['vcpu 0', online, '0']]);

@@ -60,7 +60,11 @@ describe.skipIf(!qemuPresent || online.length < 2)('faults with real QEMU guests
   let b: TestGuest;
   let c: TestGuest;
   beforeAll(async () => {
-    [a, b, c] = await Promise.all([startTestGuest({ prefix: 'flt-a', smp: '2' }), startTestGuest({ prefix: 'flt-b', smp: '2' }), startTestGuest({ prefix: 'flt-c', smp: '2' })]);
+    [a, b, c] = await Promise.all([
+      startTestGuest({ prefix: 'flt-a', smp: '2' }),
+      startTestGuest({ prefix: 'flt-b', smp: '2' }),
+      startTestGuest({ prefix: 'flt-c', smp: '2' }),
+    ]);
   });
 
   it('a guest killed during a two-guest pin: E_PIN_FAILED, the survivor rolled back, a third guest untouched, nothing saved', async () => {
@@ -83,8 +87,21 @@ describe.skipIf(!qemuPresent || online.length < 2)('faults with real QEMU guests
         return real.set(tid, cpus);
       },
     };
-    const spec = { vcpus: new Map([[0, [online[0]!]], [1, [online[1]!]]]), emulator: [online[0]!], iothreads: new Map() };
-    const err = await pinGuests([{ guest: a.name, spec }, { guest: victim.name, spec }], { host, edge, stateDir }).then(
+    const spec = {
+      vcpus: new Map([
+        [0, [online[0]!]],
+        [1, [online[1]!]],
+      ]),
+      emulator: [online[0]!],
+      iothreads: new Map(),
+    };
+    const err = await pinGuests(
+      [
+        { guest: a.name, spec },
+        { guest: victim.name, spec },
+      ],
+      { host, edge, stateDir },
+    ).then(
       () => null,
       (e: unknown) => e as { code: string; message: string; details: { rolledBack: string[] } },
     );

@@ -16,7 +16,27 @@ const capture = path.resolve(repo, '../shared/reference/hosts/cases/ul-x86_64-ep
 const cpus = loadRealCpus();
 const pgWhy = postgresUnavailable();
 if (pgWhy && process.env.CI) throw new Error(`CI must run the store tests on PostgreSQL: ${pgWhy}`);
-const OBSOLETE = new Set(['486', 'pentium', 'pentium2', 'pentium3', 'pentiumpro', 'coreduo', 'n270', 'core2duo', 'Conroe', 'athlon', 'phenom', 'qemu64', 'qemu32', 'kvm64', 'kvm32', 'Opteron_G1', 'Opteron_G2'].flatMap((m) => [m, `${m}-v1`]));
+const OBSOLETE = new Set(
+  [
+    '486',
+    'pentium',
+    'pentium2',
+    'pentium3',
+    'pentiumpro',
+    'coreduo',
+    'n270',
+    'core2duo',
+    'Conroe',
+    'athlon',
+    'phenom',
+    'qemu64',
+    'qemu32',
+    'kvm64',
+    'kvm32',
+    'Opteron_G1',
+    'Opteron_G2',
+  ].flatMap((m) => [m, `${m}-v1`]),
+);
 const NAMES = ['Xeon-E5-2650-v3', 'Core-i7-8700', 'EPYC-7601-32-Core'];
 
 let work: string;
@@ -29,14 +49,25 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'kvcpu-fleet-kv-'));
   if (!pgWhy) pg = await startPostgres();
   if (!cpus.length) return;
-  const map = (JSON.parse(readFileSync(path.join(path.dirname(REAL_CPUS), 'libvirt-9.0-cpu-map.json'), 'utf8')) as { models: { name: string; features: string[] }[] }).models;
-  const qemu = new Set((JSON.parse(readFileSync(path.join(path.dirname(REAL_CPUS), 'qemu-7.2-models.json'), 'utf8')) as { accels: { tcg: { cpu_definitions: { name: string }[] } } }).accels.tcg.cpu_definitions.map((d) => d.name));
+  const map = (
+    JSON.parse(readFileSync(path.join(path.dirname(REAL_CPUS), 'libvirt-9.0-cpu-map.json'), 'utf8')) as { models: { name: string; features: string[] }[] }
+  ).models;
+  const qemu = new Set(
+    (
+      JSON.parse(readFileSync(path.join(path.dirname(REAL_CPUS), 'qemu-7.2-models.json'), 'utf8')) as {
+        accels: { tcg: { cpu_definitions: { name: string }[] } };
+      }
+    ).accels.tcg.cpu_definitions.map((d) => d.name),
+  );
   for (const n of NAMES) {
     const c = cpus.find((c) => c.name === n)!;
     const d = c.libvirt_expected!.host_decode!;
     const have = new Set([...map.find((m) => m.name === d.model)!.features, ...(d.require ?? [])]);
     expectedFeatures[n] = have;
-    expectedModels[n] = map.filter((m) => qemu.has(m.name) && !OBSOLETE.has(m.name) && m.features.every((f) => have.has(f))).map((m) => m.name).sort();
+    expectedModels[n] = map
+      .filter((m) => qemu.has(m.name) && !OBSOLETE.has(m.name) && m.features.every((f) => have.has(f)))
+      .map((m) => m.name)
+      .sort();
     const f = path.join(work, `${n}.caps.xml`);
     writeFileSync(f, capabilitiesXml(c));
     files.push(f);
@@ -87,11 +118,16 @@ describe.each(backends)('fleet kubevirt on $name', ({ name, db: makeDb }) => {
     expect(a.hosts).toBe(4);
     let counted = 0;
     for (const n of a.nodes!) {
-      const models = Object.keys(n.labels).filter((k) => k.startsWith('cpu-model.node.kubevirt.io/')).map((k) => k.slice(27)).sort();
+      const models = Object.keys(n.labels)
+        .filter((k) => k.startsWith('cpu-model.node.kubevirt.io/'))
+        .map((k) => k.slice(27))
+        .sort();
       expect(models, n.host).toEqual(expectedModels[n.host]);
       expect(n.modelsFrom).toBe(NAMES.includes(n.host) ? 'cpu' : 'report');
       if (NAMES.includes(n.host)) {
-        const feats = Object.keys(n.labels).filter((k) => k.startsWith('cpu-feature.node.kubevirt.io/')).map((k) => k.slice(29));
+        const feats = Object.keys(n.labels)
+          .filter((k) => k.startsWith('cpu-feature.node.kubevirt.io/'))
+          .map((k) => k.slice(29));
         expect(new Set(feats)).toEqual(expectedFeatures[n.host]);
       }
       counted++;
@@ -108,7 +144,11 @@ describe.each(backends)('fleet kubevirt on $name', ({ name, db: makeDb }) => {
     const r = await runCli(['fleet', 'kubevirt', '--db', db, '--model', 'Haswell-noTSX', '--json']);
     expect(r.code, r.err).toBe(0);
     const a = JSON.parse(r.out) as Answer;
-    expect(a.matching).toEqual(Object.keys(expectedModels).filter((h) => expectedModels[h]!.includes('Haswell-noTSX')).sort());
+    expect(a.matching).toEqual(
+      Object.keys(expectedModels)
+        .filter((h) => expectedModels[h]!.includes('Haswell-noTSX'))
+        .sort(),
+    );
     expect(a.matching).toEqual(['Core-i7-8700', 'Xeon-E5-2650-v3']);
     expect(a.lacking['EPYC-7601-32-Core']).toEqual(['cpu-model.node.kubevirt.io/Haswell-noTSX']);
     const f = await runCli(['fleet', 'kubevirt', '--db', db, '--model', 'Haswell-noTSX', '--features', 'avx512f', '--json']);
@@ -117,7 +157,10 @@ describe.each(backends)('fleet kubevirt on $name', ({ name, db: makeDb }) => {
     const sha = await runCli(['fleet', 'kubevirt', '--db', db, '--features', 'sha-ni', '--json']);
     // The report host's CPU has sha-ni when its cpuinfo has sha_ni (EPYC 7451: yes).
     const reportHasSha = /^flags\s*:.*\bsha_ni\b/m.test(readFileSync(path.join(capture, 'proc/cpuinfo'), 'utf8'));
-    const shaHosts = [...NAMES.filter((n) => expectedFeatures[n]!.has('sha-ni')), ...(reportHasSha ? Object.keys(expectedModels).filter((h) => !NAMES.includes(h)) : [])];
+    const shaHosts = [
+      ...NAMES.filter((n) => expectedFeatures[n]!.has('sha-ni')),
+      ...(reportHasSha ? Object.keys(expectedModels).filter((h) => !NAMES.includes(h)) : []),
+    ];
     expect((JSON.parse(sha.out) as Answer).matching).toEqual(shaHosts.sort());
     expect(shaHosts.length).toBe(2);
   });

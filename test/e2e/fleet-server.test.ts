@@ -117,7 +117,10 @@ describe('fleet server', () => {
   });
 
   it('answers pools, baseline, placement and health from the store', async () => {
-    const pools = (await (await fetch(`${fleet.url}/api/v1/fleet/pools`)).json()) as { pools: { hostCount: number; rendered: { qemu: string } }[]; hosts: number };
+    const pools = (await (await fetch(`${fleet.url}/api/v1/fleet/pools`)).json()) as {
+      pools: { hostCount: number; rendered: { qemu: string } }[];
+      hosts: number;
+    };
     expect(pools.hosts).toBe((await names(fleet.url)).length);
     expect(pools.pools.reduce((s, p) => s + p.hostCount, 0)).toBe(pools.hosts);
     const bl = await fetch(`${fleet.url}/api/v1/fleet/baseline?hosts=web-01&format=qemu`);
@@ -181,29 +184,33 @@ describe('fleet server', () => {
     }
   });
 
-  it.skipIf(!existsSync('/usr/bin/chromium'))('dashboard in Chromium: hosts table, pools, feature matrix, and a host’s CPU map', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${fleet.url}/`);
-      const rows = await page.locator('#hosts tbody tr').count();
-      expect(rows).toBe((await names(fleet.url)).length);
-      expect(await page.locator('.pool').count()).toBeGreaterThan(0);
-      expect(await page.locator('#matrix tbody tr').count()).toBeGreaterThan(0);
-      // Sorting by features descending puts the largest first.
-      await page.click('th a:has-text("Features")');
-      await page.click('th a:has-text("Features")');
-      expect(page.url()).toContain('dir=desc');
-      await page.fill('#where', 'name=web-*');
-      await page.click('button[type=submit]');
-      expect(await page.locator('#hosts tbody tr').count()).toBe(1);
-      await page.click('a:has-text("web-01")');
-      // old-kernel-hexmask-2s2c2t: 8 CPUs, one tile each.
-      expect(await page.locator('[data-cpu]').count()).toBe(8);
-      await page.screenshot({ path: path.join(work, 'fleet-host.png') });
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+  it.skipIf(!existsSync('/usr/bin/chromium'))(
+    'dashboard in Chromium: hosts table, pools, feature matrix, and a host’s CPU map',
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${fleet.url}/`);
+        const rows = await page.locator('#hosts tbody tr').count();
+        expect(rows).toBe((await names(fleet.url)).length);
+        expect(await page.locator('.pool').count()).toBeGreaterThan(0);
+        expect(await page.locator('#matrix tbody tr').count()).toBeGreaterThan(0);
+        // Sorting by features descending puts the largest first.
+        await page.click('th a:has-text("Features")');
+        await page.click('th a:has-text("Features")');
+        expect(page.url()).toContain('dir=desc');
+        await page.fill('#where', 'name=web-*');
+        await page.click('button[type=submit]');
+        expect(await page.locator('#hosts tbody tr').count()).toBe(1);
+        await page.click('a:has-text("web-01")');
+        // old-kernel-hexmask-2s2c2t: 8 CPUs, one tile each.
+        expect(await page.locator('[data-cpu]').count()).toBe(8);
+        await page.screenshot({ path: path.join(work, 'fleet-host.png') });
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 });

@@ -128,8 +128,18 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
   it.skipIf(skip)('refuses a report claiming another host’s machine-id and stores nothing of it', async () => {
     const def = cpuDefOf(readFleetInput(x, writeTmp('a.xml', hostCpuXml(byName('Xeon-E5-2650-v3'))))[0]!.cpu, 'a');
     const base = buildFleetRecord(x, def, {
-      name: 'mid-owner', machineId: 'feedc0de', hostname: 'mid-owner', source: 'report', kvcpuVersion: '0.1.0', generatedAt: '2026-01-01T00:00:00.000Z',
-      modelName: null, topology: null, checks: [], guests: null, overcommit: null, report: null,
+      name: 'mid-owner',
+      machineId: 'feedc0de',
+      hostname: 'mid-owner',
+      source: 'report',
+      kvcpuVersion: '0.1.0',
+      generatedAt: '2026-01-01T00:00:00.000Z',
+      modelName: null,
+      topology: null,
+      checks: [],
+      guests: null,
+      overcommit: null,
+      report: null,
     });
     expect((await store.put(base)).stored).toBe(true);
     const liar = { ...base, summary: { ...base.summary, name: 'mid-liar' }, digest: base.digest + 'x' };
@@ -149,8 +159,18 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     const def = cpuDefOf(readFleetInput(x, writeTmp('h.xml', hostCpuXml(byName('Xeon-Gold-6148'))))[0]!.cpu, 'h');
     const rec = (generatedAt: string, vcpus: number) =>
       buildFleetRecord(x, def, {
-        name: 'hist', machineId: null, hostname: 'hist', source: 'report', kvcpuVersion: '0.1.0', generatedAt,
-        modelName: null, topology: null, checks: [], guests: { count: 1, vcpus }, overcommit: null, report: { generatedAt },
+        name: 'hist',
+        machineId: null,
+        hostname: 'hist',
+        source: 'report',
+        kvcpuVersion: '0.1.0',
+        generatedAt,
+        modelName: null,
+        topology: null,
+        checks: [],
+        guests: { count: 1, vcpus },
+        overcommit: null,
+        report: { generatedAt },
       });
     await store.put(rec('2026-03-01T00:00:00.000Z', 4), { receivedAt: new Date('2026-03-01T00:00:01Z') });
     await store.put(rec('2026-03-03T00:00:00.000Z', 8), { receivedAt: new Date('2026-03-03T00:00:01Z') });
@@ -160,15 +180,22 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     expect(h.summary.guests).toEqual({ count: 1, vcpus: 8 });
     expect(h.lastSeen).toBe('2026-03-04T00:00:01.000Z');
     expect(await store.latestReport('hist')).toEqual({ generatedAt: '2026-03-03T00:00:00.000Z' });
-    expect((await store.history('hist')).map((e) => e.generatedAt)).toEqual(['2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z', '2026-03-01T00:00:00.000Z']);
-    const stale = JSON.parse((await runCli(['fleet', 'hosts', '--db', db, '--where', 'name=hist,stale', '--json'])).out) as { hosts: { name: string; stale: boolean }[] };
+    expect((await store.history('hist')).map((e) => e.generatedAt)).toEqual([
+      '2026-03-02T00:00:00.000Z',
+      '2026-03-03T00:00:00.000Z',
+      '2026-03-01T00:00:00.000Z',
+    ]);
+    const stale = JSON.parse((await runCli(['fleet', 'hosts', '--db', db, '--where', 'name=hist,stale', '--json'])).out) as {
+      hosts: { name: string; stale: boolean }[];
+    };
     expect(stale.hosts).toEqual([expect.objectContaining({ name: 'hist', stale: true })]);
     const fresh = JSON.parse((await runCli(['fleet', 'hosts', '--db', db, '--where', 'name=hist,fresh', '--json'])).out) as { hosts: unknown[] };
     expect(fresh.hosts).toEqual([]);
   });
 
   it.skipIf(skip)('answers --where on model, vendor, features and checks', async () => {
-    const q = async (w: string) => (JSON.parse((await runCli(['fleet', 'hosts', '--db', db, '--where', w, '--json'])).out) as { hosts: { name: string }[] }).hosts.map((h) => h.name).sort();
+    const q = async (w: string) =>
+      (JSON.parse((await runCli(['fleet', 'hosts', '--db', db, '--where', w, '--json'])).out) as { hosts: { name: string }[] }).hosts.map((h) => h.name).sort();
     expect(await q('model=Skylake-Server*')).toEqual(expect.arrayContaining(['host-01']));
     expect(await q('vendor=amd')).toEqual(['epyc-reported', 'vm']);
     const avx512 = await q('feature=avx512f');
@@ -212,7 +239,8 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
       const hosts = (await loadFleetHosts(store)).filter((h) => set.includes(h.summary.name));
       const r = fleetBaseline(x, hosts);
       const guest = effectiveBits(x, r.cpu);
-      for (const h of hosts) expect(countBits(minusBits(guest, cpuData(x, cpuDefOf(h.cpu, h.summary.name), 'all'))), `${h.summary.name} lacks part of the baseline`).toBe(0);
+      for (const h of hosts)
+        expect(countBits(minusBits(guest, cpuData(x, cpuDefOf(h.cpu, h.summary.name), 'all'))), `${h.summary.name} lacks part of the baseline`).toBe(0);
     }
     expect(compared).toBe(9);
   });
@@ -228,7 +256,12 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     });
     expect((await runCli(['fleet', 'import', '--db', db, ...files])).code).toBe(0);
     const fleet = JSON.parse((await runCli(['fleet', 'pools', '--db', db, '--where', 'name=p-*', '--json'])).out) as {
-      pools: { baseline: { model: string }; hostCount: number; heldBackBy: { hosts: string[]; modelWithout: string; lacks: string[]; gain: number }[]; rendered: { qemu: string } }[];
+      pools: {
+        baseline: { model: string };
+        hostCount: number;
+        heldBackBy: { hosts: string[]; modelWithout: string; lacks: string[]; gain: number }[];
+        rendered: { qemu: string };
+      }[];
     };
     const direct = JSON.parse((await runCli(['cpu', 'pools', '--json', ...files])).out) as { pools: { baseline: { model: string }; hosts: unknown[] }[] };
     expect(fleet.pools.map((p) => [p.baseline.model, p.hostCount])).toEqual(direct.pools.map((p) => [p.baseline.model, p.hosts.length]));
@@ -258,7 +291,12 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     expect((await runCli(['fleet', 'import', '--db', db, dir])).code).toBe(0);
     const place = async (...args: string[]) => {
       const r = await runCli(['fleet', 'placement', '--db', db, '--where', 'name=place-*', '--json', ...args]);
-      return { code: r.code, ...(JSON.parse(r.out) as { candidates: { host: string; runnable: boolean; fits: boolean | null; vcpus: { vcpu: number; cpus: number[] }[]; missing: string[] }[] }) };
+      return {
+        code: r.code,
+        ...(JSON.parse(r.out) as {
+          candidates: { host: string; runnable: boolean; fits: boolean | null; vcpus: { vcpu: number; cpus: number[] }[]; missing: string[] }[];
+        }),
+      };
     };
     const four = await place('--vcpus', '4');
     expect(four.code).toBe(0);
@@ -279,7 +317,6 @@ describe.each(backends)('fleet store on $name', ({ name, open }) => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/E_CPU_UNKNOWN_MODEL/);
   });
-
 });
 
 describe.skipIf(pgWhy !== null)('fleet store on PostgreSQL, two connections', () => {
@@ -290,8 +327,18 @@ describe.skipIf(pgWhy !== null)('fleet store on PostgreSQL, two connections', ()
     try {
       const def = cpuDefOf(readFleetInput(x, writeTmp('r.xml', hostCpuXml(byName('Core-i7-8700'))))[0]!.cpu, 'r');
       const rec = buildFleetRecord(x, def, {
-        name: 'replica-pushed', machineId: null, hostname: null, source: 'report', kvcpuVersion: '0.1.0', generatedAt: '2026-05-05T00:00:00.000Z',
-        modelName: null, topology: null, checks: [], guests: null, overcommit: null, report: null,
+        name: 'replica-pushed',
+        machineId: null,
+        hostname: null,
+        source: 'report',
+        kvcpuVersion: '0.1.0',
+        generatedAt: '2026-05-05T00:00:00.000Z',
+        modelName: null,
+        topology: null,
+        checks: [],
+        guests: null,
+        overcommit: null,
+        report: null,
       });
       await other.put(rec);
       expect((await store.hosts()).map((h) => h.summary.name)).toContain('replica-pushed');

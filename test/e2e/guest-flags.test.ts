@@ -20,7 +20,11 @@ const hasQemu = qemuAvailable();
 
 function kvcpuStrings(): string[] {
   const tcg = tcgFeatures();
-  const runnable = new Set(modelRunnability(tcg).filter((m) => m.runnable).map((m) => m.name));
+  const runnable = new Set(
+    modelRunnability(tcg)
+      .filter((m) => m.runnable)
+      .map((m) => m.name),
+  );
   const out: string[] = [];
   const picks: [string, string[]][] = [
     ['qemu64', ['-svm']],

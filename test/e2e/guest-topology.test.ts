@@ -49,7 +49,12 @@ const plans: Plan[] = [
     ],
   },
   { name: '1 socket x 2 cores x 2 threads', t: topo({ sockets: 1, cores: 2, threads: 2, cpus: 4, maxcpus: 4 }), cpu: 'qemu64,vendor=GenuineIntel', numa: [] },
-  { name: '1 socket x 2 dies x 2 cores', t: topo({ sockets: 1, dies: 2, cores: 2, threads: 1, cpus: 4, maxcpus: 4 }), cpu: 'qemu64,vendor=GenuineIntel', numa: [] },
+  {
+    name: '1 socket x 2 dies x 2 cores',
+    t: topo({ sockets: 1, dies: 2, cores: 2, threads: 1, cpus: 4, maxcpus: 4 }),
+    cpu: 'qemu64,vendor=GenuineIntel',
+    numa: [],
+  },
 ];
 
 /** The rendered `--format qemu` text → QEMU argv (comment lines dropped). */
@@ -102,8 +107,24 @@ describe.skipIf(!hasQemu)('rendered qemu args are what QEMU 7.2 builds (-S, no g
     const presentSockets = Math.ceil(t.cpus / (t.dies * t.cores * t.threads));
     const { machine, smp } = qemuArgsOf(renderTopology(t, 'qemu', { machine: 'pc-q35-7.2' }));
     const q = await startQemu({
-      args: ['-S', '-nodefaults', '-no-user-config', '-display', 'none', '-accel', 'tcg', '-machine', machine ?? 'pc-q35-7.2', '-cpu', plan.cpu, '-smp', smp, '-m', '256',
-        ...numaQemuArgs(plan.numa, 256, { present: presentSockets, max: t.sockets, dies: t.dies })],
+      args: [
+        '-S',
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+        '-accel',
+        'tcg',
+        '-machine',
+        machine ?? 'pc-q35-7.2',
+        '-cpu',
+        plan.cpu,
+        '-smp',
+        smp,
+        '-m',
+        '256',
+        ...numaQemuArgs(plan.numa, 256, { present: presentSockets, max: t.sockets, dies: t.dies }),
+      ],
     });
     try {
       const slots = await q.qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus');

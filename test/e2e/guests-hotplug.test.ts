@@ -19,11 +19,20 @@ describe.skipIf(!qemuPresent)('kvcpu hotplug on real QEMU', () => {
     const g = await startTestGuest({ prefix: `hp-${suffix}`, smp: '1,maxcpus=3', accel });
     const r = await runCli(['hotplug', g.name, '--to', '3', '--json']);
     // 3 vCPUs on a host with fewer CPUs: the warning `kvcpu overcommit` would FAIL on (issue 16).
-    const hostCpus = (await import('../../src/core/cpulist.ts')).parseCpulist((await import('node:fs')).readFileSync('/sys/devices/system/cpu/online', 'utf8')).length;
-    if (hostCpus < 3) expect(r.err).toMatch(/^warning: after hotplug: .* has 3 vCPUs but the host has \d+ online CPUs[^\n]*\(kvcpu overcommit: guest-fits-host FAIL\)\n$/);
+    const hostCpus = (await import('../../src/core/cpulist.ts')).parseCpulist(
+      (await import('node:fs')).readFileSync('/sys/devices/system/cpu/online', 'utf8'),
+    ).length;
+    if (hostCpus < 3)
+      expect(r.err).toMatch(/^warning: after hotplug: .* has 3 vCPUs but the host has \d+ online CPUs[^\n]*\(kvcpu overcommit: guest-fits-host FAIL\)\n$/);
     else expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { from: number; to: number; maxCpus: number; added: { cpuIndex: number; tid: number; thread: string }[]; guestSteps: string[] };
+    const j = JSON.parse(r.out) as {
+      from: number;
+      to: number;
+      maxCpus: number;
+      added: { cpuIndex: number; tid: number; thread: string }[];
+      guestSteps: string[];
+    };
     expect(j).toMatchObject({ from: 1, to: 3, maxCpus: 3 });
     expect(j.added.map((x) => x.cpuIndex)).toEqual([1, 2]);
     // The new threads exist in /proc with the name QEMU gives vCPU threads.

@@ -25,10 +25,29 @@ describe.skipIf(!qemuPresent)('kvcpu launch / stop', () => {
     const name = uniqueGuestName('launch');
     const plan = join(dir, 'plan.json');
     writeFileSync(plan, JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name, vcpus: { '0': '1', '1': '0' }, emulator: '0' }] }));
-    const r = await runCli(['launch', '--name', name, '--smp', '2,sockets=1,cores=2,threads=1', '--accel', 'tcg', '--kernel', spinnerElf(), '--pin', plan, '--dir', join(dir, name), '--json']);
+    const r = await runCli([
+      'launch',
+      '--name',
+      name,
+      '--smp',
+      '2,sockets=1,cores=2,threads=1',
+      '--accel',
+      'tcg',
+      '--kernel',
+      spinnerElf(),
+      '--pin',
+      plan,
+      '--dir',
+      join(dir, name),
+      '--json',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { guest: { pid: number; qmpSocket: string; args: string[] }; pins: { tid: number; label: string; after: string }[]; ps: { guests: { threads: { tid: number; role: string; vcpu: number | null }[] }[] } };
+    const j = JSON.parse(r.out) as {
+      guest: { pid: number; qmpSocket: string; args: string[] };
+      pins: { tid: number; label: string; after: string }[];
+      ps: { guests: { threads: { tid: number; role: string; vcpu: number | null }[] }[] };
+    };
     launched.push(j.guest.pid);
     expect(j.guest.args).toEqual(expect.arrayContaining(['-name', `guest=${name},debug-threads=on`, '-daemonize']));
     expect(existsSync(j.guest.qmpSocket)).toBe(true);

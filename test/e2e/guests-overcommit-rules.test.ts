@@ -45,11 +45,13 @@ describe.skipIf(!qemuPresent)('overcommit: hot-plug headroom and pinned CPUs sha
     expect(human.out).toContain(`WARN  hotplug-headroom: ${want.message}`);
     // The same rule in topology suggest: same sentence after "--max N: ".
     const s = JSON.parse((await runCli(['topology', 'suggest', '--json', '--vcpus', '1', '--max', String(online.length + 1)])).out);
-    expect(s.warnings).toContain(`--max ${online.length + 1}: ${checkVcpusFitHost({ vcpus: 1, maxVcpus: online.length + 1, hostCpus: online.length })[0]!.message}`);
+    expect(s.warnings).toContain(
+      `--max ${online.length + 1}: ${checkVcpusFitHost({ vcpus: 1, maxVcpus: online.length + 1, hostCpus: online.length })[0]!.message}`,
+    );
     await g.stop();
   });
 
-  it('a CPU pinned to one guest and open to another guest\'s floating vCPUs is a WARN', async () => {
+  it("a CPU pinned to one guest and open to another guest's floating vCPUs is a WARN", async () => {
     const a = await startTestGuest({ prefix: 'kvt-answers-pinned', smp: '1' });
     const b = await startTestGuest({ prefix: 'kvt-answers-float', smp: '1' });
     // Other processes' guests may be pinned on this machine: look only at what names ours.

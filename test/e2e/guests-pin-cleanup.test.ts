@@ -42,7 +42,7 @@ describe.skipIf(!qemuPresent || online.length < 2)('issue 16: unpin verification
   });
 
   it('item 7: unpin fails with E_UNPIN_VERIFY (not "restored", exit 0) when the affinity read back differs', async (ctx) => {
-    ctx.skip(!cgroupV1Root, 'needs root and a cgroup v1 cpuset to narrow a thread behind kvcpu\'s back');
+    ctx.skip(!cgroupV1Root, "needs root and a cgroup v1 cpuset to narrow a thread behind kvcpu's back");
     const [t0] = await vcpuTids(g);
     expect((await runCli(['pin', g.name, '--vcpu', `0=${online[1]}`])).code).toBe(0);
     // Something else (a manager, an admin) narrows the thread to one CPU through a cpuset:
@@ -127,11 +127,15 @@ describe.skipIf(!qemuPresent || online.length < 2)('issue 16: unpin verification
     expect(JSON.parse(bad.out).error.code).toBe('E_GUEST_NOT_FOUND');
   });
 
-  it('hotplug --to N beyond the host CPUs warns with overcommit\'s rule (guest-fits-host)', async () => {
+  it("hotplug --to N beyond the host CPUs warns with overcommit's rule (guest-fits-host)", async () => {
     const to = online.length + 1; // 3 on a 2-CPU host; maxcpus is 4
     const r = await runCli(['hotplug', g.name, '--to', String(to), '--json']);
     expect(r.code, r.out + r.err).toBe(0);
-    expect(r.err).toMatch(new RegExp(`warning: after hotplug: ${g.name} \\(pid ${g.pid}\\) has ${to} vCPUs but the host has ${online.length} online CPUs[^\\n]*\\(kvcpu overcommit: guest-fits-host FAIL\\)`));
+    expect(r.err).toMatch(
+      new RegExp(
+        `warning: after hotplug: ${g.name} \\(pid ${g.pid}\\) has ${to} vCPUs but the host has ${online.length} online CPUs[^\\n]*\\(kvcpu overcommit: guest-fits-host FAIL\\)`,
+      ),
+    );
     expect(JSON.parse(r.out).warnings.length).toBeGreaterThan(0);
     // ps lists the vCPU threads in vCPU order.
     const ps = await runCli(['ps', g.name, '--json']);

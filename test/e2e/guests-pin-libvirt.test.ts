@@ -61,7 +61,7 @@ describe.skipIf(!reachable)('issue 16: pinning libvirt domains (real libvirtd)',
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('item 1: re-pins a domain libvirt already pinned (libvirt widens its own cgroup); unpin goes back to libvirt\'s pin', async () => {
+  it("item 1: re-pins a domain libvirt already pinned (libvirt widens its own cgroup); unpin goes back to libvirt's pin", async () => {
     const t0 = vcpuTid(tuned.pid, 0);
     expect(allowed(tuned.pid, t0)).toBe('1');
     const r = await runCli(['pin', tuned.name, '--vcpu', '0=0', '--via-libvirt', '--json']);
@@ -151,7 +151,7 @@ describe.skipIf(!reachable)('issue 16: pinning libvirt domains (real libvirtd)',
     expect(await inactiveXml(tuned.name)).toBe(xmlBefore);
   });
 
-  it('item 8: --cgroup never moves a libvirt domain\'s threads (default, --via-libvirt, --direct): refused with a code', async () => {
+  it("item 8: --cgroup never moves a libvirt domain's threads (default, --via-libvirt, --direct): refused with a code", async () => {
     const t0 = vcpuTid(plain.pid, 0);
     const cgBefore = cpusetOf(plain.pid, t0);
     expect(cgBefore).toMatch(/libvirt-qemu\/vcpu0$/);
@@ -220,7 +220,10 @@ describe.skipIf(!reachable)('issue 16: pinning libvirt domains (real libvirtd)',
       expect(await vcpupin(plain.name)).toEqual({ 0: all, 1: all });
 
       const partialPlan = join(dir, 'partial.json');
-      writeFileSync(partialPlan, JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name: plain.name, vcpus: { 0: '1' }, emulator: null, iothreads: {} }] }));
+      writeFileSync(
+        partialPlan,
+        JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name: plain.name, vcpus: { 0: '1' }, emulator: null, iothreads: {} }] }),
+      );
       const p = await runCli(['pin', '--plan', partialPlan, '--json']);
       expect(p.code).toBe(2);
       expect(errorOf(p)).toMatchObject({ code: 'E_PIN_PLAN_PARTIAL', details: { missing: [1] } });

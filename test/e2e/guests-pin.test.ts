@@ -27,7 +27,9 @@ function psr(pid: number, tid: number): number {
 }
 async function vcpuTids(g: TestGuest): Promise<number[]> {
   const snap = await snapshotGuests({ host, pids: [g.pid], full: false, qmp: false });
-  return snap.guests[0]!.threads.filter((t) => t.role === 'vcpu').sort((a, b) => (a.vcpu ?? 0) - (b.vcpu ?? 0)).map((t) => t.tid);
+  return snap.guests[0]!.threads.filter((t) => t.role === 'vcpu')
+    .sort((a, b) => (a.vcpu ?? 0) - (b.vcpu ?? 0))
+    .map((t) => t.tid);
 }
 async function allTids(g: TestGuest): Promise<number[]> {
   const snap = await snapshotGuests({ host, pids: [g.pid], full: false, qmp: false });
@@ -84,14 +86,18 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu pin / unpin on real QE
     // A halted thread usually has not run since, so its psr still names the old CPU (TCG
     // sometimes kicks it); whichever happened, ps flags exactly the threads whose psr is
     // outside their new affinity.
-    const stale = (JSON.parse((await runCli(['ps', '--json'])).out) as { guests: { pid: number; threads: { tid: number; psr: number; psrStale: boolean }[] }[] }).guests.find((x) => x.pid === h.pid)!;
+    const stale = (
+      JSON.parse((await runCli(['ps', '--json'])).out) as { guests: { pid: number; threads: { tid: number; psr: number; psrStale: boolean }[] }[] }
+    ).guests.find((x) => x.pid === h.pid)!;
     for (const tid of tids) {
       const t = stale.threads.find((x) => x.tid === tid)!;
       expect(t.psrStale).toBe(t.psr !== target);
     }
     const r = await runCli(['ps', '--refresh-psr', '--json']);
     expect(r.code).toBe(0);
-    const g = (JSON.parse(r.out) as { guests: { pid: number; threads: { tid: number; psr: number; psrStale: boolean }[] }[] }).guests.find((x) => x.pid === h.pid)!;
+    const g = (JSON.parse(r.out) as { guests: { pid: number; threads: { tid: number; psr: number; psrStale: boolean }[] }[] }).guests.find(
+      (x) => x.pid === h.pid,
+    )!;
     for (const tid of tids) expect(g.threads.find((t) => t.tid === tid)).toMatchObject({ psr: target, psrStale: false });
     await h.stop();
   });
@@ -125,8 +131,23 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu pin / unpin on real QE
     };
     const err = await pinGuests(
       [
-        { guest: a.name, spec: spec([[0, [1]], [1, [0]]], [0]) },
-        { guest: victim.name, spec: spec([[0, [1]], [1, [1]]]) },
+        {
+          guest: a.name,
+          spec: spec(
+            [
+              [0, [1]],
+              [1, [0]],
+            ],
+            [0],
+          ),
+        },
+        {
+          guest: victim.name,
+          spec: spec([
+            [0, [1]],
+            [1, [1]],
+          ]),
+        },
       ],
       { host, edge, stateDir },
     ).catch((e: unknown) => e);
@@ -149,7 +170,17 @@ describe.skipIf(!qemuPresent || online.length < 2)('kvcpu pin / unpin on real QE
   it('pins two guests from a plan file via the taskset fallback, then unpins both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvcpu-plan-'));
     const plan = join(dir, 'plan.json');
-    writeFileSync(plan, JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name: a.name, vcpus: { '0': '0', '1': '1' } }, { name: b.name, vcpus: { '1': '0' }, emulator: '1' }] }));
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        kind: 'kvcpu-pin-plan',
+        version: 1,
+        guests: [
+          { name: a.name, vcpus: { '0': '0', '1': '1' } },
+          { name: b.name, vcpus: { '1': '0' }, emulator: '1' },
+        ],
+      }),
+    );
     const edge = realAffinityEdge('/', { useNative: false });
     expect(edge.method).toBe('taskset');
     const { jobsFromPlan } = await import('../../src/guests/pin-guests.ts');

@@ -41,7 +41,10 @@ describe.skipIf(!qemuPresent)('kvcpu ps / top on real QEMU guests', () => {
     const a = mine(snap.guests, spin);
     expect(a.name).toBe(spin.name);
     expect(a.config).toMatchObject({ accel: 'tcg', smpCpus: 2, cpuModel: 'qemu64', memoryMiB: 16, qmpSockets: [spin.qmpSocket] });
-    expect(a.threads.filter((t) => t.role === 'vcpu').map((t) => [t.vcpu, t.comm])).toEqual([[0, 'CPU 0/TCG'], [1, 'CPU 1/TCG']]);
+    expect(a.threads.filter((t) => t.role === 'vcpu').map((t) => [t.vcpu, t.comm])).toEqual([
+      [0, 'CPU 0/TCG'],
+      [1, 'CPU 1/TCG'],
+    ]);
     expect(a.threads.find((t) => t.tid === a.pid)).toMatchObject({ role: 'emulator', detail: 'main' });
     expect(a.threads.find((t) => t.comm === 'IO mon_iothread')?.role).toBe('emulator');
 
@@ -61,7 +64,9 @@ describe.skipIf(!qemuPresent)('kvcpu ps / top on real QEMU guests', () => {
   it('agrees with procps (ps -L) on TIDs, names and affinity; spinning vCPUs have live psr and CPU time', async () => {
     const snap = await snapshotGuests({ host });
     for (const g of [spin, single, io]) {
-      const ours = mine(snap.guests, g).threads.map((t) => `${t.tid} ${t.comm}`).sort();
+      const ours = mine(snap.guests, g)
+        .threads.map((t) => `${t.tid} ${t.comm}`)
+        .sort();
       const ps = execFileSync('ps', ['-L', '-o', 'tid=,comm=', '-p', String(g.pid)], { encoding: 'utf8' })
         .trim()
         .split('\n')
@@ -81,7 +86,9 @@ describe.skipIf(!qemuPresent)('kvcpu ps / top on real QEMU guests', () => {
   it('kvcpu ps --json has the documented shape; the table lists all guests', async () => {
     const r = await runCli(['ps', '--json']);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { guests: { pid: number; name: string; threads: { tid: number; role: string; vcpu: number | null; psr: number; affinity: string }[] }[] };
+    const j = JSON.parse(r.out) as {
+      guests: { pid: number; name: string; threads: { tid: number; role: string; vcpu: number | null; psr: number; affinity: string }[] }[];
+    };
     const g = j.guests.find((x) => x.pid === spin.pid)!;
     expect(g.name).toBe(spin.name);
     for (const t of g.threads) {
@@ -97,7 +104,10 @@ describe.skipIf(!qemuPresent)('kvcpu ps / top on real QEMU guests', () => {
   it('kvcpu top --iterations shows the spinning vCPUs busy and the halted one idle', async () => {
     const r = await runCli(['top', '--interval', '0.5', '--iterations', '2', '--json']);
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { rows: { pid: number; cpuPct: number; vcpu: number }[] });
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { rows: { pid: number; cpuPct: number; vcpu: number }[] });
     expect(lines).toHaveLength(2);
     const rows = lines[1]!.rows.filter((x) => x.pid === spin.pid);
     expect(rows).toHaveLength(2);

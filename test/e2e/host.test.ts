@@ -63,23 +63,33 @@ async function bootAndDump(args: string[], append = '', timeoutMs = 150_000): Pr
   const busybox = readFileSync(join(linuxGuestCacheDir, 'busybox'));
   const dir = mkdtempSync(join(tmpdir(), 'kvcpu-host-e2e-'));
   const initrd = join(dir, 'initrd.cpio.gz');
-  writeFileSync(
-    initrd,
-    buildBusyboxInitramfs(INIT, busybox),
-  );
+  writeFileSync(initrd, buildBusyboxInitramfs(INIT, busybox));
   const log = join(dir, 'serial.log');
   const qboot = '/usr/share/qemu/qboot.rom';
   const child = spawn(
     'qemu-system-x86_64',
     [
-      '-nodefaults', '-no-user-config', '-display', 'none',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
       // One host thread for all vCPUs: at most one spinning CPU on this 2-CPU machine.
-      '-accel', 'tcg,thread=single',
-      '-machine', 'q35',
+      '-accel',
+      'tcg,thread=single',
+      '-machine',
+      'q35',
       ...(existsSync(qboot) ? ['-bios', qboot] : []),
-      '-kernel', kernel, '-initrd', initrd,
-      '-append', `console=ttyS0 quiet panic=-1 mitigations=off ${append}`.trim(),
-      '-serial', `file:${log}`, '-monitor', 'none', '-no-reboot',
+      '-kernel',
+      kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      `console=ttyS0 quiet panic=-1 mitigations=off ${append}`.trim(),
+      '-serial',
+      `file:${log}`,
+      '-monitor',
+      'none',
+      '-no-reboot',
       ...args,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -142,13 +152,20 @@ describe.skipIf(!haveQemu)('readHost on a real guest kernel’s /proc and /sys (
   // 2 sockets x 2 cores x 2 threads, two NUMA nodes (one per socket). An Intel vendor:
   // Linux ignores SMT on AMD CPUs without topoext, which qemu64 lacks.
   const guest = guestTreeSnapshot([
-    '-cpu', 'qemu64,vendor=GenuineIntel',
-    '-smp', '8,sockets=2,cores=2,threads=2',
-    '-m', '256',
-    '-object', 'memory-backend-ram,id=m0,size=128M',
-    '-object', 'memory-backend-ram,id=m1,size=128M',
-    '-numa', 'node,nodeid=0,cpus=0-3,memdev=m0',
-    '-numa', 'node,nodeid=1,cpus=4-7,memdev=m1',
+    '-cpu',
+    'qemu64,vendor=GenuineIntel',
+    '-smp',
+    '8,sockets=2,cores=2,threads=2',
+    '-m',
+    '256',
+    '-object',
+    'memory-backend-ram,id=m0,size=128M',
+    '-object',
+    'memory-backend-ram,id=m1,size=128M',
+    '-numa',
+    'node,nodeid=0,cpus=0-3,memdev=m0',
+    '-numa',
+    'node,nodeid=1,cpus=4-7,memdev=m1',
   ]);
 
   it('finds the sockets, cores and threads QEMU was told to build', (ctx) => {

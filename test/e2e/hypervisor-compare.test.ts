@@ -38,7 +38,11 @@ async function virshVerdict(file: string): Promise<Verdict> {
   let missing: string[] = [];
   if (result === 'incompatible') {
     const err = await run(['hypervisor-cpu-compare', '--virttype', 'qemu', '--error', file]);
-    missing = /does not provide required features: (.*)$/m.exec(err)?.[1]?.split(', ').map((s) => s.trim()) ?? [];
+    missing =
+      /does not provide required features: (.*)$/m
+        .exec(err)?.[1]
+        ?.split(', ')
+        .map((s) => s.trim()) ?? [];
   }
   return { result, missing };
 }
@@ -76,7 +80,9 @@ describe.skipIf(!reachable)('cpu compare --hypervisor tcg = virsh hypervisor-cpu
         disagreements.push(`${g.name}: kvcpu ${got.result} [${got.missing.join(' ')}], virsh ${want.result} [${want.missing.join(' ')}]`);
       }
     }
-    console.info(`hypervisor-cpu-compare: ${guests.length} guest CPUs, ${[...results].map(([k, v]) => `${v} ${k}`).join(', ')}; ${disagreements.length} disagreements`);
+    console.info(
+      `hypervisor-cpu-compare: ${guests.length} guest CPUs, ${[...results].map(([k, v]) => `${v} ${k}`).join(', ')}; ${disagreements.length} disagreements`,
+    );
     expect(disagreements).toEqual([]);
     // Both verdicts occur (TCG runs the old models, not the new ones).
     expect(results.get('incompatible')).toBeGreaterThan(5);

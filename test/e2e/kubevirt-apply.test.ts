@@ -21,7 +21,29 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function selfSigned(name: string, cn: string): { cert: string; key: string } {
   const cert = path.join(work, `${name}.crt`);
   const key = path.join(work, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
@@ -73,7 +95,14 @@ function stub(opts: { tls: boolean; token?: string; clientCert?: string; node?: 
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
       const peer = opts.tls ? (req.socket as TLSSocket).getPeerCertificate() : null;
-      const s: Seen = { method: req.method!, url: req.url!, contentType: req.headers['content-type'], auth: req.headers.authorization, clientCert: peer && peer.raw ? new X509Certificate(peer.raw).fingerprint256 : null, body };
+      const s: Seen = {
+        method: req.method!,
+        url: req.url!,
+        contentType: req.headers['content-type'],
+        auth: req.headers.authorization,
+        clientCert: peer && peer.raw ? new X509Certificate(peer.raw).fingerprint256 : null,
+        body,
+      };
       seen.push(s);
       const send = (status: number, obj: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -108,7 +137,9 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function kubeconfig(name: string, server: string, user: string): string {
   const f = path.join(work, `${name}.kubeconfig`);
-  writeFileSync(f, `apiVersion: v1
+  writeFileSync(
+    f,
+    `apiVersion: v1
 kind: Config
 current-context: test
 contexts:
@@ -125,7 +156,8 @@ users:
 - name: u1
   user:
 ${user}
-`);
+`,
+  );
   return f;
 }
 
@@ -277,7 +309,9 @@ describe('labels apply with a client certificate, over plain HTTP, and in-cluste
     const r = await kubeRequest(t, 'GET', '/api/v1/nodes/n1');
     expect(r.status).toBe(200);
     expect(st.seen[0]!.auth).toBe('Bearer sa-token');
-    expect(() => inClusterTarget({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' }, path.join(work, 'nope'))).toThrow(/service account token/);
+    expect(() => inClusterTarget({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' }, path.join(work, 'nope'))).toThrow(
+      /service account token/,
+    );
   });
 
   it('refuses kubeconfigs it cannot use: exec plugins, no server scheme, missing file', async () => {

@@ -17,7 +17,27 @@ const virsh = (args: string[]) => spawnSync('virsh', ['-c', URI, ...args], { enc
 const base = ['--machine', 'q35', '--arch', 'x86_64', '--virttype', existsSync('/dev/kvm') ? 'kvm' : 'qemu'];
 const work = mkdtempSync(path.join(tmpdir(), 'kvcpu-kv-labels-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const OBSOLETE = new Set(['486', 'pentium', 'pentium2', 'pentium3', 'pentiumpro', 'coreduo', 'n270', 'core2duo', 'Conroe', 'athlon', 'phenom', 'qemu64', 'qemu32', 'kvm64', 'kvm32', 'Opteron_G1', 'Opteron_G2'].flatMap((m) => [m, `${m}-v1`]));
+const OBSOLETE = new Set(
+  [
+    '486',
+    'pentium',
+    'pentium2',
+    'pentium3',
+    'pentiumpro',
+    'coreduo',
+    'n270',
+    'core2duo',
+    'Conroe',
+    'athlon',
+    'phenom',
+    'qemu64',
+    'qemu32',
+    'kvm64',
+    'kvm32',
+    'Opteron_G1',
+    'Opteron_G2',
+  ].flatMap((m) => [m, `${m}-v1`]),
+);
 
 /** The labels of KubeVirt's rules, read off libvirt's XML with regular expressions (no kvcpu code). */
 function expectedLabels(domcaps: string, supported: string, caps: string): Record<string, string> {
@@ -105,7 +125,13 @@ print(json.dumps({'extensions': ext, 'msrs': list(struct.unpack('%dI' % n, buf[4
     expect(mine!.msrs).toEqual(oracle.msrs);
     expect(mine!.msrs.length).toBeGreaterThan(0);
     const live = await runCli(['labels', '--json']);
-    const hv = Object.keys((JSON.parse(live.out) as { labels: Record<string, string> }).labels).filter((k) => k.startsWith('hyperv.node.kubevirt.io/')).map((k) => k.slice(24));
-    expect(hv).toEqual(hypervCapabilities(oracle as KvmHypervAnswers).slice().sort());
+    const hv = Object.keys((JSON.parse(live.out) as { labels: Record<string, string> }).labels)
+      .filter((k) => k.startsWith('hyperv.node.kubevirt.io/'))
+      .map((k) => k.slice(24));
+    expect(hv).toEqual(
+      hypervCapabilities(oracle as KvmHypervAnswers)
+        .slice()
+        .sort(),
+    );
   });
 });

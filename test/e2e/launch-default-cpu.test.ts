@@ -22,10 +22,21 @@ describe.skipIf(!qemuPresent)('launch: the default -cpu runs under the chosen ac
       if (accel === 'kvm' && !kvmPresent) ctx.skip('/dev/kvm cannot create a VM here');
       const d = chooseDefaultCpu(await accelFeatures(accel));
       // Whatever the default is, `models` agrees it runs: qemu64 runnable, or qemu64 minus exactly its missing features.
-      const rows = JSON.parse((await runCli(['models', '--json', '--accel', accel])).out).models as { name: string; runnable: boolean; unavailable: string[] }[];
+      const rows = JSON.parse((await runCli(['models', '--json', '--accel', accel])).out).models as {
+        name: string;
+        runnable: boolean;
+        unavailable: string[];
+      }[];
       const q = rows.find((r) => r.name === 'qemu64')!;
       expect(d.dropped).toEqual([...q.unavailable].sort());
-      expect(d.cpu).toBe(q.runnable ? 'qemu64' : `qemu64,${q.unavailable.sort().map((f) => `-${f}`).join(',')}`);
+      expect(d.cpu).toBe(
+        q.runnable
+          ? 'qemu64'
+          : `qemu64,${q.unavailable
+              .sort()
+              .map((f) => `-${f}`)
+              .join(',')}`,
+      );
       // QEMU's own verdict: with enforce it starts.
       const g = await startTestGuest({ prefix: `kvt-answers-dflt-${accel}`, smp: '1', accel, cpu: `${d.cpu},enforce` });
       await g.stop();

@@ -48,7 +48,7 @@ describe.skipIf(!reachable)('virsh capabilities XML as a host CPU (live libvirtd
     expect(full.out.trim()).toBe(wantFull);
   });
 
-  it('cpu compare --host caps.xml gives virsh cpu-compare\'s verdict for this host', { timeout: 120_000 }, async () => {
+  it("cpu compare --host caps.xml gives virsh cpu-compare's verdict for this host", { timeout: 120_000 }, async () => {
     const caps = join(dir, 'caps2.xml');
     writeFileSync(caps, await virsh('capabilities'));
     const verdicts = new Set<string>();

@@ -68,7 +68,12 @@ describe.skipIf(!reachable)('libvirt domains (real libvirtd, QEMU TCG)', () => {
     expect(p).toMatchObject({ name: persistent.name, libvirt: true, vcpus: 2 });
     expect(t.threads.filter((x) => x.role === 'vcpu').map((x) => x.vcpu)).toEqual([0]);
     expect(t.threads.filter((x) => x.role === 'iothread')).toHaveLength(1);
-    expect(p.threads.filter((x) => x.role === 'vcpu').map((x) => x.vcpu).sort()).toEqual([0, 1]);
+    expect(
+      p.threads
+        .filter((x) => x.role === 'vcpu')
+        .map((x) => x.vcpu)
+        .sort(),
+    ).toEqual([0, 1]);
     // Same thread ids libvirt recorded for the vCPUs (its status XML): virsh vcpuinfo agrees on the affinity.
     const info = await virsh('vcpuinfo', persistent.name);
     expect(info.match(/^VCPU:/gm)).toHaveLength(2);
@@ -79,11 +84,11 @@ describe.skipIf(!reachable)('libvirt domains (real libvirtd, QEMU TCG)', () => {
     expect(r.code, r.out + r.err).toBe(0);
     const out = JSON.parse(r.out);
     expect(out.method).toBe('virsh');
-    expect(out.commands).toEqual([
-      `virsh vcpupin ${transient.name} 0 1 --live`,
-      `virsh iothreadpin ${transient.name} 1 0 --live`,
-      `virsh emulatorpin ${transient.name} 0 --live`,
-    ].sort((a, b) => out.commands.indexOf(a) - out.commands.indexOf(b)));
+    expect(out.commands).toEqual(
+      [`virsh vcpupin ${transient.name} 0 1 --live`, `virsh iothreadpin ${transient.name} 1 0 --live`, `virsh emulatorpin ${transient.name} 0 --live`].sort(
+        (a, b) => out.commands.indexOf(a) - out.commands.indexOf(b),
+      ),
+    );
     // libvirt lists offline (hot-pluggable) vCPUs too: vCPU 1 keeps the default.
     expect(await virshVcpupin(transient.name)).toEqual({ 0: '1', 1: '0-1' });
     expect(await virshEmulatorpin(transient.name)).toBe('0');
@@ -157,7 +162,12 @@ describe.skipIf(!reachable)('libvirt domains (real libvirtd, QEMU TCG)', () => {
     expect(out.added).toHaveLength(1);
     expect(out.added[0]).toMatchObject({ cpuIndex: 1, thread: 'CPU 1/TCG' });
     expect(out.guestSteps.join('\n')).toMatch(/cpu1\/online/);
-    expect((await threadsOf(transient)).filter((t) => t.role === 'vcpu').map((t) => t.vcpu).sort()).toEqual([0, 1]);
+    expect(
+      (await threadsOf(transient))
+        .filter((t) => t.role === 'vcpu')
+        .map((t) => t.vcpu)
+        .sort(),
+    ).toEqual([0, 1]);
     expect(await virsh('vcpucount', transient.name)).toMatch(/current\s+live\s+2/);
 
     const over = await runCli(['hotplug', transient.name, '--to', '3', '--json']);

@@ -34,7 +34,12 @@ describe('one definition of runnable for models and report', () => {
       const data = rep.sections.models.data;
       if (data.accel === accel) {
         expect(data.runnableCount.all).toEqual(all.summary.all);
-        expect(data.runnable).toEqual(named.filter((r) => r.runnable).map((r) => r.name).sort((a, b) => a.localeCompare(b)));
+        expect(data.runnable).toEqual(
+          named
+            .filter((r) => r.runnable)
+            .map((r) => r.name)
+            .sort((a, b) => a.localeCompare(b)),
+        );
         const text = (await runCli(['report', '--only', 'models'])).out;
         expect(text).toContain(`Runnable models:    ${want}`);
       }
@@ -48,6 +53,8 @@ describe('one definition of runnable for models and report', () => {
     const g = await startTestGuest({ prefix: 'kvt-answers-run', smp: '1', cpu: `${yes.name},enforce` });
     expect(g.pid).toBeGreaterThan(0);
     await g.stop();
-    await expect(startTestGuest({ prefix: 'kvt-answers-norun', smp: '1', cpu: `${no.name},enforce` })).rejects.toThrow(/not support|unavailable|doesn't support/i);
+    await expect(startTestGuest({ prefix: 'kvt-answers-norun', smp: '1', cpu: `${no.name},enforce` })).rejects.toThrow(
+      /not support|unavailable|doesn't support/i,
+    );
   });
 });

@@ -66,7 +66,18 @@ describe.skipIf(!hasNova || !hasVirsh || !existsSync(REAL))('Nova CPU traits vs 
   }, 120_000);
 
   it('custom mode expands the configured models; extra flags add their traits', async () => {
-    const r = await runCli(['traits', '--cpu', path.join(repo, 'test/fixtures/hosts/this-machine-amd-epyc-2c/proc/cpuinfo'), '--cpu-mode', 'custom', '--cpu-models', 'Haswell-noTSX', '--extra-flags', 'avx512f', '--json']);
+    const r = await runCli([
+      'traits',
+      '--cpu',
+      path.join(repo, 'test/fixtures/hosts/this-machine-amd-epyc-2c/proc/cpuinfo'),
+      '--cpu-mode',
+      'custom',
+      '--cpu-models',
+      'Haswell-noTSX',
+      '--extra-flags',
+      'avx512f',
+      '--json',
+    ]);
     expect(r.code, r.err).toBe(0);
     const t = (JSON.parse(r.out) as { traits: string[] }).traits;
     expect(t).toContain('HW_CPU_X86_AVX2');

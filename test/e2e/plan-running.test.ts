@@ -100,7 +100,15 @@ describe.skipIf(!qemuPresent)('plan --running: where a new guest fits now (real 
   });
 
   it('--running is refused for a captured host (no processes to read)', async () => {
-    const r = await runCli(['plan', '--running', '--root', '../shared/reference/hosts/cases/hw-32intel64-2p8co2t+8ve/root', '--guest', 'name=g,vcpus=2', '--json']);
+    const r = await runCli([
+      'plan',
+      '--running',
+      '--root',
+      '../shared/reference/hosts/cases/hw-32intel64-2p8co2t+8ve/root',
+      '--guest',
+      'name=g,vcpus=2',
+      '--json',
+    ]);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).error.code).toBe('E_USAGE');
   });

@@ -14,7 +14,12 @@ import { runCli } from '../support/run-cli.ts';
 const online = parseCpulist(readHost().cpus.online);
 const helpOf = async (cmd: string) => (await runCli([cmd, '--help'])).out;
 // launch/pin/ps come from the guests capability; the test needs all three and QEMU.
-const available = qemuAvailable() && online.length >= 2 && (await helpOf('launch')).includes('--pin') && (await helpOf('pin')).includes('--plan') && (await helpOf('ps')).includes('--json');
+const available =
+  qemuAvailable() &&
+  online.length >= 2 &&
+  (await helpOf('launch')).includes('--pin') &&
+  (await helpOf('pin')).includes('--plan') &&
+  (await helpOf('ps')).includes('--json');
 
 const tag = `${process.pid}`;
 const A = `plane2e-a-${tag}`;
@@ -40,7 +45,19 @@ describe.skipIf(!available)('plan -> launch -> pin --plan -> ps (real QEMU, TCG)
   beforeAll(async () => {
     // CPU 1 for pinned vCPUs, CPU 0 for floating ones: a gets CPU 1 and its emulator threads go to
     // the shared set (like Nova with cpu_shared_set); b floats on CPU 0.
-    const r = await runCli(['plan', '--no-running', '--dedicated-set', String(online[1]), '--shared-set', String(online[0]), '--guest', `name=${A},vcpus=1,policy=dedicated,memory=16`, '--guest', `name=${B},vcpus=1,policy=shared,memory=16`, '--json']);
+    const r = await runCli([
+      'plan',
+      '--no-running',
+      '--dedicated-set',
+      String(online[1]),
+      '--shared-set',
+      String(online[0]),
+      '--guest',
+      `name=${A},vcpus=1,policy=dedicated,memory=16`,
+      '--guest',
+      `name=${B},vcpus=1,policy=shared,memory=16`,
+      '--json',
+    ]);
     expect(r.code, r.err + r.out).toBe(0);
     writeFileSync(planFile, r.out);
     plan = PinPlanSchema.parse(JSON.parse(r.out));
@@ -84,7 +101,11 @@ describe.skipIf(!available)('plan -> launch -> pin --plan -> ps (real QEMU, TCG)
     expect(p.code, p.err + p.out).toBe(0);
     const ps = await runCli(['ps', '--json']);
     expect(ps.code, ps.err).toBe(0);
-    const guests = JSON.parse(ps.out).guests as { name: string; pid: number; threads: { tid: number; role: string; vcpu: number | null; affinity: string }[] }[];
+    const guests = JSON.parse(ps.out).guests as {
+      name: string;
+      pid: number;
+      threads: { tid: number; role: string; vcpu: number | null; affinity: string }[];
+    }[];
     for (const g of plan.guests) {
       const seen = guests.find((x) => x.name === g.name);
       expect(seen, `ps shows ${g.name}`).toBeDefined();

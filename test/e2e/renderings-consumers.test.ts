@@ -10,7 +10,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { qemuAvailable } from '../../src/qmp/start-qemu.ts';
 import { qemuOptionLines } from '../../src/render/render-qemu.ts';
-import { askNova, flavorFromScript, judgeKubevirt, judgeLibvirt, judgeNova, judgeProxmox, judgeQemu, type NovaFlavor, type PlanView, type Verdict } from '../support/consumer-judges.ts';
+import {
+  askNova,
+  flavorFromScript,
+  judgeKubevirt,
+  judgeLibvirt,
+  judgeNova,
+  judgeProxmox,
+  judgeQemu,
+  type NovaFlavor,
+  type PlanView,
+  type Verdict,
+} from '../support/consumer-judges.ts';
 import { HOSTS, RENDER_CASES } from '../support/render-cases.ts';
 import { runCli } from '../support/run-cli.ts';
 
@@ -24,7 +35,9 @@ interface Rendered {
   args: string[];
 }
 
-const tally = new Map<Consumer, { pass: number; fail: number; refused: number; skipped: number }>(CONSUMERS.map((c) => [c, { pass: 0, fail: 0, refused: 0, skipped: 0 }]));
+const tally = new Map<Consumer, { pass: number; fail: number; refused: number; skipped: number }>(
+  CONSUMERS.map((c) => [c, { pass: 0, fail: 0, refused: 0, skipped: 0 }]),
+);
 const failures: string[] = [];
 
 function count(c: Consumer, id: string, v: Verdict | 'refused'): void {
@@ -92,44 +105,59 @@ describe.skipIf(!existsSync(HOSTS))('renderings their consumers accept and read 
     }
   }, 600_000);
 
-  it.skipIf(!qemuAvailable())('QEMU starts every QEMU rendering; query-hotpluggable-cpus and info numa match the plan', async () => {
-    for (const r of rendered) {
-      const x = r.renderings.qemu;
-      if ('error' in x) count('qemu', r.id, 'refused');
-      else count('qemu', r.id, await judgeQemu(x.text, r.plan));
-    }
-  }, 900_000);
-
-  it.skipIf(!libvirtUp || !validatorUp)('libvirt: virt-xml-validate, virsh define --validate, dumpxml and domxml-to-native read the plan', async () => {
-    for (const r of rendered) {
-      const x = r.renderings.libvirt;
-      if ('error' in x) {
-        expect(x.error.code, r.id).toMatch(/^E_RENDER_/);
-        count('libvirt', r.id, 'refused');
-      } else count('libvirt', r.id, await judgeLibvirt(x.text, r.plan, `${r.plan.name}-${process.pid}`));
-    }
-  }, 900_000);
-
-  it.skipIf(!novaUp)("Nova's extra-spec validators and nova.virt.hardware read the flavors as the plan", () => {
-    const flavors: { id: string; f: Consumer; flavor: NovaFlavor; text: string; plan: PlanView }[] = [];
-    for (const r of rendered) {
-      for (const f of ['nova', 'nova-json'] as const) {
-        const x = r.renderings[f];
-        if ('error' in x) {
-          count(f, r.id, 'refused');
-          continue;
-        }
-        const flavor = f === 'nova' ? flavorFromScript(x.text) : (() => {
-          const j = JSON.parse(x.text);
-          return { vcpus: j.flavor.vcpus, ram: j.flavor.ram, extra_specs: j.extra_specs } as NovaFlavor;
-        })();
-        if (typeof flavor === 'string') count(f, r.id, { ok: false, problems: [flavor] });
-        else flavors.push({ id: r.id, f, flavor, text: x.text, plan: r.plan });
+  it.skipIf(!qemuAvailable())(
+    'QEMU starts every QEMU rendering; query-hotpluggable-cpus and info numa match the plan',
+    async () => {
+      for (const r of rendered) {
+        const x = r.renderings.qemu;
+        if ('error' in x) count('qemu', r.id, 'refused');
+        else count('qemu', r.id, await judgeQemu(x.text, r.plan));
       }
-    }
-    const answers = askNova(flavors.map((x) => x.flavor));
-    flavors.forEach((x, i) => count(x.f, x.id, judgeNova(x.text, x.flavor, answers[i]!, x.plan)));
-  }, 300_000);
+    },
+    900_000,
+  );
+
+  it.skipIf(!libvirtUp || !validatorUp)(
+    'libvirt: virt-xml-validate, virsh define --validate, dumpxml and domxml-to-native read the plan',
+    async () => {
+      for (const r of rendered) {
+        const x = r.renderings.libvirt;
+        if ('error' in x) {
+          expect(x.error.code, r.id).toMatch(/^E_RENDER_/);
+          count('libvirt', r.id, 'refused');
+        } else count('libvirt', r.id, await judgeLibvirt(x.text, r.plan, `${r.plan.name}-${process.pid}`));
+      }
+    },
+    900_000,
+  );
+
+  it.skipIf(!novaUp)(
+    "Nova's extra-spec validators and nova.virt.hardware read the flavors as the plan",
+    () => {
+      const flavors: { id: string; f: Consumer; flavor: NovaFlavor; text: string; plan: PlanView }[] = [];
+      for (const r of rendered) {
+        for (const f of ['nova', 'nova-json'] as const) {
+          const x = r.renderings[f];
+          if ('error' in x) {
+            count(f, r.id, 'refused');
+            continue;
+          }
+          const flavor =
+            f === 'nova'
+              ? flavorFromScript(x.text)
+              : (() => {
+                  const j = JSON.parse(x.text);
+                  return { vcpus: j.flavor.vcpus, ram: j.flavor.ram, extra_specs: j.extra_specs } as NovaFlavor;
+                })();
+          if (typeof flavor === 'string') count(f, r.id, { ok: false, problems: [flavor] });
+          else flavors.push({ id: r.id, f, flavor, text: x.text, plan: r.plan });
+        }
+      }
+      const answers = askNova(flavors.map((x) => x.flavor));
+      flavors.forEach((x, i) => count(x.f, x.id, judgeNova(x.text, x.flavor, answers[i]!, x.plan)));
+    },
+    300_000,
+  );
 
   it("KubeVirt v1.9.0's OpenAPI schema and VMI admission rules accept every VMI, read as the plan", () => {
     for (const r of rendered) {
@@ -151,7 +179,9 @@ describe.skipIf(!existsSync(HOSTS))('renderings their consumers accept and read 
   });
 
   afterAll(() => {
-    const lines = [...tally.entries()].map(([c, t]) => `  ${c.padEnd(9)} ${t.pass} passed, ${t.fail} failed, ${t.refused} refused with a code, ${t.skipped} skipped`);
+    const lines = [...tally.entries()].map(
+      ([c, t]) => `  ${c.padEnd(9)} ${t.pass} passed, ${t.fail} failed, ${t.refused} refused with a code, ${t.skipped} skipped`,
+    );
     console.log(`consumer validators over ${rendered.length} plans:\n${lines.join('\n')}`);
     if (failures.length) console.log(failures.join('\n'));
   });

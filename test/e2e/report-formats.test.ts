@@ -67,7 +67,15 @@ describe.skipIf(!qemuPresent)('kvcpu report --format html|markdown with real gue
   it.skipIf(!existsSync(CHROMIUM))('Chromium opens it from file:// with no request but the file: a tile per host CPU, a chip per vCPU', async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const attempted: string[] = [];
@@ -101,7 +109,10 @@ describe.skipIf(!qemuPresent)('kvcpu report --format html|markdown with real gue
 
     const chips = p.locator(`[data-cpu] .chip[data-pid="${guest.pid}"][data-role="vcpu"]`);
     expect(await chips.count()).toBe(2);
-    expect((await chips.evaluateAll((es) => es.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-vcpu')))).sort()).toEqual(['0', '1']);
+    expect((await chips.evaluateAll((es) => es.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-vcpu')))).sort()).toEqual([
+      '0',
+      '1',
+    ]);
     for (const t of await chips.allTextContents()) expect(t).toMatch(new RegExp(`^${guest.name}/vCPU [01]`));
     expect(await p.locator(`[data-cpu] .chip[data-guest="${guest.name}"]`).count()).toBeGreaterThanOrEqual(2);
     if (domain) {

@@ -20,7 +20,11 @@ import { mapLimit } from '../support/map-limit.ts';
 const haveQemu = qemuAvailable();
 const qemuVersion = haveQemu ? await qemuBinaryVersion() : '';
 // kvcpu's rules were verified against 7.2; another installed QEMU would need its own profile.
-const skipReason = !haveQemu ? 'qemu-system-x86_64 not installed' : !qemuVersion.startsWith('7.2.') ? `installed QEMU is ${qemuVersion}, the oracle tests model 7.2` : '';
+const skipReason = !haveQemu
+  ? 'qemu-system-x86_64 not installed'
+  : !qemuVersion.startsWith('7.2.')
+    ? `installed QEMU is ${qemuVersion}, the oracle tests model 7.2`
+    : '';
 if (skipReason) console.warn(`smp-verify e2e skipped: ${skipReason}`);
 
 const SEED = 20261127;
@@ -29,7 +33,6 @@ const N = Number(process.env.KVCPU_SMP_ORACLE_N ?? 300);
 // starting new ones after this budget, but insist on a meaningful minimum.
 const BUDGET_MS = Number(process.env.KVCPU_SMP_ORACLE_BUDGET_MS ?? 150_000);
 const MIN_CHECKED = Math.min(N, 120);
-
 
 function bufferIo(stdinLines: string[] = []) {
   const io = { outText: '', errText: '' };
@@ -49,20 +52,25 @@ describe.skipIf(skipReason !== '')('kvcpu smp vs real QEMU 7.2 (oracle)', () => 
   it(`agrees with QEMU on ${N} generated -smp specs (seed ${SEED})`, { timeout: 240_000 }, async () => {
     const cases = generateSmpCases(mulberry32(SEED), N);
     let timeouts = 0;
-    const all = await mapLimit(cases, 2, async (c) => {
-      const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      try {
-        const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', timeoutMs: 45_000 });
-        return { c, parsed, answer, diffs: compareWithQemu(parsed, answer) };
-      } catch (e) {
-        // A QEMU that does not come up in time on a busy host is no answer, not a disagreement.
-        if (isKvcpuError(e) && e.code === 'E_TIMEOUT') {
-          timeouts++;
-          return null;
+    const all = await mapLimit(
+      cases,
+      2,
+      async (c) => {
+        const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
+        try {
+          const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', timeoutMs: 45_000 });
+          return { c, parsed, answer, diffs: compareWithQemu(parsed, answer) };
+        } catch (e) {
+          // A QEMU that does not come up in time on a busy host is no answer, not a disagreement.
+          if (isKvcpuError(e) && e.code === 'E_TIMEOUT') {
+            timeouts++;
+            return null;
+          }
+          throw e;
         }
-        throw e;
-      }
-    }, Date.now() + BUDGET_MS);
+      },
+      Date.now() + BUDGET_MS,
+    );
     const results = all.filter((r) => r !== null);
     expect(timeouts).toBeLessThanOrEqual(Math.max(2, all.length * 0.05));
     console.info(`smp oracle: ${results.length} of ${N} generated specs checked against QEMU ${qemuVersion}`);
@@ -80,7 +88,11 @@ describe.skipIf(skipReason !== '')('kvcpu smp vs real QEMU 7.2 (oracle)', () => 
   });
 
   it('multiple -smp options merge like QEMU', async () => {
-    for (const specs of [['4', 'sockets=2'], ['8,sockets=2', 'sockets=4'], ['4', '8']]) {
+    for (const specs of [
+      ['4', 'sockets=2'],
+      ['8,sockets=2', 'sockets=4'],
+      ['4', '8'],
+    ]) {
       const parsed = parseSmp(specs, { accel: 'tcg' });
       const answer = await askQemuSmp(specs, { accel: 'tcg' });
       expect(compareWithQemu(parsed, answer), specs.join(' -smp ')).toEqual([]);
@@ -108,7 +120,13 @@ describe.skipIf(skipReason !== '')('kvcpu smp vs real QEMU 7.2 (oracle)', () => 
       const answer = await askQemuSmp([m![2]!], { machine: m![1]!, accel: 'tcg' });
       expect(compareWithQemu(parseSmp(m![2]!, { machine: m![1]!, accel: 'tcg' }), answer), text).toEqual([]);
       // and it is the same topology the user's spec gave
-      expect(answer.smpProperty).toMatchObject({ sockets: parsed.topology.sockets, cores: parsed.topology.cores, threads: parsed.topology.threads, cpus: parsed.topology.cpus, maxcpus: parsed.topology.maxcpus });
+      expect(answer.smpProperty).toMatchObject({
+        sockets: parsed.topology.sockets,
+        cores: parsed.topology.cores,
+        threads: parsed.topology.threads,
+        cpus: parsed.topology.cpus,
+        maxcpus: parsed.topology.maxcpus,
+      });
     }
   });
 
@@ -126,7 +144,10 @@ describe.skipIf(skipReason !== '')('kvcpu smp vs real QEMU 7.2 (oracle)', () => 
     expect(c.io.outText).toMatch(/modelled QEMU 6\.1 but the installed QEMU is 7\.2/);
     const d = bufferIo(['{"smp":"4"}\n', '{"smp":"4,x=1"}\n']);
     expect(await main(['smp', '--batch', '--verify'], d.cli)).toBe(0);
-    const lines = d.io.outText.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = d.io.outText
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.ok, l.verify.agrees])).toEqual([
       [true, true],
       [false, true],
@@ -145,9 +166,13 @@ describe.skipIf(!haveVirsh)('libvirt accepts the rendered domain (virsh define -
       if (!r.ok) return;
       const file = join(dir, 'guest.xml');
       writeFileSync(file, renderTopology(r.topology, 'libvirt', { name: 'kvcpu-smp' }));
-      const out = spawnSync('virsh', ['-c', 'test:///default', `define --validate ${file}; vcpucount kvcpu-smp --config --maximum; vcpucount kvcpu-smp --config --current`], {
-        encoding: 'utf8',
-      });
+      const out = spawnSync(
+        'virsh',
+        ['-c', 'test:///default', `define --validate ${file}; vcpucount kvcpu-smp --config --maximum; vcpucount kvcpu-smp --config --current`],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(out.status, out.stderr).toBe(0);
       const nums = out.stdout.match(/^\d+$/gm);
       expect(nums).toEqual([String(r.topology.maxcpus), String(r.topology.cpus)]);
@@ -165,11 +190,16 @@ describe.skipIf(!armQemu)('arm virt vs real qemu-system-aarch64 7.2 (clusters, G
       machine: machines[i % machines.length]!,
     }));
     cases.push({ smp: '16,clusters=2,cores=4', machine: 'virt,gic-version=3' }, { smp: '9', machine: 'virt' }, { smp: '600', machine: 'virt,gic-version=3' });
-    const results = await mapLimit(cases, 2, async (c) => {
-      const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-aarch64', timeoutMs: 45_000 });
-      return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
-    }, Date.now() + 90_000);
+    const results = await mapLimit(
+      cases,
+      2,
+      async (c) => {
+        const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
+        const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-aarch64', timeoutMs: 45_000 });
+        return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
+      },
+      Date.now() + 90_000,
+    );
     expect(results.length).toBeGreaterThan(30);
     expect(results.filter((r) => !r.endsWith(': '))).toEqual([]);
   });
@@ -180,12 +210,21 @@ describe.skipIf(!s390Qemu)('s390x vs real qemu-system-s390x 7.2 (max 248, no SMT
   it('agrees on generated specs', { timeout: 120_000 }, async () => {
     const machines = ['s390-ccw-virtio', 's390-ccw-virtio-6.1', 's390-ccw-virtio-6.2', 's390-ccw-virtio-7.1'];
     const cases = generateSmpCases(mulberry32(SEED + 2), 50).map((c, i) => ({ smp: c.smp, machine: machines[i % machines.length]! }));
-    cases.push({ smp: '4,threads=2', machine: 's390-ccw-virtio' }, { smp: '249', machine: 's390-ccw-virtio' }, { smp: '1,maxcpus=248,sockets=8', machine: 's390-ccw-virtio' });
-    const results = await mapLimit(cases, 2, async (c) => {
-      const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
-      const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-s390x', timeoutMs: 45_000 });
-      return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
-    }, Date.now() + 90_000);
+    cases.push(
+      { smp: '4,threads=2', machine: 's390-ccw-virtio' },
+      { smp: '249', machine: 's390-ccw-virtio' },
+      { smp: '1,maxcpus=248,sockets=8', machine: 's390-ccw-virtio' },
+    );
+    const results = await mapLimit(
+      cases,
+      2,
+      async (c) => {
+        const parsed = parseSmp(c.smp, { machine: c.machine, accel: 'tcg' });
+        const answer = await askQemuSmp([c.smp], { machine: c.machine, accel: 'tcg', binary: 'qemu-system-s390x', timeoutMs: 45_000 });
+        return `${c.machine} -smp '${c.smp}': ${compareWithQemu(parsed, answer).join('; ')}`;
+      },
+      Date.now() + 90_000,
+    );
     expect(results.length).toBeGreaterThan(25);
     expect(results.filter((r) => !r.endsWith(': '))).toEqual([]);
   });

@@ -43,18 +43,32 @@ function report(name: string, details: fc.RunDetails<unknown>): void {
   tried.set(name, details.numRuns);
   console.log(`[fuzz] ${name}: ${details.numRuns} inputs, seed ${FUZZ_SEED}${details.interrupted ? ' (time limit)' : ''}${details.failed ? ' FAILED' : ''}`);
   if (details.failed) {
-    throw new Error(`${name}: counter-example ${fc.stringify(details.counterexample)} (seed ${FUZZ_SEED}, path ${details.counterexamplePath}):\n${String(details.errorInstance)}`);
+    throw new Error(
+      `${name}: counter-example ${fc.stringify(details.counterexample)} (seed ${FUZZ_SEED}, path ${details.counterexamplePath}):\n${String(details.errorInstance)}`,
+    );
   }
 }
 
 /** Run a synchronous property; `check` throws (expect) when the contract is broken. */
 export function fuzz<T>(name: string, arb: fc.Arbitrary<T>, check: (v: T) => void, o: FuzzOptions): void {
-  report(name, fc.check(fc.property(arb, (v) => void check(v)), params(name, o)));
+  report(
+    name,
+    fc.check(
+      fc.property(arb, (v) => void check(v)),
+      params(name, o),
+    ),
+  );
 }
 
 /** Same for asynchronous properties (QMP, CLI runs). */
 export async function fuzzAsync<T>(name: string, arb: fc.Arbitrary<T>, check: (v: T) => Promise<void>, o: FuzzOptions): Promise<void> {
-  report(name, await fc.check(fc.asyncProperty(arb, (v) => check(v)), params(name, o)));
+  report(
+    name,
+    await fc.check(
+      fc.asyncProperty(arb, (v) => check(v)),
+      params(name, o),
+    ),
+  );
 }
 
 /**
@@ -120,7 +134,30 @@ export function negativeCount(v: unknown, keys: RegExp, at = '$', seen = new Set
 /** Digits that stress number handling: small, boundary, 2^31/2^32/2^53, huge, leading zeros. */
 export const numberText = fc.oneof(
   { weight: 5, arbitrary: fc.nat(40).map(String) },
-  { weight: 2, arbitrary: fc.constantFrom('0', '1', '255', '256', '8191', '8192', '65535', '2147483647', '2147483648', '4294967295', '4294967296', '9007199254740993', '99999999999999999999999', '00000000000000000000003', '-1', '1e3', '0x10', ' 7', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '0',
+      '1',
+      '255',
+      '256',
+      '8191',
+      '8192',
+      '65535',
+      '2147483647',
+      '2147483648',
+      '4294967295',
+      '4294967296',
+      '9007199254740993',
+      '99999999999999999999999',
+      '00000000000000000000003',
+      '-1',
+      '1e3',
+      '0x10',
+      ' 7',
+      '',
+    ),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^\d{1,30}$/) },
 );
 
@@ -128,13 +165,54 @@ export const numberText = fc.oneof(
 export const junk = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('\u0000', '\u001b[2J', '\ufeff', '\u202e', '\n', '\r\n', '\t', ' ', ',', '-', ':', '=', '"', "'", '<', '>', '&', ';', '$(touch /tmp/kvcpu-fuzz-pwned)', '../../x', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'),
+  fc.constantFrom(
+    '\u0000',
+    '\u001b[2J',
+    '\ufeff',
+    '\u202e',
+    '\n',
+    '\r\n',
+    '\t',
+    ' ',
+    ',',
+    '-',
+    ':',
+    '=',
+    '"',
+    "'",
+    '<',
+    '>',
+    '&',
+    ';',
+    '$(touch /tmp/kvcpu-fuzz-pwned)',
+    '../../x',
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+  ),
 );
 
 /** A cpulist-like string: grammar pieces (n, a-b, a-b:s) joined by commas, sometimes broken. */
 export const cpulistText = fc.oneof(
-  { weight: 4, arbitrary: fc.array(fc.oneof(numberText, fc.tuple(numberText, numberText).map(([a, b]) => `${a}-${b}`), fc.tuple(numberText, numberText, numberText).map(([a, b, s]) => `${a}-${b}:${s}`)), { maxLength: 6 }).map((xs) => xs.join(',')) },
-  { weight: 1, arbitrary: fc.tuple(fc.array(fc.oneof(numberText, junk), { maxLength: 6 }), fc.constantFrom(',', '-', ':', ' ')).map(([xs, sep]) => xs.join(sep)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(
+        fc.oneof(
+          numberText,
+          fc.tuple(numberText, numberText).map(([a, b]) => `${a}-${b}`),
+          fc.tuple(numberText, numberText, numberText).map(([a, b, s]) => `${a}-${b}:${s}`),
+        ),
+        { maxLength: 6 },
+      )
+      .map((xs) => xs.join(',')),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.array(fc.oneof(numberText, junk), { maxLength: 6 }), fc.constantFrom(',', '-', ':', ' ')).map(([xs, sep]) => xs.join(sep)),
+  },
   { weight: 1, arbitrary: junk },
 );
 
@@ -160,7 +238,24 @@ export function mutateJson(base: unknown): fc.Arbitrary<unknown> {
   };
   walk(base, []);
   const replacement = fc.oneof(
-    fc.constantFrom(null, true, '', -1, 0, 1e308, -0.5, 2 ** 53, 1e23 /* what a 23-digit literal 99…9 rounds to */, 8192, 4294967295, [], {}, [-1], [1e9], ['0']),
+    fc.constantFrom(
+      null,
+      true,
+      '',
+      -1,
+      0,
+      1e308,
+      -0.5,
+      2 ** 53,
+      1e23 /* what a 23-digit literal 99…9 rounds to */,
+      8192,
+      4294967295,
+      [],
+      {},
+      [-1],
+      [1e9],
+      ['0'],
+    ),
     fc.jsonValue({ maxDepth: 2 }),
     numberText,
   );
@@ -174,4 +269,3 @@ export function mutateJson(base: unknown): fc.Arbitrary<unknown> {
     return copy;
   });
 }
-

@@ -41,12 +41,33 @@ function filesOf(root: string, rel = ''): string[] {
 }
 const FILES = FIXTURES.map((f) => filesOf(f));
 // Weight the files the reader parses most (cpulists, masks, ids) over the rest.
-const interesting = (f: string) => /online|possible|present|isolated|kernel_max|_list$|cpulist|cpumap|siblings|_cpus$|_id$|cpuinfo|distance|meminfo|status$|shared_cpu/.test(f);
+const interesting = (f: string) =>
+  /online|possible|present|isolated|kernel_max|_list$|cpulist|cpumap|siblings|_cpus$|_id$|cpuinfo|distance|meminfo|status$|shared_cpu/.test(f);
 
-type Mutation = { file: number; kind: 'truncate' | 'empty' | 'garbage' | 'huge' | 'negative' | 'bignum' | 'missing' | 'loop' | 'fifo' | 'devzero' | 'dir' | 'number'; text: string; at: number };
+type Mutation = {
+  file: number;
+  kind: 'truncate' | 'empty' | 'garbage' | 'huge' | 'negative' | 'bignum' | 'missing' | 'loop' | 'fifo' | 'devzero' | 'dir' | 'number';
+  text: string;
+  at: number;
+};
 const mutation: fc.Arbitrary<Mutation> = fc.record({
   file: fc.nat(),
-  kind: fc.constantFrom('truncate', 'empty', 'garbage', 'huge', 'negative', 'bignum', 'missing', 'loop', 'fifo', 'devzero', 'dir', 'number', 'bignum', 'number'),
+  kind: fc.constantFrom(
+    'truncate',
+    'empty',
+    'garbage',
+    'huge',
+    'negative',
+    'bignum',
+    'missing',
+    'loop',
+    'fifo',
+    'devzero',
+    'dir',
+    'number',
+    'bignum',
+    'number',
+  ),
   text: fc.oneof(junk, numberText),
   at: fc.nat(4000),
 });
@@ -107,57 +128,63 @@ function mkfifoSyncShim(p: string): void {
   execFileSync('mkfifo', [p]);
 }
 
-
 describe('fuzz: mutated host trees', () => {
   it('readHost, renderHost, every report section, topology suggest and plan answer on a damaged tree', async () => {
-    await fuzzAsync('host tree (readHost+report+suggest+plan)', fc.tuple(fc.nat(FIXTURES.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 })), async ([fi, muts]) => {
-      const root = path.join(tmp, `t${++n}`);
-      cpSync(FIXTURES[fi]!, root, { recursive: true, verbatimSymlinks: true });
-      const done: string[] = [];
-      try {
-        for (const m of muts) {
-          try {
-            done.push(apply(root, FILES[fi]!, m));
-          } catch {
-            /* the file was already removed/replaced by an earlier mutation */
+    await fuzzAsync(
+      'host tree (readHost+report+suggest+plan)',
+      fc.tuple(fc.nat(FIXTURES.length - 1), fc.array(mutation, { minLength: 1, maxLength: 4 })),
+      async ([fi, muts]) => {
+        const root = path.join(tmp, `t${++n}`);
+        cpSync(FIXTURES[fi]!, root, { recursive: true, verbatimSymlinks: true });
+        const done: string[] = [];
+        try {
+          for (const m of muts) {
+            try {
+              done.push(apply(root, FILES[fi]!, m));
+            } catch {
+              /* the file was already removed/replaced by an earlier mutation */
+            }
           }
+          // KVCPU_FUZZ_LOG=FILE records each tree before it is read: a hang leaves its last line there.
+          if (process.env.KVCPU_FUZZ_LOG) appendFileSync(process.env.KVCPU_FUZZ_LOG, `${path.basename(FIXTURES[fi]!)}: ${done.join('; ')}\n`);
+          const t0 = performance.now();
+          const snap = outcome(() => readHost({ root }));
+          if (snap.value) {
+            expect(badNumber(snap.value), done.join('; ')).toBeNull();
+            outcome(() => renderHost(snap.value!));
+            const s = snap.value;
+            const sug = outcome(() => suggestTopology({ vcpus: 4, host: s }));
+            if (sug.value) expect(badNumber(sug.value)).toBeNull();
+            const plan = outcome(() =>
+              planGuests(buildPlanHost(s), [parseGuestSpec('name=g1,vcpus=2,policy=dedicated'), parseGuestSpec('name=g2,vcpus=3,policy=shared')]),
+            );
+            if (plan.value) expect(badNumber(plan.value)).toBeNull();
+          }
+          const report = await collectReport(
+            [
+              { id: 'host', title: 'Host CPUs', collect: collectHostSection },
+              { id: 'checks', title: 'Virtualization readiness', collect: collectCheckSection },
+              { id: 'models', title: 'CPU models', collect: collectModelsSection },
+              { id: 'guests', title: 'Guests', collect: collectGuestsSection },
+              { id: 'overcommit', title: 'Overcommit', collect: collectOvercommitSection },
+            ],
+            { root, live: false, color: false },
+            'fuzz',
+          );
+          for (const sec of report.sections) {
+            const err = (sec.data as { error?: { code: string; message: string } } | null)?.error;
+            if (sec.status === 'skipped' && err) {
+              expect(err.code === 'E_INTERNAL' ? `${sec.id}: ${err.message} after ${done.join('; ')}` : 'ok').toBe('ok');
+              expect(DOCUMENTED_CODES.has(err.code), err.code).toBe(true);
+            } else expect(badNumber(sec.data), `${sec.id} after ${done.join('; ')}`).toBeNull();
+          }
+          const ms = performance.now() - t0;
+          expect(ms, `${done.join('; ')} took ${ms.toFixed(0)} ms`).toBeLessThan(PER_CALL_MS * 4);
+        } finally {
+          rmSync(root, { recursive: true, force: true });
         }
-        // KVCPU_FUZZ_LOG=FILE records each tree before it is read: a hang leaves its last line there.
-        if (process.env.KVCPU_FUZZ_LOG) appendFileSync(process.env.KVCPU_FUZZ_LOG, `${path.basename(FIXTURES[fi]!)}: ${done.join('; ')}\n`);
-        const t0 = performance.now();
-        const snap = outcome(() => readHost({ root }));
-        if (snap.value) {
-          expect(badNumber(snap.value), done.join('; ')).toBeNull();
-          outcome(() => renderHost(snap.value!));
-          const s = snap.value;
-          const sug = outcome(() => suggestTopology({ vcpus: 4, host: s }));
-          if (sug.value) expect(badNumber(sug.value)).toBeNull();
-          const plan = outcome(() => planGuests(buildPlanHost(s), [parseGuestSpec('name=g1,vcpus=2,policy=dedicated'), parseGuestSpec('name=g2,vcpus=3,policy=shared')]));
-          if (plan.value) expect(badNumber(plan.value)).toBeNull();
-        }
-        const report = await collectReport(
-          [
-            { id: 'host', title: 'Host CPUs', collect: collectHostSection },
-            { id: 'checks', title: 'Virtualization readiness', collect: collectCheckSection },
-            { id: 'models', title: 'CPU models', collect: collectModelsSection },
-            { id: 'guests', title: 'Guests', collect: collectGuestsSection },
-            { id: 'overcommit', title: 'Overcommit', collect: collectOvercommitSection },
-          ],
-          { root, live: false, color: false },
-          'fuzz',
-        );
-        for (const sec of report.sections) {
-          const err = (sec.data as { error?: { code: string; message: string } } | null)?.error;
-          if (sec.status === 'skipped' && err) {
-            expect(err.code === 'E_INTERNAL' ? `${sec.id}: ${err.message} after ${done.join('; ')}` : 'ok').toBe('ok');
-            expect(DOCUMENTED_CODES.has(err.code), err.code).toBe(true);
-          } else expect(badNumber(sec.data), `${sec.id} after ${done.join('; ')}`).toBeNull();
-        }
-        const ms = performance.now() - t0;
-        expect(ms, `${done.join('; ')} took ${ms.toFixed(0)} ms`).toBeLessThan(PER_CALL_MS * 4);
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
-    }, { runs: 120, timeMs: 8000 });
+      },
+      { runs: 120, timeMs: 8000 },
+    );
   }, 120_000);
 });

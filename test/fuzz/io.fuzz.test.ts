@@ -69,8 +69,22 @@ describe('fuzz: QMP framing against a fake QMP server', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   const reply = fc.oneof(
-    fc.constantFrom('{"return": {"running": true, "status": "running"}, "id": "$ID"}\r\n', '{"error": {"class": "GenericError", "desc": "x"}, "id": "$ID"}\r\n', '{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}\r\n'),
-    fc.constantFrom('{"error": {"class": {"toString": false}, "desc": {"a": 1}}, "id": "$ID"}\r\n', '{"error": null, "id": "$ID"}\r\n', '{"return": 1e999, "id": "$ID"}\r\n', '{"id": "$ID"}\r\n', '{"event": {"x": 1}}\r\n', '[1,2]\r\n', 'null\r\n', '"$ID"\r\n', '{"id": {"toString": 1}, "return": 2}\r\n'),
+    fc.constantFrom(
+      '{"return": {"running": true, "status": "running"}, "id": "$ID"}\r\n',
+      '{"error": {"class": "GenericError", "desc": "x"}, "id": "$ID"}\r\n',
+      '{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}\r\n',
+    ),
+    fc.constantFrom(
+      '{"error": {"class": {"toString": false}, "desc": {"a": 1}}, "id": "$ID"}\r\n',
+      '{"error": null, "id": "$ID"}\r\n',
+      '{"return": 1e999, "id": "$ID"}\r\n',
+      '{"id": "$ID"}\r\n',
+      '{"event": {"x": 1}}\r\n',
+      '[1,2]\r\n',
+      'null\r\n',
+      '"$ID"\r\n',
+      '{"id": {"toString": 1}, "return": 2}\r\n',
+    ),
     mutatedText('{"return": {"running": true, "status": "running"}, "id": "$ID"}\r\n'),
     junk,
   );
@@ -90,25 +104,35 @@ describe('fuzz: QMP framing against a fake QMP server', () => {
     const onUncaught = (e: unknown) => uncaught.push(e);
     process.on('uncaughtException', onUncaught);
     try {
-      await fuzzAsync('QMP framing (fake server)', fc.record({ replies: fc.array(reply, { maxLength: 4 }), cuts: fc.array(fc.nat(), { maxLength: 4 }), closeAfter: fc.boolean(), truncate: fc.option(fc.nat(60)) }), async (o) => {
-        let text = o.replies.join('');
-        if (o.truncate !== null) text = text.slice(0, o.truncate);
-        script = { chunks: splitAt(text, o.cuts), closeAfter: o.closeAfter || o.truncate !== null };
-        const t0 = Date.now();
-        let client: QmpClient | null = null;
-        try {
-          client = await QmpClient.connect(sock, { timeoutMs: 300 });
-          await client.execute('query-status', undefined, { timeoutMs: 200 });
-        } catch (e) {
-          expect(isKvcpuError(e), String(e)).toBe(true);
-          expect(DOCUMENTED_CODES.has((e as { code: string }).code), (e as { code: string }).code).toBe(true);
-        } finally {
-          client?.close();
-        }
-        await new Promise((r) => setImmediate(r));
-        expect(Date.now() - t0).toBeLessThan(2000);
-        expect(uncaught.splice(0).map((e) => (e instanceof Error ? e.stack : String(e)))).toEqual([]);
-      }, { runs: 150, timeMs: 3000 });
+      await fuzzAsync(
+        'QMP framing (fake server)',
+        fc.record({
+          replies: fc.array(reply, { maxLength: 4 }),
+          cuts: fc.array(fc.nat(), { maxLength: 4 }),
+          closeAfter: fc.boolean(),
+          truncate: fc.option(fc.nat(60)),
+        }),
+        async (o) => {
+          let text = o.replies.join('');
+          if (o.truncate !== null) text = text.slice(0, o.truncate);
+          script = { chunks: splitAt(text, o.cuts), closeAfter: o.closeAfter || o.truncate !== null };
+          const t0 = Date.now();
+          let client: QmpClient | null = null;
+          try {
+            client = await QmpClient.connect(sock, { timeoutMs: 300 });
+            await client.execute('query-status', undefined, { timeoutMs: 200 });
+          } catch (e) {
+            expect(isKvcpuError(e), String(e)).toBe(true);
+            expect(DOCUMENTED_CODES.has((e as { code: string }).code), (e as { code: string }).code).toBe(true);
+          } finally {
+            client?.close();
+          }
+          await new Promise((r) => setImmediate(r));
+          expect(Date.now() - t0).toBeLessThan(2000);
+          expect(uncaught.splice(0).map((e) => (e instanceof Error ? e.stack : String(e)))).toEqual([]);
+        },
+        { runs: 150, timeMs: 3000 },
+      );
     } finally {
       process.off('uncaughtException', onUncaught);
     }
@@ -118,29 +142,77 @@ describe('fuzz: QMP framing against a fake QMP server', () => {
 describe('fuzz: CLI JSON line modes and host-JSON readers', () => {
   it('smp --batch and topology nova --batch: one JSON result per line, documented codes only', async () => {
     const smpLine = fc.oneof(
-      fc.record({ smp: fc.oneof(fc.array(fc.tuple(fc.constantFrom('cpus', 'sockets', 'cores', 'threads', 'maxcpus', 'dies'), numberText).map(([k, v]) => `${k}=${v}`), { maxLength: 4 }).map((x) => x.join(',')), junk, fc.jsonValue({ maxDepth: 1 })), machine: fc.option(fc.oneof(fc.constantFrom('pc', 'q35'), junk)), qemuVersion: fc.option(fc.oneof(fc.constantFrom('7.2', '9.1'), junk, fc.jsonValue({ maxDepth: 1 }))) }).map((o) => JSON.stringify(o)),
+      fc
+        .record({
+          smp: fc.oneof(
+            fc
+              .array(
+                fc.tuple(fc.constantFrom('cpus', 'sockets', 'cores', 'threads', 'maxcpus', 'dies'), numberText).map(([k, v]) => `${k}=${v}`),
+                { maxLength: 4 },
+              )
+              .map((x) => x.join(',')),
+            junk,
+            fc.jsonValue({ maxDepth: 1 }),
+          ),
+          machine: fc.option(fc.oneof(fc.constantFrom('pc', 'q35'), junk)),
+          qemuVersion: fc.option(fc.oneof(fc.constantFrom('7.2', '9.1'), junk, fc.jsonValue({ maxDepth: 1 }))),
+        })
+        .map((o) => JSON.stringify(o)),
       mutatedText('{"smp":"4,sockets=2","machine":"q35"}'),
       junk,
     );
-    await fuzzAsync('smp --batch', fc.array(smpLine, { minLength: 1, maxLength: 8 }), async (lines) => {
-      const r = await cli(['smp', '--batch'], lines.join('\n') + '\n');
-      expectCliContract(r, 'smp --batch');
-      for (const l of r.out.split('\n').filter(Boolean)) JSON.parse(l);
-    }, { runs: 300, timeMs: 3000 });
-    const novaCases = readFileSync(path.join(REPO, '../shared/reference/nova/topology-cases.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 20).map((l) => JSON.parse(l) as Record<string, unknown>);
-    await fuzzAsync('topology nova --batch', fc.array(fc.oneof(fc.constantFrom(...novaCases).chain((c) => mutateJson({ vcpus: c.vcpus, flavor_extra_specs: c.flavor_extra_specs, image_properties: c.image_properties, allow_threads: c.allow_threads })).map((v) => JSON.stringify(v)), junk), { minLength: 1, maxLength: 4 }), async (lines) => {
-      const r = await cli(['topology', 'nova', '--batch'], lines.join('\n') + '\n');
-      expectCliContract(r, 'topology nova --batch');
-    }, { runs: 300, timeMs: 3000 });
+    await fuzzAsync(
+      'smp --batch',
+      fc.array(smpLine, { minLength: 1, maxLength: 8 }),
+      async (lines) => {
+        const r = await cli(['smp', '--batch'], lines.join('\n') + '\n');
+        expectCliContract(r, 'smp --batch');
+        for (const l of r.out.split('\n').filter(Boolean)) JSON.parse(l);
+      },
+      { runs: 300, timeMs: 3000 },
+    );
+    const novaCases = readFileSync(path.join(REPO, '../shared/reference/nova/topology-cases.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .slice(0, 20)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    await fuzzAsync(
+      'topology nova --batch',
+      fc.array(
+        fc.oneof(
+          fc
+            .constantFrom(...novaCases)
+            .chain((c) =>
+              mutateJson({ vcpus: c.vcpus, flavor_extra_specs: c.flavor_extra_specs, image_properties: c.image_properties, allow_threads: c.allow_threads }),
+            )
+            .map((v) => JSON.stringify(v)),
+          junk,
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+      async (lines) => {
+        const r = await cli(['topology', 'nova', '--batch'], lines.join('\n') + '\n');
+        expectCliContract(r, 'topology nova --batch');
+      },
+      { runs: 300, timeMs: 3000 },
+    );
   }, 60_000);
 
   it('topology suggest --host and plan --host on mutated `kvcpu host --json` snapshots', async () => {
     const snap = JSON.parse(JSON.stringify(readHost({ root: path.join(REPO, 'test/fixtures/hosts/old-kernel-hexmask-2s2c2t') }))) as unknown;
     const file = path.join(tmp, 'host.json');
-    await fuzzAsync('host JSON readers (topology suggest --host, plan --host)', fc.oneof({ weight: 5, arbitrary: mutateJson(snap).map((v) => JSON.stringify(v)) }, { weight: 1, arbitrary: mutatedText(JSON.stringify(snap)) }), async (text) => {
-      writeFileSync(file, text);
-      expectCliContract(await cli(['topology', 'suggest', '--host', file, '--vcpus', '4', '--json']), 'topology suggest --host');
-      expectCliContract(await cli(['plan', '--host', file, '--guest', 'name=g1,vcpus=2,policy=dedicated', '--guest', 'name=g2,vcpus=2,policy=shared', '--json']), 'plan --host');
-    }, { runs: 400, timeMs: 4000 });
+    await fuzzAsync(
+      'host JSON readers (topology suggest --host, plan --host)',
+      fc.oneof({ weight: 5, arbitrary: mutateJson(snap).map((v) => JSON.stringify(v)) }, { weight: 1, arbitrary: mutatedText(JSON.stringify(snap)) }),
+      async (text) => {
+        writeFileSync(file, text);
+        expectCliContract(await cli(['topology', 'suggest', '--host', file, '--vcpus', '4', '--json']), 'topology suggest --host');
+        expectCliContract(
+          await cli(['plan', '--host', file, '--guest', 'name=g1,vcpus=2,policy=dedicated', '--guest', 'name=g2,vcpus=2,policy=shared', '--json']),
+          'plan --host',
+        );
+      },
+      { runs: 400, timeMs: 4000 },
+    );
   }, 60_000);
 });

@@ -49,7 +49,10 @@ describe('control characters in error messages are quoted', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kvcpu-quote-'));
     try {
       const plan = path.join(dir, 'plan.json');
-      writeFileSync(plan, JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name: 'g\u0000\u001b[31m', vcpus: { '0': '0-99999999999999999999999' } }] }));
+      writeFileSync(
+        plan,
+        JSON.stringify({ kind: 'kvcpu-pin-plan', version: 1, guests: [{ name: 'g\u0000\u001b[31m', vcpus: { '0': '0-99999999999999999999999' } }] }),
+      );
       const r = spawnSync(process.execPath, [BIN, 'pin', '--plan', plan], { encoding: 'utf8', timeout: 20_000 });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('E_CPULIST_RANGE');

@@ -23,7 +23,11 @@ describe('table output quotes control characters', () => {
   });
 
   it('renderTable: one line per row whatever the cells hold, widths measured on the quoted text', () => {
-    const out = renderTable(['NAME', 'N'], HOSTILE.map((h, i) => [h, i]), { right: [1] });
+    const out = renderTable(
+      ['NAME', 'N'],
+      HOSTILE.map((h, i) => [h, i]),
+      { right: [1] },
+    );
     const lines = out.split('\n');
     expect(lines).toHaveLength(HOSTILE.length + 2); // header, rows, trailing ''
     expect(RAW.test(out)).toBe(false);
@@ -48,14 +52,24 @@ describe('table output quotes control characters', () => {
 
   it('coloured tables keep their colours and stay aligned', () => {
     const p = paint({ color: true });
-    const out = renderTable(['A', 'B'], [[{ text: 'yes', style: p.green }, 'x'], ['nope', 'y']]);
+    const out = renderTable(
+      ['A', 'B'],
+      [
+        [{ text: 'yes', style: p.green }, 'x'],
+        ['nope', 'y'],
+      ],
+    );
     expect(out).toContain(p.green('yes'));
     // eslint-disable-next-line no-control-regex
     expect(out.replace(/\u001b\[\d+m/g, '')).toBe('A     B\nyes   x\nnope  y\n');
   });
 
   it('renderKeyValues quotes values', () => {
-    const out = renderKeyValues([['Model name', 'Evil\u001b[2J\nCPU'], ['Count', 4], ['None', null]]);
+    const out = renderKeyValues([
+      ['Model name', 'Evil\u001b[2J\nCPU'],
+      ['Count', 4],
+      ['None', null],
+    ]);
     expect(out).toBe('Model name:  Evil\\x1b[2J\\x0aCPU\nCount:       4\nNone:        -\n');
   });
 
@@ -68,7 +82,24 @@ describe('table output quotes control characters', () => {
       vcpuSource: 'thread-names',
       libvirt: false,
       config: { maxCpus: 1, accel: 'tcg', tcgThread: null, cpuModel: `m\u001b[1m${i}`, memoryMiB: 16 },
-      threads: [{ tid: 200 + i, role: 'vcpu', vcpu: 0, comm: `CPU 0/TCG\r${i}`, detail: null, state: 'S', psr: 0, psrStale: false, core: 0, node: 0, affinity: '0-1', cpuTicks: 0, migrations: 0, waitNs: 0 }],
+      threads: [
+        {
+          tid: 200 + i,
+          role: 'vcpu',
+          vcpu: 0,
+          comm: `CPU 0/TCG\r${i}`,
+          detail: null,
+          state: 'S',
+          psr: 0,
+          psrStale: false,
+          core: 0,
+          node: 0,
+          affinity: '0-1',
+          cpuTicks: 0,
+          migrations: 0,
+          waitNs: 0,
+        },
+      ],
     }));
     const ps = renderPsTable({ guests, ticksPerSecond: 100 } as never);
     expect(RAW.test(ps)).toBe(false);
@@ -77,7 +108,18 @@ describe('table output quotes control characters', () => {
     expect(ps).toContain('cpu m\\x1b[1m1');
     expect(ps.split('\n').some((l) => l.startsWith('FAKE'))).toBe(false);
     const top = renderTopTable(
-      HOSTILE.map((guest, i) => ({ guest, pid: 100 + i, tid: 200 + i, vcpu: 0, state: 'R', psr: 1, affinity: '0-1', cpuPct: 1, migrationsPerSec: 0, waitPct: 0 })) as never,
+      HOSTILE.map((guest, i) => ({
+        guest,
+        pid: 100 + i,
+        tid: 200 + i,
+        vcpu: 0,
+        state: 'R',
+        psr: 1,
+        affinity: '0-1',
+        cpuPct: 1,
+        migrationsPerSec: 0,
+        waitPct: 0,
+      })) as never,
       1,
     );
     expect(RAW.test(top)).toBe(false);

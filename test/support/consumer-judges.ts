@@ -27,7 +27,18 @@ const execFileP = promisify(execFile);
 
 export interface PlanView {
   name: string;
-  topology: { drawers: number; books: number; sockets: number; dies: number; clusters: number; modules: number; cores: number; threads: number; cpus: number; maxcpus: number };
+  topology: {
+    drawers: number;
+    books: number;
+    sockets: number;
+    dies: number;
+    clusters: number;
+    modules: number;
+    cores: number;
+    threads: number;
+    cpus: number;
+    maxcpus: number;
+  };
   machine: string;
   arch: string;
   memoryMiB: number;
@@ -83,7 +94,8 @@ export async function judgeQemu(text: string, p: PlanView): Promise<Verdict> {
   let accel = 'tcg';
   // QEMU 7.2's TCG refuses x86 APIC IDs >= 255 (x2APIC needs KVM): such plans are checked under KVM.
   if (p.arch === 'x86_64' && p.topology.maxcpus > 255) {
-    if (!(await kvmUsable())) return { ok: false, problems: [], skipped: 'more than 255 x86 vCPUs need KVM (QEMU 7.2 TCG has no x2APIC) and /dev/kvm does not work here' };
+    if (!(await kvmUsable()))
+      return { ok: false, problems: [], skipped: 'more than 255 x86 vCPUs need KVM (QEMU 7.2 TCG has no x2APIC) and /dev/kvm does not work here' };
     accel = 'kvm';
   }
   const extra = ['-S', '-nodefaults', '-display', 'none', '-accel', accel];
@@ -124,7 +136,14 @@ export async function judgeQemu(text: string, p: PlanView): Promise<Verdict> {
     for (const c of p.cells) {
       const cpus = (new RegExp(`^node ${c.id} cpus:(.*)$`, 'm').exec(numa)?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
       const size = Number(new RegExp(`^node ${c.id} size: (\\d+) MB`, 'm').exec(numa)?.[1] ?? -1);
-      differ(problems, text, `QEMU node ${c.id} cpus`, cpus, c.vcpus.filter((v) => v < p.topology.cpus), []);
+      differ(
+        problems,
+        text,
+        `QEMU node ${c.id} cpus`,
+        cpus,
+        c.vcpus.filter((v) => v < p.topology.cpus),
+        [],
+      );
       differ(problems, text, `QEMU node ${c.id} MiB`, size, c.memoryMiB, []);
     }
   } finally {
@@ -135,7 +154,12 @@ export async function judgeQemu(text: string, p: PlanView): Promise<Verdict> {
 
 // ------------------------------------------------------------------------------------- libvirt
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (n) => ['vcpu', 'cell', 'vcpupin', 'arg'].includes(n) });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (n) => ['vcpu', 'cell', 'vcpupin', 'arg'].includes(n),
+});
 
 let kvmDomains: Map<string, boolean> | undefined;
 function libvirtHasKvm(arch: string): boolean {
@@ -176,7 +200,11 @@ export async function judgeLibvirt(text: string, p: PlanView, domName: string): 
       await virsh('define', '--validate', file);
       defined = true;
     } catch (e) {
-      problems.push(`virsh define --validate: ${String((e as { stderr?: string }).stderr ?? e).trim().slice(0, 400)}`);
+      problems.push(
+        `virsh define --validate: ${String((e as { stderr?: string }).stderr ?? e)
+          .trim()
+          .slice(0, 400)}`,
+      );
       return { ok: false, problems };
     }
     const d = xml.parse(await virsh('dumpxml', '--inactive', domName)).domain;
@@ -194,8 +222,19 @@ export async function judgeLibvirt(text: string, p: PlanView, domName: string): 
       [t.sockets, t.dies, t.clusters, t.cores, t.threads],
       ['W_LIBVIRT_CLUSTERS', 'W_LIBVIRT_FOLDED'],
     );
-    const cells = (d.cpu?.numa?.cell ?? []).map((c: Record<string, string>) => ({ id: Number(c.id), vcpus: parseCpulist(c.cpus!), memoryMiB: Number(c.memory) / (c.unit === 'KiB' ? 1024 : 1) }));
-    differ(problems, text, 'libvirt NUMA cells', cells, p.cells.map((c) => ({ id: c.id, vcpus: c.vcpus, memoryMiB: c.memoryMiB })), []);
+    const cells = (d.cpu?.numa?.cell ?? []).map((c: Record<string, string>) => ({
+      id: Number(c.id),
+      vcpus: parseCpulist(c.cpus!),
+      memoryMiB: Number(c.memory) / (c.unit === 'KiB' ? 1024 : 1),
+    }));
+    differ(
+      problems,
+      text,
+      'libvirt NUMA cells',
+      cells,
+      p.cells.map((c) => ({ id: c.id, vcpus: c.vcpus, memoryMiB: c.memoryMiB })),
+      [],
+    );
     const pins = (d.cputune?.vcpupin ?? []).map((x: Record<string, string>) => ({ vcpu: Number(x.vcpu), cpus: parseCpulist(x.cpuset!) }));
     differ(problems, text, 'libvirt vcpupin', pins, p.pins ?? [], []);
     differ(problems, text, 'libvirt emulatorpin', d.cputune?.emulatorpin ? parseCpulist(d.cputune.emulatorpin.cpuset) : null, p.emulator, []);
@@ -207,7 +246,11 @@ export async function judgeLibvirt(text: string, p: PlanView, domName: string): 
     try {
       argv = await virsh('domxml-to-native', 'qemu-argv', file);
     } catch (e) {
-      problems.push(`virsh domxml-to-native: ${String((e as { stderr?: string }).stderr ?? e).trim().slice(0, 400)}`);
+      problems.push(
+        `virsh domxml-to-native: ${String((e as { stderr?: string }).stderr ?? e)
+          .trim()
+          .slice(0, 400)}`,
+      );
     }
     if (argv) {
       const toks = argv.split(/\s+/);
@@ -268,7 +311,10 @@ export function askNova(flavors: NovaFlavor[]): NovaAnswer[] {
     maxBuffer: 64 << 20,
   });
   if (r.status !== 0) throw new Error(`nova-check.py failed: ${r.stderr.slice(-800)}`);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as NovaAnswer);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as NovaAnswer);
 }
 
 export function judgeNova(text: string, flavor: NovaFlavor, a: NovaAnswer, p: PlanView): Verdict {
@@ -312,7 +358,14 @@ export function judgeKubevirt(text: string, p: PlanView): Verdict {
   const maxS = Number(cpu.maxSockets ?? s);
   const t = p.topology;
   differ(problems, text, 'KubeVirt present/max vCPUs', [s * c * th, maxS * c * th], [t.cpus, t.maxcpus], []);
-  differ(problems, text, 'KubeVirt topology', [maxS, c, th], [socketsOf(t), coresOf(t), t.threads], ['W_KUBEVIRT_FOLDED', 'W_KUBEVIRT_HOTPLUG_SOCKETS', 'W_KUBEVIRT_THREADS']);
+  differ(
+    problems,
+    text,
+    'KubeVirt topology',
+    [maxS, c, th],
+    [socketsOf(t), coresOf(t), t.threads],
+    ['W_KUBEVIRT_FOLDED', 'W_KUBEVIRT_HOTPLUG_SOCKETS', 'W_KUBEVIRT_THREADS'],
+  );
   differ(problems, text, 'KubeVirt memory MiB', quantity(spec?.domain?.memory?.guest) / 2 ** 20, p.memoryMiB, ['W_KUBEVIRT_HUGEPAGES']);
   differ(problems, text, 'KubeVirt dedicated', Boolean(cpu.dedicatedCpuPlacement), p.dedicated || p.mixedDedicated !== null, []);
   if (p.pins && !declared(text, ['W_KUBEVIRT_PINS'])) problems.push('plan pins vCPUs, rendering neither expresses nor declares it');
@@ -335,7 +388,14 @@ export function judgeProxmox(text: string, p: PlanView): Verdict {
   const problems = r.errors.map((e) => `qemu-server: ${e}`);
   const t = p.topology;
   differ(problems, text, 'Proxmox vcpus/maxcpus', [r.smp.vcpus, r.smp.maxcpus], [t.cpus, t.maxcpus], []);
-  differ(problems, text, 'Proxmox sockets x cores (threads)', [r.smp.sockets, r.smp.cores, 1], [socketsOf(t), coresOf(t), t.threads], ['W_PROXMOX_THREADS', 'W_PROXMOX_FOLDED']);
+  differ(
+    problems,
+    text,
+    'Proxmox sockets x cores (threads)',
+    [r.smp.sockets, r.smp.cores, 1],
+    [socketsOf(t), coresOf(t), t.threads],
+    ['W_PROXMOX_THREADS', 'W_PROXMOX_FOLDED'],
+  );
   differ(problems, text, 'Proxmox machine', r.machine, p.machine, []);
   differ(problems, text, 'Proxmox arch', r.arch, p.arch, []);
   differ(problems, text, 'Proxmox memory', r.memory, p.memoryMiB, []);

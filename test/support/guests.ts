@@ -131,12 +131,33 @@ export async function startBareGuest(o: { prefix?: string; args: string[] }): Pr
   const name = uniqueGuestName(o.prefix ?? 'kvt-bare');
   const dir = mkdtempSync(join(scratchDir(), `${name}-`));
   const pidfile = join(dir, 'qemu.pid');
-  const args = ['-name', name, '-nodefaults', '-display', 'none', '-m', '16', '-bios', '/usr/share/qemu/qboot.rom', '-daemonize', '-pidfile', pidfile, ...o.args];
+  const args = [
+    '-name',
+    name,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-m',
+    '16',
+    '-bios',
+    '/usr/share/qemu/qboot.rom',
+    '-daemonize',
+    '-pidfile',
+    pidfile,
+    ...o.args,
+  ];
   await promisify(execFile)('qemu-system-x86_64', args, { timeout: 30_000 });
   const pid = Number(readFileSync(pidfile, 'utf8').trim());
   const startTime = startTimeOf(pid);
   const tg: TestGuest = {
-    pid, name, dir, qmpSocket: '', pidfile, serialLog: '', args: ['qemu-system-x86_64', ...args], startTime,
+    pid,
+    name,
+    dir,
+    qmpSocket: '',
+    pidfile,
+    serialLog: '',
+    args: ['qemu-system-x86_64', ...args],
+    startTime,
     async stop() {
       await stopGuest(pid, { startTime, graceMs: 1000 });
       started.delete(pid);

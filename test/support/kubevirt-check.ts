@@ -23,7 +23,7 @@ function closeObjects(node: unknown): void {
   for (const v of Object.values(o)) closeObjects(v);
 }
 
-let validateSchema: ((d: unknown) => boolean) & { errors?: unknown[] | null } | undefined;
+let validateSchema: (((d: unknown) => boolean) & { errors?: unknown[] | null }) | undefined;
 
 function schemaValidator() {
   if (validateSchema) return validateSchema;
@@ -41,7 +41,21 @@ export function quantity(q: unknown): number {
   if (typeof q === 'number') return q;
   const m = /^([+-]?\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/.exec(String(q));
   if (!m) return NaN;
-  const mult: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+  const mult: Record<string, number> = {
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+  };
   return Number(m[1]) * (m[2] ? mult[m[2]]! : 1);
 }
 

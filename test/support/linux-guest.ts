@@ -325,18 +325,28 @@ export async function bootLinuxGuest(opts: BootLinuxGuestOptions): Promise<Linux
   const args = [
     '-nodefaults',
     '-no-user-config',
-    '-display', 'none',
-    '-accel', opts.accel ?? 'tcg,thread=single',
-    '-machine', opts.machine ?? 'q35',
-    '-cpu', opts.cpu ?? 'qemu64',
+    '-display',
+    'none',
+    '-accel',
+    opts.accel ?? 'tcg,thread=single',
+    '-machine',
+    opts.machine ?? 'q35',
+    '-cpu',
+    opts.cpu ?? 'qemu64',
     ...opts.smpArgs,
-    '-m', String(opts.memoryMb ?? 256),
+    '-m',
+    String(opts.memoryMb ?? 256),
     ...(existsSync(qboot) ? ['-bios', qboot] : []),
-    '-kernel', kernel,
-    '-initrd', initrd,
-    '-append', `console=ttyS0 quiet panic=-1${opts.append ? ` ${opts.append}` : ''}`,
-    '-serial', `file:${log}`,
-    '-monitor', 'none',
+    '-kernel',
+    kernel,
+    '-initrd',
+    initrd,
+    '-append',
+    `console=ttyS0 quiet panic=-1${opts.append ? ` ${opts.append}` : ''}`,
+    '-serial',
+    `file:${log}`,
+    '-monitor',
+    'none',
     '-no-reboot',
     ...(opts.extraArgs ?? []),
   ];
@@ -367,7 +377,9 @@ export async function bootLinuxGuest(opts: BootLinuxGuestOptions): Promise<Linux
       // poweroff normally ends QEMU at once; do not wait long if the guest hangs after it.
       if (doneAt !== undefined && now - doneAt > 3000) break;
       if (now - started > timeoutMs) {
-        throw new Error(`Linux guest did not finish within ${timeoutMs} ms (${opts.smpArgs.join(' ')}).\nserial:\n${readLog().slice(-2000)}\nstderr:\n${stderr}`);
+        throw new Error(
+          `Linux guest did not finish within ${timeoutMs} ms (${opts.smpArgs.join(' ')}).\nserial:\n${readLog().slice(-2000)}\nstderr:\n${stderr}`,
+        );
       }
     }
     const raw = readLog();

@@ -35,7 +35,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-const asPostgres = (cmd: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', path.join(BIN, cmd), ...args], { stdio: 'pipe', timeout: 60_000 });
+const asPostgres = (cmd: string, args: string[]) =>
+  execFileSync('runuser', ['-u', 'postgres', '--', path.join(BIN, cmd), ...args], { stdio: 'pipe', timeout: 60_000 });
 
 let counter = 0;
 
@@ -55,7 +56,18 @@ export async function startPostgres(): Promise<TestPostgres> {
     const data = path.join(dir, 'data');
     asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     const port = await freePort();
-    asPostgres('pg_ctl', ['-D', data, '-l', path.join(dir, 'LOG'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    asPostgres('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'LOG'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
     adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   }
   const admin = async (sql: string) => {

@@ -114,7 +114,10 @@ export class PrivateLibvirtd {
   }
 
   private spawnIn(argv: string[], log: string): ChildProcess {
-    const p = spawn('nsenter', ['-t', String(this.holderPid), '-m', '--', ...argv], { stdio: 'ignore', env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `3:file:${join(this.dir, log)}` } });
+    const p = spawn('nsenter', ['-t', String(this.holderPid), '-m', '--', ...argv], {
+      stdio: 'ignore',
+      env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `3:file:${join(this.dir, log)}` },
+    });
     p.on('error', () => undefined);
     return p;
   }

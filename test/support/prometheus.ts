@@ -27,9 +27,16 @@ export interface TestPrometheus {
 export async function startPrometheus(target: string): Promise<TestPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'kvcpu-prom-'));
   const cfg = join(dir, 'prometheus.yml');
-  writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: kvcpu\n    static_configs:\n      - targets: ['${target}']\n`);
+  writeFileSync(
+    cfg,
+    `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: kvcpu\n    static_configs:\n      - targets: ['${target}']\n`,
+  );
   const port = await freePort();
-  const child: ChildProcess = spawn('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'prometheus',
+    [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: 'ignore' },
+  );
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const end = Date.now() + 20_000;
@@ -48,7 +55,10 @@ export async function startPrometheus(target: string): Promise<TestPrometheus> {
   return {
     url,
     async query(q) {
-      const r = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      const r = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+        status: string;
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
       if (r.status !== 'success') throw new Error(`query failed: ${JSON.stringify(r)}`);
       return r.data.result;
     },

@@ -43,7 +43,18 @@ export function readQmConf(text: string, hostCpus: number): ProxmoxReading {
     if (conf.has(m[1]!)) errors.push(`duplicate key ${m[1]}`);
     conf.set(m[1]!, m[2]!);
   }
-  const known = new Set(['arch', 'machine', 'memory', 'sockets', 'cores', 'vcpus', 'hotplug', 'numa', 'affinity', ...Array.from({ length: PROXMOX_MAX_NUMA }, (_, i) => `numa${i}`)]);
+  const known = new Set([
+    'arch',
+    'machine',
+    'memory',
+    'sockets',
+    'cores',
+    'vcpus',
+    'hotplug',
+    'numa',
+    'affinity',
+    ...Array.from({ length: PROXMOX_MAX_NUMA }, (_, i) => `numa${i}`),
+  ]);
   for (const k of conf.keys()) if (!known.has(k)) errors.push(`unknown option ${k}`);
   const int = (k: string, min: number, def: number): number => {
     const v = conf.get(k);
@@ -70,7 +81,11 @@ export function readQmConf(text: string, hostCpus: number): ProxmoxReading {
   if (arch !== 'x86_64' && arch !== 'aarch64') errors.push(`arch: value '${arch}' does not have a value in the enumeration 'x86_64, aarch64'`);
   const machine = conf.get('machine') ?? null;
   if (machine !== null) {
-    const type = machine.split(',').find((p) => !p.includes('=') || p.startsWith('type='))?.replace(/^type=/, '') ?? '';
+    const type =
+      machine
+        .split(',')
+        .find((p) => !p.includes('=') || p.startsWith('type='))
+        ?.replace(/^type=/, '') ?? '';
     if (!PROXMOX_MACHINE.test(type) || type.length > 40) errors.push(`machine: invalid format ${machine}`);
     if (arch === 'aarch64' && !type.startsWith('virt')) errors.push(`machine ${type} is not an aarch64 machine`);
     if (arch === 'x86_64' && type.startsWith('virt')) errors.push('virt is not an x86_64 machine');

@@ -16,9 +16,15 @@ export interface RenderCase {
   args: string[];
 }
 
-const suggest = (id: string, host: string, ...rest: string[]): RenderCase => ({ id, args: ['topology', 'suggest', '--root', root(host), '--name', `kvt-render-${id}`, ...rest] });
+const suggest = (id: string, host: string, ...rest: string[]): RenderCase => ({
+  id,
+  args: ['topology', 'suggest', '--root', root(host), '--name', `kvt-render-${id}`, ...rest],
+});
 const smp = (id: string, spec: string, ...rest: string[]): RenderCase => ({ id, args: ['smp', spec, '--name', `kvt-render-${id}`, ...rest] });
-const plan = (id: string, host: string, ...guests: string[]): RenderCase => ({ id, args: ['plan', '--root', root(host), ...guests.flatMap((g) => ['--guest', `name=kvt-render-${id},${g}`])] });
+const plan = (id: string, host: string, ...guests: string[]): RenderCase => ({
+  id,
+  args: ['plan', '--root', root(host), ...guests.flatMap((g) => ['--guest', `name=kvt-render-${id},${g}`])],
+});
 
 export const RENDER_CASES: RenderCase[] = [
   // Dell R710: 2 NUMA nodes, SMT siblings n and n+8.

@@ -31,10 +31,14 @@ function u16(v: number): number[] {
 
 /** Real-mode AP trampoline (16-bit code). */
 const TRAMPOLINE = [
-  0xba, 0xf8, 0x03, // mov dx, 0x3f8
-  0xb0, 0x61, //       mov al, 'a'
+  0xba,
+  0xf8,
+  0x03, // mov dx, 0x3f8
+  0xb0,
+  0x61, //       mov al, 'a'
   0xee, //             out dx, al
-  0xeb, 0xfe, //       jmp $
+  0xeb,
+  0xfe, //       jmp $
 ];
 
 function code(trampolineAddr: number): number[] {
@@ -45,18 +49,30 @@ function code(trampolineAddr: number): number[] {
   return [
     0xfa, //                                   cli
     0xfc, //                                   cld
-    0xbe, ...u32(trampolineAddr), //          mov esi, trampoline
-    0xbf, ...u32(0x7000), //                  mov edi, 0x7000
-    0xb9, ...u32(TRAMPOLINE.length), //       mov ecx, len
-    0xf3, 0xa4, //                             rep movsb
+    0xbe,
+    ...u32(trampolineAddr), //          mov esi, trampoline
+    0xbf,
+    ...u32(0x7000), //                  mov edi, 0x7000
+    0xb9,
+    ...u32(TRAMPOLINE.length), //       mov ecx, len
+    0xf3,
+    0xa4, //                             rep movsb
     ...writeIcr(0x000c4500), //                INIT, all excluding self
     ...delay(0x10000),
     ...writeIcr(0x000c4607), //                STARTUP, vector 0x07 -> 0x7000
     ...delay(0x10000),
     ...writeIcr(0x000c4607), //                second STARTUP (ignored by APs already running)
-    0x66, 0xba, 0xf8, 0x03, //                 mov dx, 0x3f8
-    ...putc('S'), ...putc('P'), ...putc('I'), ...putc('N'), ...putc('\n'),
-    0xeb, 0xfe, //                             jmp $
+    0x66,
+    0xba,
+    0xf8,
+    0x03, //                 mov dx, 0x3f8
+    ...putc('S'),
+    ...putc('P'),
+    ...putc('I'),
+    ...putc('N'),
+    ...putc('\n'),
+    0xeb,
+    0xfe, //                             jmp $
   ];
 }
 
@@ -69,17 +85,51 @@ export function buildSpinnerElf(): Buffer {
   const entry = LOAD_ADDR + CODE_OFF;
   const magic = 0x1badb002;
   const flags = 0; // ELF image: the loader uses the program headers (no a.out kludge)
-  const checksum = (-(magic + flags)) >>> 0;
+  const checksum = -(magic + flags) >>> 0;
   const bytes = [
     // ELF32 header
-    0x7f, 0x45, 0x4c, 0x46, 1 /* ELFCLASS32 */, 1 /* LSB */, 1 /* EV_CURRENT */, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ...u16(2) /* ET_EXEC */, ...u16(3) /* EM_386 */, ...u32(1), ...u32(entry), ...u32(ELF_HEADER) /* phoff */,
-    ...u32(0) /* shoff */, ...u32(0) /* flags */, ...u16(ELF_HEADER), ...u16(PROGRAM_HEADER), ...u16(1),
-    ...u16(40), ...u16(0), ...u16(0),
+    0x7f,
+    0x45,
+    0x4c,
+    0x46,
+    1 /* ELFCLASS32 */,
+    1 /* LSB */,
+    1 /* EV_CURRENT */,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...u16(2) /* ET_EXEC */,
+    ...u16(3) /* EM_386 */,
+    ...u32(1),
+    ...u32(entry),
+    ...u32(ELF_HEADER) /* phoff */,
+    ...u32(0) /* shoff */,
+    ...u32(0) /* flags */,
+    ...u16(ELF_HEADER),
+    ...u16(PROGRAM_HEADER),
+    ...u16(1),
+    ...u16(40),
+    ...u16(0),
+    ...u16(0),
     // Program header: one PT_LOAD of the whole file at 1 MiB, RWX
-    ...u32(1), ...u32(0), ...u32(LOAD_ADDR), ...u32(LOAD_ADDR), ...u32(total), ...u32(total), ...u32(7), ...u32(0x1000),
+    ...u32(1),
+    ...u32(0),
+    ...u32(LOAD_ADDR),
+    ...u32(LOAD_ADDR),
+    ...u32(total),
+    ...u32(total),
+    ...u32(7),
+    ...u32(0x1000),
     // Multiboot v1 header
-    ...u32(magic), ...u32(flags), ...u32(checksum),
+    ...u32(magic),
+    ...u32(flags),
+    ...u32(checksum),
     ...code(LOAD_ADDR + trampolineOff),
     ...TRAMPOLINE,
   ];

@@ -47,7 +47,12 @@ describe.skipIf(!haveReference)('kvcpu cpu baseline (CLI)', () => {
   if (!haveReference) it.skip(SKIP_REASON, () => {});
 
   it('prints the same XML as virsh cpu-baseline, byte for byte', async () => {
-    for (const id of ['pair/Xeon-E5-2650+Xeon-E7540', 'pair/Ryzen-7-1800X-Eight-Core+EPYC-7601-32-Core', 'pair-features/Core-i7-7600U+Core-i7-8550U', 'fleet/amd-all']) {
+    for (const id of [
+      'pair/Xeon-E5-2650+Xeon-E7540',
+      'pair/Ryzen-7-1800X-Eight-Core+EPYC-7601-32-Core',
+      'pair-features/Core-i7-7600U+Core-i7-8550U',
+      'fleet/amd-all',
+    ]) {
       const c = oracleCase(id);
       const args = ['baseline', '-q', ...c.argv.filter((a: string) => a.startsWith('--')), file(`${id.replace(/\W/g, '_')}.xml`, c.input_xml)];
       const r = await run(args);
@@ -86,7 +91,7 @@ describe.skipIf(!haveReference)('kvcpu cpu baseline (CLI)', () => {
     expect(j.explain.perHost).toHaveLength(2);
   });
 
-  it('--format qemu/kubevirt/nova speak each tool\'s dialect', async () => {
+  it("--format qemu/kubevirt/nova speak each tool's dialect", async () => {
     const c = oracleCase('pair/Xeon-E5-2650+Xeon-E7540');
     const f = file('neh.xml', c.input_xml);
     const q = (await run(['baseline', '-q', '--format', 'qemu', f])).out.trim();
@@ -122,7 +127,11 @@ describe.skipIf(!haveReference)('kvcpu cpu baseline (CLI)', () => {
     const c = oracleCase('pair/Xeon-E5-2650+Xeon-E7540');
     const r = await run(['baseline', '-q', '-'], c.input_xml);
     expect(r.out.trim()).toBe(c.output_xml.trim());
-    const snap = { root: '/', arch: 'x86_64', cpu: { vendor: 'GenuineIntel', flags: ['fpu', 'sse4_1', 'pclmulqdq', 'lahf_lm', 'ibrs', 'constant_tsc', 'nonstop_tsc'] } };
+    const snap = {
+      root: '/',
+      arch: 'x86_64',
+      cpu: { vendor: 'GenuineIntel', flags: ['fpu', 'sse4_1', 'pclmulqdq', 'lahf_lm', 'ibrs', 'constant_tsc', 'nonstop_tsc'] },
+    };
     const j = JSON.parse((await run(['baseline', '--json', file('host.json', JSON.stringify(snap))])).out);
     expect(j.vendor).toBe('Intel');
     expect(j.names).toBe('linux');
@@ -136,11 +145,23 @@ describe.skipIf(!haveReference)('kvcpu cpu baseline --hypervisor tcg (kvcpu QEMU
   const cases = haveReference ? (oracle.cases as any[]).filter((c) => c.kind === 'hypervisor-cpu-baseline' && c.argv.includes('qemu')) : [];
   for (const c of cases) {
     it(c.id, async () => {
-      const args = ['baseline', '--json', '--hypervisor', 'tcg', ...(c.argv.includes('--migratable') ? ['--migratable'] : []), file(`h-${c.id.replace(/\W/g, '_')}.xml`, c.input_xml)];
+      const args = [
+        'baseline',
+        '--json',
+        '--hypervisor',
+        'tcg',
+        ...(c.argv.includes('--migratable') ? ['--migratable'] : []),
+        file(`h-${c.id.replace(/\W/g, '_')}.xml`, c.input_xml),
+      ];
       const r = await run(args);
       expect(r.code, r.out).toBe(0);
       const j = JSON.parse(r.out);
-      expect([j.model, j.fallback, j.features.require, j.features.disable]).toEqual([c.output.model, c.output.fallback, c.output.require ?? [], c.output.disable ?? []]);
+      expect([j.model, j.fallback, j.features.require, j.features.disable]).toEqual([
+        c.output.model,
+        c.output.fallback,
+        c.output.require ?? [],
+        c.output.disable ?? [],
+      ]);
     });
   }
 });
@@ -229,7 +250,9 @@ const hostsDir = path.resolve(REF_DIR, '../hosts/cases');
 const cpuinfos = existsSync(hostsDir)
   ? readdirSync(hostsDir)
       .map((d) => path.join(hostsDir, d, 'root/proc/cpuinfo'))
-      .filter((p) => existsSync(p) && /^flags\s*:/m.test(readFileSync(p, 'utf8')) && /^vendor_id\s*:\s*(GenuineIntel|AuthenticAMD)/m.test(readFileSync(p, 'utf8')))
+      .filter(
+        (p) => existsSync(p) && /^flags\s*:/m.test(readFileSync(p, 'utf8')) && /^vendor_id\s*:\s*(GenuineIntel|AuthenticAMD)/m.test(readFileSync(p, 'utf8')),
+      )
   : [];
 
 describe.skipIf(cpuinfos.length < 4)('cpuinfo inputs (reference hosts)', () => {
@@ -241,7 +264,10 @@ describe.skipIf(cpuinfos.length < 4)('cpuinfo inputs (reference hosts)', () => {
     const guest = refToDef({ model: j.model, vendor: j.vendor }, 'guest', null, 'guest');
     // Back to libvirt names for the check.
     const lib = JSON.parse((await run(['baseline', '--json', '--names', 'libvirt', ...intel])).out);
-    guest.features = [...lib.features.require.map((n: string) => ({ name: n, policy: 'require' })), ...lib.features.disable.map((n: string) => ({ name: n, policy: 'disable' }))];
+    guest.features = [
+      ...lib.features.require.map((n: string) => ({ name: n, policy: 'require' })),
+      ...lib.features.disable.map((n: string) => ({ name: n, policy: 'disable' })),
+    ];
     for (const p of intel) {
       const [host] = parseCpuInput(x, readFileSync(p, 'utf8'), p);
       expect(compareCpu(x, host!, guest).result, p).not.toBe('incompatible');
@@ -259,10 +285,11 @@ describe.skipIf(cpuinfos.length < 4)('cpuinfo inputs (reference hosts)', () => {
     for (let i = 1; i < plan.tradeoff.length; i++) expect(plan.tradeoff[i].totalLost).toBeGreaterThanOrEqual(plan.tradeoff[i - 1].totalLost);
     const split = JSON.parse((await run(['pools', '--json', '--max-loss', '5', ...cpuinfos])).out);
     expect(split.pools.length).toBeGreaterThan(plan.pools.length);
-    for (const p of split.pools) for (const h of p.hosts) {
-      expect(h.lost).toBeLessThanOrEqual(5);
-      expect(h.lostFeatures).toHaveLength(h.lost);
-    }
+    for (const p of split.pools)
+      for (const h of p.hosts) {
+        expect(h.lost).toBeLessThanOrEqual(5);
+        expect(h.lostFeatures).toHaveLength(h.lost);
+      }
     const text = await run(['pools', '--max-pools', '3', ...cpuinfos]);
     expect(text.out).toMatch(/Chosen: 3 pool\(s\)/);
   });
@@ -300,7 +327,9 @@ describe('virsh (when installed) agrees on a reference pair', () => {
     const j = JSON.parse((await run(['baseline', '--json', f])).out);
     const model = /<model[^>]*>([^<]+)</.exec(v)![1];
     expect(j.model).toBe(model);
-    const req = [...v.matchAll(/policy='require' name='([^']+)'/g)].map((m) => m[1]).filter((n) => !['osxsave', 'ospke', 'cmt', 'mbm_total', 'mbm_local'].includes(n!));
+    const req = [...v.matchAll(/policy='require' name='([^']+)'/g)]
+      .map((m) => m[1])
+      .filter((n) => !['osxsave', 'ospke', 'cmt', 'mbm_total', 'mbm_local'].includes(n!));
     expect(j.features.require).toEqual(req);
   });
 });
@@ -313,7 +342,7 @@ describe('kvcpu main() integration', () => {
     await main(['cpu', '--help'], io);
     expect(out.split('Commands:')[1] ?? '').toMatch(/\bbaseline\b/);
     out = '';
-    const f = file('main.xml', "<cpu><arch>x86_64</arch><model>Westmere</model><vendor>Intel</vendor></cpu>");
+    const f = file('main.xml', '<cpu><arch>x86_64</arch><model>Westmere</model><vendor>Intel</vendor></cpu>');
     const code = await main(['cpu', 'baseline', '--json', f], io);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ model: 'Westmere', vendor: 'Intel', fallback: 'forbid' });

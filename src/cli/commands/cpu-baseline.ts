@@ -26,7 +26,9 @@ import { readHypervisorContext, readHypervisorHostCpu } from '../../cpu-baseline
 import type { Accel } from '../../cpu-models/types.ts';
 
 const cpuMapOption = () =>
-  new Option('--cpu-map <source>', 'libvirt CPU map: installed (/usr/share/libvirt/cpu_map), snapshot (shipped), auto').choices(['auto', 'installed', 'snapshot']).default('auto');
+  new Option('--cpu-map <source>', 'libvirt CPU map: installed (/usr/share/libvirt/cpu_map), snapshot (shipped), auto')
+    .choices(['auto', 'installed', 'snapshot'])
+    .default('auto');
 
 function x86(source: string): X86Map {
   return indexCpuMap(loadCpuMap({ source: source as 'auto' | 'installed' | 'snapshot' }));
@@ -60,11 +62,24 @@ function addBaseline(cpu: Command, ctx: CliContext): void {
     .argument('<inputs...>', 'libvirt <cpu>/capabilities/domcapabilities XML, `kvcpu host --json` output, /proc/cpuinfo copies (- = stdin)')
     .option('--features', 'list every feature of the model explicitly (virsh --features)')
     .option('--migratable', 'leave out non-migratable features (invtsc, xsaves)')
-    .addOption(new Option('--format <format>', 'output: libvirt guest XML, QEMU -cpu value, KubeVirt cpu YAML, nova.conf, JSON').choices(BASELINE_FORMATS).default('libvirt'))
-    .addOption(new Option('--names <vocabulary>', "feature names in JSON (default: the inputs' own: libvirt for XML, linux for cpuinfo)").choices(['libvirt', 'qemu', 'linux']))
+    .addOption(
+      new Option('--format <format>', 'output: libvirt guest XML, QEMU -cpu value, KubeVirt cpu YAML, nova.conf, JSON')
+        .choices(BASELINE_FORMATS)
+        .default('libvirt'),
+    )
+    .addOption(
+      new Option('--names <vocabulary>', "feature names in JSON (default: the inputs' own: libvirt for XML, linux for cpuinfo)").choices([
+        'libvirt',
+        'qemu',
+        'linux',
+      ]),
+    )
     .option('--json', 'same as --format json')
     .addOption(
-      new Option('--hypervisor <accel>', "also fit this host's QEMU under kvm or tcg, like `virsh hypervisor-cpu-baseline` (its models, blockers, features)").choices(['kvm', 'tcg']),
+      new Option(
+        '--hypervisor <accel>',
+        "also fit this host's QEMU under kvm or tcg, like `virsh hypervisor-cpu-baseline` (its models, blockers, features)",
+      ).choices(['kvm', 'tcg']),
     )
     .option('-q, --quiet', 'do not print the explanation (stderr)')
     .addOption(cpuMapOption())
@@ -148,12 +163,21 @@ function readHostArg(x: X86Map, host: string, root: string): CpuDef {
 function addCompare(cpu: Command, ctx: CliContext): void {
   cpu
     .command('compare')
-    .description('can this host run that guest CPU? identical / superset / incompatible with the missing features, like `virsh cpu-compare` (or `hypervisor-cpu-compare` with --hypervisor)')
+    .description(
+      'can this host run that guest CPU? identical / superset / incompatible with the missing features, like `virsh cpu-compare` (or `hypervisor-cpu-compare` with --hypervisor)',
+    )
     .argument('<guest>', 'guest CPU: libvirt <cpu> XML file (domain, baseline output), kvcpu JSON, or a libvirt model name')
-    .option('--host <host>', 'host CPU: live (this host\'s /proc/cpuinfo), `kvcpu host --json` file, cpuinfo file, libvirt host <cpu>, `virsh capabilities` or `virsh domcapabilities` (host-model) XML', 'live')
+    .option(
+      '--host <host>',
+      "host CPU: live (this host's /proc/cpuinfo), `kvcpu host --json` file, cpuinfo file, libvirt host <cpu>, `virsh capabilities` or `virsh domcapabilities` (host-model) XML",
+      'live',
+    )
     .option('--root <dir>', 'root prefix for --host live', '/')
     .addOption(
-      new Option('--hypervisor <accel>', "compare with what this host's QEMU gives a guest under kvm or tcg, like `virsh hypervisor-cpu-compare` (instead of --host)").choices(['kvm', 'tcg']),
+      new Option(
+        '--hypervisor <accel>',
+        "compare with what this host's QEMU gives a guest under kvm or tcg, like `virsh hypervisor-cpu-compare` (instead of --host)",
+      ).choices(['kvm', 'tcg']),
     )
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--json', 'same as --format json')
@@ -161,7 +185,8 @@ function addCompare(cpu: Command, ctx: CliContext): void {
     .action(
       act(ctx, async (guestArg: string, opts: { host: string; root: string; format: string; json?: boolean; cpuMap: string; hypervisor?: Accel }) => {
         const x = x86(opts.cpuMap);
-        if (opts.hypervisor && opts.host !== 'live') throw new KvcpuError('E_USAGE', '--hypervisor and --host name two different host CPUs', { hint: 'give one of them' });
+        if (opts.hypervisor && opts.host !== 'live')
+          throw new KvcpuError('E_USAGE', '--hypervisor and --host name two different host CPUs', { hint: 'give one of them' });
         const host = opts.hypervisor ? await readHypervisorHostCpu(x, opts.hypervisor, opts.root) : readHostArg(x, opts.host, opts.root);
         const guest = readGuest(x, guestArg);
         const r = compareCpu(x, host, guest);
@@ -197,63 +222,84 @@ function addCompare(cpu: Command, ctx: CliContext): void {
 function addPools(cpu: Command, ctx: CliContext): void {
   cpu
     .command('pools')
-    .description('group hosts into migration pools (by vendor, then merging the pools that lose the fewest features) with each pool\'s baseline')
+    .description("group hosts into migration pools (by vendor, then merging the pools that lose the fewest features) with each pool's baseline")
     .argument('<inputs...>', 'host CPUs: libvirt XML, `kvcpu host --json` output, /proc/cpuinfo copies (- = stdin)')
     .option('--max-pools <n>', 'stop merging at N pools', parsePositiveInt)
     .option('--max-loss <n>', 'fewest pools in which no host loses more than N features', parseNonNegativeInt)
     .option('--migratable', 'leave out non-migratable features (invtsc, xsaves)')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--json', 'same as --format json')
-    .addOption(new Option('--hypervisor <accel>', "fit every pool's baseline to this host's QEMU under kvm or tcg (its models and features)").choices(['kvm', 'tcg']))
+    .addOption(
+      new Option('--hypervisor <accel>', "fit every pool's baseline to this host's QEMU under kvm or tcg (its models and features)").choices(['kvm', 'tcg']),
+    )
     .addOption(cpuMapOption())
     .action(
-      act(ctx, async (inputs: string[], opts: { maxPools?: number; maxLoss?: number; migratable?: boolean; format: string; json?: boolean; cpuMap: string; hypervisor?: Accel }) => {
-        const x = x86(opts.cpuMap);
-        const defs = await readCpuInputs(x, inputs, ctx.io.stdin);
-        if (defs.length === 0) throw new KvcpuError('E_CPU_NO_INPUT', 'no CPU definitions given');
-        const hyp = opts.hypervisor ? await readHypervisorContext(opts.hypervisor) : null;
-        const plan = planPools(x, defs, {
-          ...(hyp ? { hypervisor: hyp } : {}),
-          migratable: !!opts.migratable,
-          ...(opts.maxPools !== undefined ? { maxPools: opts.maxPools } : {}),
-          ...(opts.maxLoss !== undefined ? { maxLoss: opts.maxLoss } : {}),
-        });
-        if (opts.json || opts.format === 'json') {
-          writeJson(ctx.io, hyp ? { ...plan, hypervisor: hyp.source } : plan);
+      act(
+        ctx,
+        async (
+          inputs: string[],
+          opts: { maxPools?: number; maxLoss?: number; migratable?: boolean; format: string; json?: boolean; cpuMap: string; hypervisor?: Accel },
+        ) => {
+          const x = x86(opts.cpuMap);
+          const defs = await readCpuInputs(x, inputs, ctx.io.stdin);
+          if (defs.length === 0) throw new KvcpuError('E_CPU_NO_INPUT', 'no CPU definitions given');
+          const hyp = opts.hypervisor ? await readHypervisorContext(opts.hypervisor) : null;
+          const plan = planPools(x, defs, {
+            ...(hyp ? { hypervisor: hyp } : {}),
+            migratable: !!opts.migratable,
+            ...(opts.maxPools !== undefined ? { maxPools: opts.maxPools } : {}),
+            ...(opts.maxLoss !== undefined ? { maxLoss: opts.maxLoss } : {}),
+          });
+          if (opts.json || opts.format === 'json') {
+            writeJson(ctx.io, hyp ? { ...plan, hypervisor: hyp.source } : plan);
+            return 0;
+          }
+          const short = (l: string[]) => (l.length > 2 ? `${l.slice(0, 2).join(', ')} +${l.length - 2}` : l.join(', '));
+          ctx.io.out('Split vs merge (features lost to the pool baseline):\n');
+          ctx.io.out(
+            renderTable(
+              ['POOLS', 'TOTAL LOST', 'WORST HOST', 'LAST MERGE'],
+              plan.tradeoff.map((t) => [
+                t.pools,
+                t.totalLost,
+                t.worstLost,
+                t.merged ? `${short(t.merged.a)} + ${short(t.merged.b)}` : '(one pool per feature set)',
+              ]),
+              { right: [0, 1, 2] },
+            ),
+          );
+          ctx.io.out(`\nChosen: ${plan.chosen} pool(s): ${plan.rule}${hyp ? `; fitted to ${hyp.source}` : ''}\n\n`);
+          ctx.io.out(
+            renderTable(
+              ['POOL', 'VENDOR', 'HOSTS', 'MODEL', 'LEVEL', 'FEATURES', 'WORST LOSS'],
+              plan.pools.map((pl, i) => [
+                i + 1,
+                pl.vendor,
+                pl.hosts.length,
+                pl.baseline.model,
+                pl.level ?? '32-bit',
+                pl.features,
+                Math.max(...pl.hosts.map((h) => h.lost)),
+              ]),
+              { right: [0, 2, 5, 6] },
+            ),
+          );
+          plan.pools.forEach((pl, i) => {
+            const extra = [...pl.baseline.require.map((f) => `+${f}`), ...pl.baseline.disable.map((f) => `-${f}`)];
+            ctx.io.out(`\npool ${i + 1}: ${pl.baseline.model}${extra.length ? ` ${extra.join(' ')}` : ''}\n`);
+            if (pl.hosts.length <= 20) {
+              for (const h of pl.hosts)
+                ctx.io.out(`  ${h.label}: loses ${h.lost}${h.lost ? `: ${h.lostFeatures.slice(0, 12).join(' ')}${h.lost > 12 ? ' …' : ''}` : ''}\n`);
+            } else {
+              // Large pools: one line per loss count.
+              const byLoss = new Map<number, string[]>();
+              for (const h of pl.hosts) byLoss.set(h.lost, [...(byLoss.get(h.lost) ?? []), h.label]);
+              for (const [l, hs] of [...byLoss].sort((a, b) => b[0] - a[0])) ctx.io.out(`  ${hs.length} host(s) lose ${l}: ${short(hs)}\n`);
+            }
+          });
           return 0;
-        }
-        const short = (l: string[]) => (l.length > 2 ? `${l.slice(0, 2).join(', ')} +${l.length - 2}` : l.join(', '));
-        ctx.io.out('Split vs merge (features lost to the pool baseline):\n');
-        ctx.io.out(
-          renderTable(
-            ['POOLS', 'TOTAL LOST', 'WORST HOST', 'LAST MERGE'],
-            plan.tradeoff.map((t) => [t.pools, t.totalLost, t.worstLost, t.merged ? `${short(t.merged.a)} + ${short(t.merged.b)}` : '(one pool per feature set)']),
-            { right: [0, 1, 2] },
-          ),
-        );
-        ctx.io.out(`\nChosen: ${plan.chosen} pool(s): ${plan.rule}${hyp ? `; fitted to ${hyp.source}` : ''}\n\n`);
-        ctx.io.out(
-          renderTable(
-            ['POOL', 'VENDOR', 'HOSTS', 'MODEL', 'LEVEL', 'FEATURES', 'WORST LOSS'],
-            plan.pools.map((pl, i) => [i + 1, pl.vendor, pl.hosts.length, pl.baseline.model, pl.level ?? '32-bit', pl.features, Math.max(...pl.hosts.map((h) => h.lost))]),
-            { right: [0, 2, 5, 6] },
-          ),
-        );
-        plan.pools.forEach((pl, i) => {
-          const extra = [...pl.baseline.require.map((f) => `+${f}`), ...pl.baseline.disable.map((f) => `-${f}`)];
-          ctx.io.out(`\npool ${i + 1}: ${pl.baseline.model}${extra.length ? ` ${extra.join(' ')}` : ''}\n`);
-          if (pl.hosts.length <= 20) {
-            for (const h of pl.hosts) ctx.io.out(`  ${h.label}: loses ${h.lost}${h.lost ? `: ${h.lostFeatures.slice(0, 12).join(' ')}${h.lost > 12 ? ' …' : ''}` : ''}\n`);
-          }
-          else {
-            // Large pools: one line per loss count.
-            const byLoss = new Map<number, string[]>();
-            for (const h of pl.hosts) byLoss.set(h.lost, [...(byLoss.get(h.lost) ?? []), h.label]);
-            for (const [l, hs] of [...byLoss].sort((a, b) => b[0] - a[0])) ctx.io.out(`  ${hs.length} host(s) lose ${l}: ${short(hs)}\n`);
-          }
-        });
-        return 0;
-      }),
+        },
+      ),
     );
 }
 

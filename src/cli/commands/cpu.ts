@@ -15,8 +15,7 @@ import { act, type RegisterCommand } from '../command-kit.ts';
 import type { CliContext } from '../output.ts';
 import { paint, renderKeyValues, renderTable, writeJson } from '../output.ts';
 
-const accelOption = () =>
-  new Option('--accel <accel>', 'accelerator (default: kvm when /dev/kvm works, else tcg)').choices(['kvm', 'tcg']);
+const accelOption = () => new Option('--accel <accel>', 'accelerator (default: kvm when /dev/kvm works, else tcg)').choices(['kvm', 'tcg']);
 
 function wrap(words: string[], width = 96, indent = '  '): string {
   if (!words.length) return `${indent}-\n`;
@@ -36,7 +35,7 @@ function wrap(words: string[], width = 96, indent = '  '): string {
 function addExplain(cpu: Command, ctx: CliContext): void {
   cpu
     .command('explain')
-    .description("resolve a QEMU -cpu string (Model[-vN][,+f][,-f][,f=on|off][,check|enforce]) as QEMU does: final features, what this host/accelerator lacks")
+    .description('resolve a QEMU -cpu string (Model[-vN][,+f][,-f][,f=on|off][,check|enforce]) as QEMU does: final features, what this host/accelerator lacks')
     .argument('<cpu...>', "the -cpu value, e.g. 'Haswell-v4,+avx512f,-hle' (a leading -cpu is ignored)")
     .addOption(accelOption())
     .option('--machine <type>', 'machine type for unversioned model names (pc-q35-7.2, pc-i440fx-4.0...)')
@@ -56,7 +55,14 @@ function addExplain(cpu: Command, ctx: CliContext): void {
         if (opts.json) {
           writeJson(ctx.io, {
             input: ex.input,
-            model: { requested: ex.model.requested, resolved: ex.model.resolved, aliasOf: ex.model.aliasOf, machine: ex.model.machine, vendor: ex.model.vendor, notes: ex.model.notes },
+            model: {
+              requested: ex.model.requested,
+              resolved: ex.model.resolved,
+              aliasOf: ex.model.aliasOf,
+              machine: ex.model.machine,
+              vendor: ex.model.vendor,
+              notes: ex.model.notes,
+            },
             accel,
             mode: ex.mode,
             fails: ex.fails,
@@ -84,14 +90,34 @@ function addExplain(cpu: Command, ctx: CliContext): void {
             ['Added', ex.added.join(' ') || '-'],
             ['Removed', ex.removed.join(' ') || '-'],
             ['Unavailable', ex.unavailable.join(' ') || 'none'],
-            ['Mode', ex.mode === 'enforce' ? 'enforce: QEMU refuses to start if anything is unavailable' : ex.mode === 'check' ? 'check (default): unavailable features are dropped with a warning' : 'check=off: dropped silently'],
-            ['Result', ex.fails ? { text: ex.mode === 'enforce' && ex.unavailable.length ? 'QEMU would exit (enforce)' : 'QEMU would exit', style: p.red } : ex.unavailable.length ? { text: `starts without ${ex.unavailable.length} feature(s)`, style: p.yellow } : { text: 'starts with every requested feature', style: p.green }],
-            ['x86-64 level', level.level ? `${level.name}${level.missingForNext.length ? ` (v${level.level + 1} needs ${level.missingForNext.join(' ')})` : ''}` : '32-bit only'],
+            [
+              'Mode',
+              ex.mode === 'enforce'
+                ? 'enforce: QEMU refuses to start if anything is unavailable'
+                : ex.mode === 'check'
+                  ? 'check (default): unavailable features are dropped with a warning'
+                  : 'check=off: dropped silently',
+            ],
+            [
+              'Result',
+              ex.fails
+                ? { text: ex.mode === 'enforce' && ex.unavailable.length ? 'QEMU would exit (enforce)' : 'QEMU would exit', style: p.red }
+                : ex.unavailable.length
+                  ? { text: `starts without ${ex.unavailable.length} feature(s)`, style: p.yellow }
+                  : { text: 'starts with every requested feature', style: p.green },
+            ],
+            [
+              'x86-64 level',
+              level.level
+                ? `${level.name}${level.missingForNext.length ? ` (v${level.level + 1} needs ${level.missingForNext.join(' ')})` : ''}`
+                : '32-bit only',
+            ],
           ]),
         );
         for (const n of ex.model.notes) ctx.io.out(`note: ${n}\n`);
         for (const w of ex.warnings) ctx.io.out(`${p.yellow('warning:')} ${w}\n`);
-        if (ex.droppedByDependency.length) ctx.io.out(`dropped by dependency: ${ex.droppedByDependency.map((d) => `${d.feature} (needs ${d.parent})`).join(', ')}\n`);
+        if (ex.droppedByDependency.length)
+          ctx.io.out(`dropped by dependency: ${ex.droppedByDependency.map((d) => `${d.feature} (needs ${d.parent})`).join(', ')}\n`);
         for (const n of ex.hostNotes) ctx.io.out(`note: ${n}\n`);
         ctx.io.out(`\nGuest features (${ex.final.length}):\n${wrap(ex.final)}`);
         return ex.fails ? 1 : 0;
@@ -128,7 +154,14 @@ function addLevels(cpu: Command, ctx: CliContext): void {
             const supported = await accelFeatures(accel, { catalog, host, root: opts.root });
             const best = accel === 'kvm' ? 'host' : 'max';
             guestLevel = modelLevel(best, supported, catalog) ?? x86Level([]);
-            extra.accel = { accel, level: guestLevel.level, model: best, exact: supported.exact, notes: supported.notes, hostCpuLevel: x86Level(features).level };
+            extra.accel = {
+              accel,
+              level: guestLevel.level,
+              model: best,
+              exact: supported.exact,
+              notes: supported.notes,
+              hostCpuLevel: x86Level(features).level,
+            };
           } else {
             const supported = await accelFeatures(accel, { catalog, root: opts.root });
             const ex = explainCpu(model!, { supported, catalog });
@@ -136,7 +169,14 @@ function addLevels(cpu: Command, ctx: CliContext): void {
             subject = ex.model.resolved === model ? model! : `${model} (${ex.model.resolved})`;
             // What the guest really gets on this accelerator (unavailable features dropped by `check`).
             guestLevel = x86Level(ex.fails ? [] : ex.final);
-            extra.accel = { accel, level: guestLevel.level, exact: supported.exact, notes: supported.notes, unavailable: ex.unavailable, definitionLevel: x86Level(features).level };
+            extra.accel = {
+              accel,
+              level: guestLevel.level,
+              exact: supported.exact,
+              notes: supported.notes,
+              unavailable: ex.unavailable,
+              definitionLevel: x86Level(features).level,
+            };
           }
           const lv = guestLevel;
           const os = guestOsSupport(lv.level);
@@ -146,7 +186,12 @@ function addLevels(cpu: Command, ctx: CliContext): void {
           }
           const p = paint(ctx.io);
           ctx.io.out(`${subject}: ${lv.level ? lv.name : 'not x86-64 (32-bit)'}\n\n`);
-          ctx.io.out(renderTable(['LEVEL', 'MET', 'MISSING'], lv.perLevel.map((l) => [l.name, l.missing.length ? { text: 'no', style: p.red } : { text: 'yes', style: p.green }, l.missing.join(' ') || null])));
+          ctx.io.out(
+            renderTable(
+              ['LEVEL', 'MET', 'MISSING'],
+              lv.perLevel.map((l) => [l.name, l.missing.length ? { text: 'no', style: p.red } : { text: 'yes', style: p.green }, l.missing.join(' ') || null]),
+            ),
+          );
           if (extra.accel) {
             const a = extra.accel as { accel: string; level: number; exact: boolean };
             ctx.io.out(
@@ -155,7 +200,13 @@ function addLevels(cpu: Command, ctx: CliContext): void {
                 : `\non ${a.accel} (unavailable features dropped) the guest gets x86-64-v${a.level}${a.exact ? '' : ' (estimate)'}\n`,
             );
           }
-          ctx.io.out('\n' + renderTable(['GUEST OS', 'NEEDS', 'BOOTS', 'NOTE'], os.map((o) => [o.os, `v${o.needs}`, o.ok ? { text: 'yes', style: p.green } : { text: 'no', style: p.red }, o.note])));
+          ctx.io.out(
+            '\n' +
+              renderTable(
+                ['GUEST OS', 'NEEDS', 'BOOTS', 'NOTE'],
+                os.map((o) => [o.os, `v${o.needs}`, o.ok ? { text: 'yes', style: p.green } : { text: 'no', style: p.red }, o.note]),
+              ),
+          );
           return 0;
         }
         const listSupported = await accelFeatures(accel, { catalog, root: opts.root });
@@ -183,9 +234,14 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
   cpu
     .command('features')
     .description('AVX/AVX2/AVX-512, XSAVE, AES, SHA, PCLMULQDQ...: what the host has, what a model exposes, the -cpu string that adds the rest (inside a pool)')
-    .option('--model <model>', 'guest CPU model (default qemu64, QEMU\'s default)', 'qemu64')
+    .option('--model <model>', "guest CPU model (default qemu64, QEMU's default)", 'qemu64')
     .option('--pool <files...>', 'other hosts of the migration pool: `kvcpu host --json` files or saved /proc/cpuinfo')
-    .addOption(new Option('--accel <accel>', 'the accelerator the guest will use (default: kvm when /dev/kvm works, else tcg); the suggestion starts there with enforce').choices(['kvm', 'tcg']))
+    .addOption(
+      new Option(
+        '--accel <accel>',
+        'the accelerator the guest will use (default: kvm when /dev/kvm works, else tcg); the suggestion starts there with enforce',
+      ).choices(['kvm', 'tcg']),
+    )
     .option('--root <dir>', 'read this host from a captured tree', '/')
     .option('--json', 'machine-readable output')
     .action(
@@ -215,7 +271,15 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
         // Computed through the same `cpu explain`: additions the accelerator cannot give are
         // dropped, model features it lacks are turned off, until `enforce` passes.
         const settled = settleSuggestion(opts.model, advice0.add, (cpu) => explain(cpu));
-        const advice = { ...advice0, add: settled.add, cpuString: settled.cpuString, accel, dropped: settled.dropped, disabled: settled.disabled, ...(settled.error ? { error: settled.error } : {}) };
+        const advice = {
+          ...advice0,
+          add: settled.add,
+          cpuString: settled.cpuString,
+          accel,
+          dropped: settled.dropped,
+          disabled: settled.disabled,
+          ...(settled.error ? { error: settled.error } : {}),
+        };
         if (opts.json) {
           writeJson(ctx.io, { ...advice, pool: pool.map((m) => m.file), hostSource: sup.source });
           return 0;
@@ -226,15 +290,27 @@ function addFeatures(cpu: Command, ctx: CliContext): void {
         ctx.io.out(
           renderTable(
             header,
-            advice.rows.map((r) => [r.family, r.feature, yn(r.host), ...(pool.length ? [yn(r.pool)] : []), yn(r.model), advice.add.includes(r.feature) ? { text: '+', style: p.cyan } : null]),
+            advice.rows.map((r) => [
+              r.family,
+              r.feature,
+              yn(r.host),
+              ...(pool.length ? [yn(r.pool)] : []),
+              yn(r.model),
+              advice.add.includes(r.feature) ? { text: '+', style: p.cyan } : null,
+            ]),
           ),
         );
-        ctx.io.out(advice.cpuString ? `\nSuggested for ${accel}: -cpu ${advice.cpuString}\n` : `\nNo -cpu ${opts.model} string starts with enforce on ${accel}: ${advice.error ?? ''}\n`);
+        ctx.io.out(
+          advice.cpuString
+            ? `\nSuggested for ${accel}: -cpu ${advice.cpuString}\n`
+            : `\nNo -cpu ${opts.model} string starts with enforce on ${accel}: ${advice.error ?? ''}\n`,
+        );
         if (advice.disabled.length) ctx.io.out(`(${accel} cannot give ${opts.model}'s ${advice.disabled.join(' ')}: turned off so enforce starts)\n`);
         if (advice.dropped.length) ctx.io.out(`(not added, ${accel} cannot give them: ${advice.dropped.join(' ')})\n`);
         if (!advice.add.length) ctx.io.out(`(${opts.model} already exposes every listed feature the ${pool.length ? 'pool' : 'host'} has)\n`);
         ctx.io.out(`Cost of -cpu host: ${advice.hostCost}\n`);
-        if (!sup.exact) ctx.io.out('note: KVM features estimated from /proc/cpuinfo (lossy); the string was checked with `kvcpu cpu explain` on that estimate\n');
+        if (!sup.exact)
+          ctx.io.out('note: KVM features estimated from /proc/cpuinfo (lossy); the string was checked with `kvcpu cpu explain` on that estimate\n');
         return 0;
       }),
     );

@@ -15,7 +15,9 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
     .command('hotplug')
     .argument('<guest>', 'guest name or pid')
     .requiredOption('--to <n>', 'wanted number of vCPUs (up to maxcpus)', parsePositiveInt)
-    .description("change a running guest's vCPU count via QMP (query-hotpluggable-cpus -> device_add; libvirt domains: virsh setvcpus --live), verify the new CPU n/... threads, say what the guest must do")
+    .description(
+      "change a running guest's vCPU count via QMP (query-hotpluggable-cpus -> device_add; libvirt domains: virsh setvcpus --live), verify the new CPU n/... threads, say what the guest must do",
+    )
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string, opts: { to: number; json?: boolean }) => {
@@ -28,7 +30,10 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
         const now = assessOvercommit(snap, online);
         const after = assessOvercommit({ ...snap, guests: snap.guests.map((x) => (x.pid === g.pid ? { ...x, vcpuCount: opts.to } : x)) }, online);
         const had = new Set(now.checks.filter((c) => c.status !== 'PASS').map((c) => c.message));
-        const warnings = opts.to > g.vcpuCount ? after.checks.filter((c) => c.status !== 'PASS' && !had.has(c.message)).map((c) => `${c.message} (kvcpu overcommit: ${c.id} ${c.status})`) : [];
+        const warnings =
+          opts.to > g.vcpuCount
+            ? after.checks.filter((c) => c.status !== 'PASS' && !had.has(c.message)).map((c) => `${c.message} (kvcpu overcommit: ${c.id} ${c.status})`)
+            : [];
         for (const w of warnings) ctx.io.err(`warning: after hotplug: ${w}\n`);
         const out = await hotplugVcpus(g, opts.to);
         if (opts.json) {
@@ -42,7 +47,15 @@ export const registerHotplug: RegisterCommand = (program: Command, ctx) => {
             `${quoteInline(out.guest)}: ${out.from} -> ${out.to} vCPUs (max ${out.maxCpus})\n` +
               renderTable(
                 ['CPU-INDEX', 'TID', 'THREAD', 'DEVICE-ID', 'SLOT'],
-                out.added.map((a) => [a.cpuIndex, a.tid, a.thread, a.id, Object.entries(a.props).map(([k, v]) => `${k}=${v}`).join(',')]),
+                out.added.map((a) => [
+                  a.cpuIndex,
+                  a.tid,
+                  a.thread,
+                  a.id,
+                  Object.entries(a.props)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(','),
+                ]),
                 { right: [0, 1] },
               ) +
               'The new vCPUs wait for the guest OS to start them. In the guest:\n' +

@@ -14,7 +14,10 @@ writeFileSync(
 <mode name='custom' supported='yes'><model usable='yes'>Penryn</model><model usable='yes'>core2duo</model><model usable='no'>Nehalem</model></mode></cpu></domainCapabilities>`,
 );
 const sf = path.join(work, 'sf.xml');
-writeFileSync(sf, "<cpu mode='custom' match='exact'><model>Penryn</model><feature policy='require' name='sse4.1'/><feature policy='disable' name='pni'/></cpu>");
+writeFileSync(
+  sf,
+  "<cpu mode='custom' match='exact'><model>Penryn</model><feature policy='require' name='sse4.1'/><feature policy='disable' name='pni'/></cpu>",
+);
 
 describe('kvcpu labels (CLI forms)', () => {
   it('text: key=value lines; source and notes on stderr', async () => {
@@ -25,7 +28,7 @@ describe('kvcpu labels (CLI forms)', () => {
     expect(r.err).toMatch(/KubeVirt v1\.9\.0 node-labeller, source: files/);
     expect(r.err).toMatch(/no TSC counter/);
   });
-  it('--yaml: metadata.labels; --supported-features replaces kvcpu\'s expansion', async () => {
+  it("--yaml: metadata.labels; --supported-features replaces kvcpu's expansion", async () => {
     const r = await runCli(['labels', '--domcapabilities', dc, '--supported-features', sf, '--yaml']);
     expect(r.code, r.err).toBe(0);
     const doc = parseYaml(r.out) as { metadata: { labels: Record<string, string> } };

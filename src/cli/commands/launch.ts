@@ -34,10 +34,15 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
   program
     .command('launch')
     .argument('[qemuArgs...]', 'extra QEMU arguments after --')
-    .description('start a daemonized QEMU guest with named threads (debug-threads=on), a QMP socket, the given -smp and -cpu, apply a pin plan, and show where every thread runs')
+    .description(
+      'start a daemonized QEMU guest with named threads (debug-threads=on), a QMP socket, the given -smp and -cpu, apply a pin plan, and show where every thread runs',
+    )
     .requiredOption('--name <name>', 'guest name (-name guest=NAME)')
     .requiredOption('--smp <spec>', 'QEMU -smp, e.g. 4,sockets=1,cores=2,threads=2 or 1,maxcpus=4')
-    .option('--cpu <model>', 'QEMU -cpu model (default: qemu64 when it is runnable under the accelerator, else qemu64 minus what the accelerator lacks; said on stderr)')
+    .option(
+      '--cpu <model>',
+      'QEMU -cpu model (default: qemu64 when it is runnable under the accelerator, else qemu64 minus what the accelerator lacks; said on stderr)',
+    )
     .option('--accel <accel>', 'kvm | tcg | tcg,thread=single (default: kvm when /dev/kvm works, else tcg)')
     .option('--pin <planfile>', 'pin plan to apply once the guest runs (its entry named like the guest, or its only entry)')
     .option('--kernel <elf>', 'multiboot ELF or kernel for -kernel (none: vCPUs halt in qboot)')
@@ -52,7 +57,10 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
         let planGuest = plan?.guests.find((g) => g.name === opts.name) ?? null;
         if (plan && !planGuest) {
           if (plan.guests.length === 1) planGuest = plan.guests[0]!;
-          else throw new KvcpuError('E_BAD_INPUT', `plan ${opts.pin} has no guest named "${opts.name}"`, { hint: `plan guests: ${plan.guests.map((g) => g.name).join(', ')}` });
+          else
+            throw new KvcpuError('E_BAD_INPUT', `plan ${opts.pin} has no guest named "${opts.name}"`, {
+              hint: `plan guests: ${plan.guests.map((g) => g.name).join(', ')}`,
+            });
         }
         const accel = opts.accel ?? ((await kvmUsable()) ? 'kvm' : 'tcg');
         let cpu = opts.cpu;
@@ -86,7 +94,12 @@ export const registerLaunch: RegisterCommand = (program: Command, ctx) => {
         const snap = await snapshotGuests({ host, pids: [g.pid] });
         findGuest(snap, String(g.pid));
         if (opts.json) {
-          writeJson(ctx.io, { ok: true, guest: { ...g, accel, cpu, ...(cpuReason ? { cpuDefault: cpuReason } : {}) }, pins: pin?.result?.applied ?? null, ps: psJson(snap) });
+          writeJson(ctx.io, {
+            ok: true,
+            guest: { ...g, accel, cpu, ...(cpuReason ? { cpuDefault: cpuReason } : {}) },
+            pins: pin?.result?.applied ?? null,
+            ps: psJson(snap),
+          });
         } else {
           ctx.io.out(
             `launched ${g.name}: pid ${g.pid}, accel ${accel}, QMP ${g.qmpSocket}, serial ${g.serialLog}, pidfile ${g.pidfile}\n` +

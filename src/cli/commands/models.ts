@@ -30,7 +30,7 @@ export const registerModels: RegisterCommand = (program: Command, ctx) => {
     .addOption(new Option('--accel <accel>', 'accelerator to check against (default: kvm when /dev/kvm works, else tcg)').choices(['kvm', 'tcg']))
     .option('--runnable', 'only the models this host can run')
     .option('--machine <type>', 'machine type for alias resolution (pc-q35-7.2; pc-i440fx-4.0 and older report no alias-of)')
-    .option('--live', "also ask the installed QEMU (query-cpu-definitions) and show where it disagrees")
+    .option('--live', 'also ask the installed QEMU (query-cpu-definitions) and show where it disagrees')
     .option('--root <dir>', 'read the host from a captured tree (KVM estimate only)', '/')
     .option('--json', 'machine-readable output')
     .action(

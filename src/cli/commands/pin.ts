@@ -47,23 +47,27 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
   program
     .command('pin')
     .argument('[guest]', 'guest name (-name guest=X) or pid')
-    .description('pin a guest\'s vCPU/emulator/IO threads to host CPUs, all or nothing: validate, apply, re-read /proc, roll back on any failure')
+    .description("pin a guest's vCPU/emulator/IO threads to host CPUs, all or nothing: validate, apply, re-read /proc, roll back on any failure")
     .option('--vcpu <n=cpus>', 'pin vCPU n to a cpulist (repeatable), e.g. --vcpu 0=2 --vcpu 1=3', collect)
     .option('--emulator <cpus>', 'pin the emulator threads (main loop, call_rcu, workers, monitor iothread)')
     .option('--iothread <id=cpus>', 'pin IOThread id (repeatable)', collect)
     .option('--plan <file>', 'apply a pin plan (kvcpu plan output) to every guest it names, all or nothing')
     .option('--cgroup', 'also put each thread in a cpuset cgroup kvcpu/<guest>.<pid>/<vcpuN|emulator> (cgroup v1 tasks, or v2 threaded leaves)')
-    .option('--via-libvirt', 'require libvirt: every guest must be a libvirt domain pinned with virsh vcpupin/emulatorpin/iothreadpin (libvirt domains use libvirt by default anyway)')
+    .option(
+      '--via-libvirt',
+      'require libvirt: every guest must be a libvirt domain pinned with virsh vcpupin/emulatorpin/iothreadpin (libvirt domains use libvirt by default anyway)',
+    )
     .option('--direct', 'pin libvirt domains with sched_setaffinity, bypassing libvirt (warns: libvirt keeps its old pins and re-applies them)')
     .option('--config', 'libvirt domains: also persist in the domain XML (virsh --config); unpin removes what it added')
-    .option('--partial', 'with --plan: allow a plan that pins only some of a guest\'s vCPUs')
+    .option('--partial', "with --plan: allow a plan that pins only some of a guest's vCPUs")
     .option('--dry-run', 'print the equivalent taskset/virsh commands, change nothing')
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string | undefined, opts: PinOpts) => {
         let jobs: PinJob[];
         if (opts.direct && opts.viaLibvirt) throw new KvcpuError('E_USAGE', '--direct and --via-libvirt contradict each other', { hint: 'pick one' });
-        if (opts.partial && !opts.plan) throw new KvcpuError('E_USAGE', '--partial only applies to --plan', { hint: 'with --vcpu, only the vCPUs you name are pinned anyway' });
+        if (opts.partial && !opts.plan)
+          throw new KvcpuError('E_USAGE', '--partial only applies to --plan', { hint: 'with --vcpu, only the vCPUs you name are pinned anyway' });
         if (opts.plan) {
           if (guest || opts.vcpu || opts.emulator || opts.iothread) {
             throw new KvcpuError('E_USAGE', '--plan cannot be combined with GUEST/--vcpu/--emulator/--iothread', { hint: 'put everything in the plan file' });
@@ -99,13 +103,16 @@ export const registerPin: RegisterCommand = (program: Command, ctx) => {
   program
     .command('unpin')
     .argument('<guest>', 'guest name or pid')
-    .description('restore the affinity (and cgroup, and libvirt domain XML) every thread had before `kvcpu pin`, verified from /proc; for a guest that is gone, remove the cgroups and state kvcpu left')
+    .description(
+      'restore the affinity (and cgroup, and libvirt domain XML) every thread had before `kvcpu pin`, verified from /proc; for a guest that is gone, remove the cgroups and state kvcpu left',
+    )
     .option('--json', 'print the result as JSON')
     .action(
       act(ctx, async (guest: string, opts: { json?: boolean }) => {
         const out = await unpinGuest(guest, { host: readHost() });
         if (opts.json) writeJson(ctx.io, { ok: true, ...out });
-        else if (out.gone) ctx.io.out(`${quoteInline(out.guest)} is gone; removed what kvcpu left for it:\n${out.cleaned.map((c) => `  ${quoteInline(c)}\n`).join('')}`);
+        else if (out.gone)
+          ctx.io.out(`${quoteInline(out.guest)} is gone; removed what kvcpu left for it:\n${out.cleaned.map((c) => `  ${quoteInline(c)}\n`).join('')}`);
         else {
           ctx.io.out(
             renderTable(

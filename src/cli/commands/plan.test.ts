@@ -27,11 +27,40 @@ const simpleCase = {
   kind: 'fit_host',
   host: {
     cells: [
-      { id: 0, cpuset: [0, 1, 2, 3], pcpuset: [0, 1, 2, 3], siblings: [[0, 2], [1, 3]], memory: 4096, memory_usage: 0, cpu_usage: 0, pinned_cpus: [0], mempages: [] },
-      { id: 1, cpuset: [4, 5, 6, 7], pcpuset: [4, 5, 6, 7], siblings: [[4, 6], [5, 7]], memory: 4096, memory_usage: 0, cpu_usage: 0, pinned_cpus: [], mempages: [] },
+      {
+        id: 0,
+        cpuset: [0, 1, 2, 3],
+        pcpuset: [0, 1, 2, 3],
+        siblings: [
+          [0, 2],
+          [1, 3],
+        ],
+        memory: 4096,
+        memory_usage: 0,
+        cpu_usage: 0,
+        pinned_cpus: [0],
+        mempages: [],
+      },
+      {
+        id: 1,
+        cpuset: [4, 5, 6, 7],
+        pcpuset: [4, 5, 6, 7],
+        siblings: [
+          [4, 6],
+          [5, 7],
+        ],
+        memory: 4096,
+        memory_usage: 0,
+        cpu_usage: 0,
+        pinned_cpus: [],
+        mempages: [],
+      },
     ],
   },
-  instance: { emulator_threads_policy: 'isolate', cells: [{ cpuset: [], pcpuset: [0, 1], memory: 1024, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: 'require' }] },
+  instance: {
+    emulator_threads_policy: 'isolate',
+    cells: [{ cpuset: [], pcpuset: [0, 1], memory: 1024, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: 'require' }],
+  },
   limits: { cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5 },
 };
 
@@ -45,7 +74,10 @@ describe('kvcpu plan nova', () => {
     expect(a.fits).toBe(true);
     // Spread: host cell 1 has more free pCPUs, so Nova tries it first.
     expect(a.cells[0]).toMatchObject({ instance_cell: 0, host_cell: 1 });
-    expect(a.cells[0].pinning).toEqual([[0, 4], [1, 6]]);
+    expect(a.cells[0].pinning).toEqual([
+      [0, 4],
+      [1, 6],
+    ]);
     expect(a.cells[0].cpuset_reserved).toHaveLength(1);
     expect(a.check).toEqual([]);
     expect(checkNovaAnswer(simpleCase, a)).toEqual([]);
@@ -63,12 +95,21 @@ describe('kvcpu plan nova', () => {
   });
 
   it.skipIf(!existsSync(novaCases))('--batch answers one line per case, notes Nova bugs, reports bad lines', async () => {
-    const lines = readFileSync(novaCases, 'utf8').trim().split('\n').filter((l) => /"kind": "fit_host"/.test(l)).slice(0, 40);
-    const hand = readFileSync(novaCases, 'utf8').split('\n').find((l) => l.includes('"pin-hand-001"'))!;
+    const lines = readFileSync(novaCases, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => /"kind": "fit_host"/.test(l))
+      .slice(0, 40);
+    const hand = readFileSync(novaCases, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"pin-hand-001"'))!;
     const input = [...lines, hand, '{"kind":"fit_host","host":{}}', 'not json'].join('\n') + '\n';
     const r = await run(['plan', 'nova', '--batch'], input);
     expect(r.code).toBe(2);
-    const out = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const out = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out).toHaveLength(lines.length + 3);
     lines.forEach((l, i) => {
       const d = JSON.parse(l);
@@ -84,10 +125,16 @@ describe('kvcpu plan nova', () => {
 
   /** Every shared case of one kind through `plan nova --batch`: Nova's exception class, or `field` equal. */
   async function expectBatchMatches(kind: string, field: string): Promise<void> {
-    const lines = readFileSync(novaCases, 'utf8').trim().split('\n').filter((l) => l.includes(`"kind": "${kind}"`));
+    const lines = readFileSync(novaCases, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes(`"kind": "${kind}"`));
     const r = await run(['plan', 'nova', '--batch'], lines.join('\n'));
     expect(r.code).toBe(0);
-    const out = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const out = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out).toHaveLength(lines.length);
     lines.forEach((l, i) => {
       const want = JSON.parse(l).expected;
@@ -100,7 +147,10 @@ describe('kvcpu plan nova', () => {
 
   it.skipIf(!existsSync(novaCases))('answers constraints (flavor → guest NUMA) cases, exit 1 on a Nova refusal', async () => {
     await expectBatchMatches('constraints', 'instance');
-    const refused = await run(['plan', 'nova', '-'], JSON.stringify({ kind: 'constraints', vcpus: 4, memory_mb: 2048, flavor_extra_specs: { 'hw:numa_nodes': '3' } }));
+    const refused = await run(
+      ['plan', 'nova', '-'],
+      JSON.stringify({ kind: 'constraints', vcpus: 4, memory_mb: 2048, flavor_extra_specs: { 'hw:numa_nodes': '3' } }),
+    );
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.out).error).toBe('ImageNUMATopologyAsymmetric');
   });
@@ -114,10 +164,18 @@ describe('kvcpu plan nova', () => {
     expect(a.instance.cells[0]).toMatchObject({ pcpuset: [0, 1], cpu_policy: 'dedicated', cpu_thread_policy: 'require' });
     expect(a.instance.emulator_threads_policy).toBe('isolate');
     expect(a).toMatchObject({ fits: true, check: [] });
-    expect(a.cells[0].pinning).toEqual([[0, 4], [1, 6]]);
-    const floating = JSON.parse((await run(['plan', 'nova', '-'], JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: {} } }))).out);
+    expect(a.cells[0].pinning).toEqual([
+      [0, 4],
+      [1, 6],
+    ]);
+    const floating = JSON.parse(
+      (await run(['plan', 'nova', '-'], JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: {} } }))).out,
+    );
     expect(floating).toEqual({ fits: true, cells: [], instance: null });
-    const refused = await run(['plan', 'nova', '-'], JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: { 'hw:cpu_thread_policy': 'isolate' } } }));
+    const refused = await run(
+      ['plan', 'nova', '-'],
+      JSON.stringify({ ...hostOnly, flavor: { vcpus: 2, memory_mb: 1024, extra_specs: { 'hw:cpu_thread_policy': 'isolate' } } }),
+    );
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.out).error).toBe('CPUThreadPolicyConfigurationInvalid');
   });
@@ -125,8 +183,29 @@ describe('kvcpu plan nova', () => {
   it('--zed reproduces Nova 26.2.2 where kvcpu fixes a defect (isolate emulator CPU on a half-used core)', async () => {
     const c = {
       kind: 'fit_host',
-      host: { cells: [{ id: 0, cpuset: [0, 1, 2, 3, 4, 5], pcpuset: [0, 1, 2, 3, 4, 5], siblings: [[0, 1], [2, 3], [4, 5]], memory: 2048, memory_usage: 0, cpu_usage: 0, pinned_cpus: [0], mempages: [] }] },
-      instance: { emulator_threads_policy: 'isolate', cells: [{ cpuset: [], pcpuset: [0, 1], memory: 2048, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: 'isolate' }] },
+      host: {
+        cells: [
+          {
+            id: 0,
+            cpuset: [0, 1, 2, 3, 4, 5],
+            pcpuset: [0, 1, 2, 3, 4, 5],
+            siblings: [
+              [0, 1],
+              [2, 3],
+              [4, 5],
+            ],
+            memory: 2048,
+            memory_usage: 0,
+            cpu_usage: 0,
+            pinned_cpus: [0],
+            mempages: [],
+          },
+        ],
+      },
+      instance: {
+        emulator_threads_policy: 'isolate',
+        cells: [{ cpuset: [], pcpuset: [0, 1], memory: 2048, pagesize: null, cpu_policy: 'dedicated', cpu_thread_policy: 'isolate' }],
+      },
       limits: null,
     };
     const fixed = JSON.parse((await run(['plan', 'nova', '-'], JSON.stringify(c))).out);
@@ -138,7 +217,10 @@ describe('kvcpu plan nova', () => {
   });
 
   it('refuses a malformed case with E_BAD_INPUT (exit 2)', async () => {
-    const r = await run(['plan', 'nova', '-', '--json'], JSON.stringify({ kind: 'fit_host', host: { cells: [] }, instance: { cells: [{ cpu_policy: 'bogus' }] } }));
+    const r = await run(
+      ['plan', 'nova', '-', '--json'],
+      JSON.stringify({ kind: 'fit_host', host: { cells: [] }, instance: { cells: [{ cpu_policy: 'bogus' }] } }),
+    );
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).error.code).toBe('E_BAD_INPUT');
   });
@@ -146,7 +228,19 @@ describe('kvcpu plan nova', () => {
 
 describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 7451 (8 nodes, 16 L3 domains, SMT)', () => {
   it('writes a pin plan that kvcpu pin --plan can read, keeping a 4-vCPU guest and its emulator CPU in one L3 domain', async () => {
-    const r = await run(['plan', '--root', epyc, '--reserved', '0,48', '--guest', 'name=web,vcpus=4,emulator=isolate', '--guest', 'name=db,vcpus=4,threads=isolate', '--format', 'json']);
+    const r = await run([
+      'plan',
+      '--root',
+      epyc,
+      '--reserved',
+      '0,48',
+      '--guest',
+      'name=web,vcpus=4,emulator=isolate',
+      '--guest',
+      'name=db,vcpus=4,threads=isolate',
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     const plan = PinPlanSchema.parse(j);
@@ -158,7 +252,12 @@ describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 74
     const l3 = j.placements[0].cells[0].l3 as string;
     expect(l3).toMatch(/^\d+-\d+,\d+-\d+$/);
     expect(new Set(cpus).size).toBe(4);
-    const dom = new Set(l3.split(',').flatMap((r) => { const [a, b] = r.split('-').map(Number); return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i); }));
+    const dom = new Set(
+      l3.split(',').flatMap((r) => {
+        const [a, b] = r.split('-').map(Number);
+        return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+      }),
+    );
     for (const c of [...cpus, Number(web.emulator)]) expect(dom.has(c)).toBe(true);
     expect(web.topology).toMatchObject({ sockets: 1, cores: 2, threads: 2 });
     expect(web.emulator).not.toBeNull();
@@ -200,7 +299,9 @@ describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 74
     expect(kv).toMatch(/isolateEmulatorThread: true/);
     expect(kv).toMatch(/guestMappingPassthrough/);
     const nv = (await run(['plan', ...g, '--format', 'nova'])).out;
-    expect(nv).toMatch(/--property hw:cpu_policy=dedicated \\\n  --property hw:cpu_thread_policy=prefer \\\n  --property hw:emulator_threads_policy=isolate \\\n/);
+    expect(nv).toMatch(
+      /--property hw:cpu_policy=dedicated \\\n  --property hw:cpu_thread_policy=prefer \\\n  --property hw:emulator_threads_policy=isolate \\\n/,
+    );
     expect(nv).toMatch(/--property hw:numa_nodes=2 \\\n  --property hw:numa_cpus.0=0-1 \\\n  --property hw:numa_mem.0=\d+ \\\n  --property hw:numa_cpus.1=2-3/);
     expect(kv).toMatch(/pageSize: 2Mi/);
     expect(kv).toMatch(/guest: \d+Mi/);
@@ -233,7 +334,16 @@ describe.skipIf(!existsSync(epyc))('kvcpu plan (native) on a captured 2×EPYC 74
 
 describe.skipIf(!existsSync(path.join(fixtures, 'this-machine-amd-epyc-2c')))('kvcpu plan on this machine shape (2 CPUs)', () => {
   it('plans two 1-vCPU guests on different CPUs', async () => {
-    const r = await run(['plan', '--root', path.join(fixtures, 'this-machine-amd-epyc-2c'), '--guest', 'name=a,vcpus=1', '--guest', 'name=b,vcpus=1', '--json']);
+    const r = await run([
+      'plan',
+      '--root',
+      path.join(fixtures, 'this-machine-amd-epyc-2c'),
+      '--guest',
+      'name=a,vcpus=1',
+      '--guest',
+      'name=b,vcpus=1',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = PinPlanSchema.parse(JSON.parse(r.out));
     expect(new Set([j.guests[0]!.vcpus['0'], j.guests[1]!.vcpus['0']]).size).toBe(2);

@@ -59,8 +59,10 @@ function ratio(v: string, what: string): number {
 async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
   const format = (opts.json ? 'json' : (opts.format ?? 'text')) as PlanFormat;
   if (!PLAN_FORMATS.includes(format)) throw new KvcpuError('E_USAGE', `unknown --format ${format}`, { hint: `use one of ${PLAN_FORMATS.join(', ')}` });
-  if (opts.placement !== 'spread' && opts.placement !== 'pack') throw new KvcpuError('E_USAGE', `--placement ${opts.placement}`, { hint: 'use spread or pack' });
-  if (opts.host && opts.root && opts.root !== '/') throw new KvcpuError('E_USAGE', '--host and --root are exclusive', { hint: 'give a `kvcpu host --json` file or a captured tree, not both' });
+  if (opts.placement !== 'spread' && opts.placement !== 'pack')
+    throw new KvcpuError('E_USAGE', `--placement ${opts.placement}`, { hint: 'use spread or pack' });
+  if (opts.host && opts.root && opts.root !== '/')
+    throw new KvcpuError('E_USAGE', '--host and --root are exclusive', { hint: 'give a `kvcpu host --json` file or a captured tree, not both' });
   let snap: HostSnapshot;
   if (opts.host) {
     snap = loadHostSnapshot(opts.host, await readText(opts.host, ctx));
@@ -69,14 +71,18 @@ async function runPlan(opts: PlanOpts, ctx: CliContext): Promise<number> {
   const guests: GuestRequest[] = [];
   (opts.guest ?? []).forEach((g, i) => guests.push(parseGuestSpec(g, i)));
   if (opts.guests) guests.push(...parseGuestsFile(parseJsonText(await readText(opts.guests, ctx), opts.guests), opts.guests));
-  if (guests.length === 0) throw new KvcpuError('E_USAGE', 'no guests to plan', { hint: "add --guest 'name=g1,vcpus=2,policy=dedicated' or --guests FILE.json" });
+  if (guests.length === 0)
+    throw new KvcpuError('E_USAGE', 'no guests to plan', { hint: "add --guest 'name=g1,vcpus=2,policy=dedicated' or --guests FILE.json" });
   const names = new Set<string>();
   for (const g of guests) {
     if (names.has(g.name)) throw new KvcpuError('E_BAD_INPUT', `two guests are named ${g.name}`, { hint: 'guest names identify them in the pin plan' });
     names.add(g.name);
   }
   const live = !opts.host && (opts.root ?? '/') === '/';
-  if (opts.running && !live) throw new KvcpuError('E_USAGE', '--running needs the live host', { hint: 'running guests are read from /proc: drop --root/--host, or give their CPUs with --pinned' });
+  if (opts.running && !live)
+    throw new KvcpuError('E_USAGE', '--running needs the live host', {
+      hint: 'running guests are read from /proc: drop --root/--host, or give their CPUs with --pinned',
+    });
   const running = (opts.running ?? live) ? runningUsage(await snapshotGuests({ host: snap, full: false }), host) : null;
   const pinned = [...new Set([...(opts.pinned ? parseCpulist(opts.pinned) : []), ...(running?.pinned ?? [])])];
   const result = planGuests(
@@ -119,7 +125,12 @@ function answerLine(raw: unknown, opts: NovaOpts): NovaLineAnswer {
     if ('error' in derived) return derived;
     if (derived.instance === null) {
       // No NUMA topology: Nova's NUMATopologyFilter passes every host and nothing is pinned.
-      return { fits: true, cells: [], instance: null, ...(opts.explain ? { reasons: ['the flavor asks for no NUMA topology, pinning or page size: the guest floats on any host'] } : {}) };
+      return {
+        fits: true,
+        cells: [],
+        instance: null,
+        ...(opts.explain ? { reasons: ['the flavor asks for no NUMA topology, pinning or page size: the guest floats on any host'] } : {}),
+      };
     }
     const answer = answerLine({ ...o, instance: derived.instance }, opts) as NovaAnswer;
     return { ...answer, instance: derived.instance };
@@ -145,9 +156,13 @@ export const registerPlan: RegisterCommand = (program: Command, ctx) => {
     .option('--dedicated-set <cpus>', 'CPUs for pinned vCPUs (Nova cpu_dedicated_set)')
     .option('--shared-set <cpus>', 'CPUs for floating vCPUs (Nova cpu_shared_set)')
     .option('--pinned <cpus>', 'CPUs already claimed by pinned guests (added to what --running finds)')
-    .option('--running', "count the guests running now: their pinned vCPUs hold CPUs, their floating vCPUs load the nodes (default on the live host)")
+    .option('--running', 'count the guests running now: their pinned vCPUs hold CPUs, their floating vCPUs load the nodes (default on the live host)')
     .option('--no-running', 'plan on an empty host, ignoring running guests')
-    .option('--guest <spec>', "a guest: 'name=g1,vcpus=4,policy=dedicated|shared|mixed,threads=prefer|isolate|require,emulator=share|isolate,numa=1|auto,l3=true,memory=MiB,mask=0-1,iothreads=N' (repeatable)", collect)
+    .option(
+      '--guest <spec>',
+      "a guest: 'name=g1,vcpus=4,policy=dedicated|shared|mixed,threads=prefer|isolate|require,emulator=share|isolate,numa=1|auto,l3=true,memory=MiB,mask=0-1,iothreads=N' (repeatable)",
+      collect,
+    )
     .option('--guests <file>', 'guests as JSON: [{"name":"g1","vcpus":4,...}]')
     .option('--placement <how>', 'spread guests over NUMA nodes (emptiest first) or pack them (fullest first)', 'spread')
     .option('--cpu-ratio <n>', 'floating vCPUs per shared CPU (Nova cpu_allocation_ratio)', '4')
@@ -183,7 +198,10 @@ export const registerPlan: RegisterCommand = (program: Command, ctx) => {
           }
           return bad ? 2 : 0;
         }
-        if (!file) throw new KvcpuError('E_USAGE', 'kvcpu plan nova needs a CASE.json (or - for stdin) or --batch', { hint: 'kvcpu plan nova case.json, or kvcpu plan nova --batch < cases.jsonl' });
+        if (!file)
+          throw new KvcpuError('E_USAGE', 'kvcpu plan nova needs a CASE.json (or - for stdin) or --batch', {
+            hint: 'kvcpu plan nova case.json, or kvcpu plan nova --batch < cases.jsonl',
+          });
         // The answer is always JSON, so errors about the case are JSON too ({"ok":false,"error":...}).
         try {
           const a = answerLine(parseJsonText(await readText(file, ctx), file), { ...opts });

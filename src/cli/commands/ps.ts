@@ -13,10 +13,15 @@ export const registerPs: RegisterCommand = (program: Command, ctx) => {
   program
     .command('ps')
     .argument('[guest...]', 'only these guests (names or pids)')
-    .description('list every QEMU guest thread (vCPU, emulator, IO, vhost) with its CPU (psr), affinity, CPU time, migrations and run-queue wait; read from /proc, no ps(1)')
+    .description(
+      'list every QEMU guest thread (vCPU, emulator, IO, vhost) with its CPU (psr), affinity, CPU time, migrations and run-queue wait; read from /proc, no ps(1)',
+    )
     .option('--root <dir>', 'read /proc and /sys under DIR', '/')
     .option('--no-qmp', 'do not ask QMP monitors for vCPU thread ids (only thread names and libvirt)')
-    .option('--refresh-psr', 'first pause+resume every guest (QMP stop+cont; libvirt domains: virsh suspend+resume) so halted vCPUs run once and their psr is current (pauses guests for ~1 ms)')
+    .option(
+      '--refresh-psr',
+      'first pause+resume every guest (QMP stop+cont; libvirt domains: virsh suspend+resume) so halted vCPUs run once and their psr is current (pauses guests for ~1 ms)',
+    )
     .option('--json', 'print {"guests":[{pid,name,threads:[{tid,role,vcpu,psr,affinity,...}]}]}')
     .action(
       act(ctx, async (refs: string[], opts: { root: string; qmp: boolean; refreshPsr?: boolean; json?: boolean }) => {

@@ -35,12 +35,18 @@ export const registerReport: RegisterCommand = (program, ctx) => {
     .option('--root <dir>', 'read /proc and /sys under DIR (a `kvcpu capture` tree); live-only probes are skipped', '/')
     .option('--only <ids>', `comma-separated sections (${reportSections.map((s) => s.id).join(',')})`)
     .addOption(
-      new Option('--format <format>', 'text (terminal), json (kvcpu/report/1), html (one self-contained page: CPU map, checks, guests; no script or external asset), markdown (for chat and tickets)')
+      new Option(
+        '--format <format>',
+        'text (terminal), json (kvcpu/report/1), html (one self-contained page: CPU map, checks, guests; no script or external asset), markdown (for chat and tickets)',
+      )
         .choices(REPORT_FORMATS)
         .default('text'),
     )
     .option('--output <file>', 'write the report to FILE (replaced whole, never half-written) instead of stdout')
-    .option('--json', 'same as --format json: the kvcpu/report/1 document (docs/report.schema.json): {schema, kvcpuVersion, generatedAt, root, host, sections:{<id>:{title,status,data}}}')
+    .option(
+      '--json',
+      'same as --format json: the kvcpu/report/1 document (docs/report.schema.json): {schema, kvcpuVersion, generatedAt, root, host, sections:{<id>:{title,status,data}}}',
+    )
     .action(
       act(ctx, async (opts: { root: string; only?: string; format: ReportFormat; output?: string; json?: boolean }) => {
         const format: ReportFormat = opts.json ? 'json' : opts.format;

@@ -48,7 +48,7 @@ export const registerServe: RegisterCommand = (program: Command, ctx) => {
     .option('--interval <seconds>', 'seconds between samples of /proc', parseInterval, 2)
     .option('--audit-log <file>', 'append one JSON line per action (who, what, affinity before/after); default: stderr')
     .option('--allow-host <name>', 'extra Host header name to answer (a reverse proxy name; repeatable)', collect)
-    .option('--fleet <url>', 'push this host\'s report to a fleet server (`kvcpu fleet serve`) on start, on change and every --fleet-interval')
+    .option('--fleet <url>', "push this host's report to a fleet server (`kvcpu fleet serve`) on start, on change and every --fleet-interval")
     .option('--fleet-token-file <file>', 'bearer token of the fleet server (file mode 0600)')
     .option('--fleet-interval <seconds>', 'push at least this often', parseInterval, 300)
     .option('--json', 'log as JSON lines on stderr ({"time","level","msg"}; audit entries too), for journald/log shippers')
@@ -65,8 +65,12 @@ export const registerServe: RegisterCommand = (program: Command, ctx) => {
           } catch {
             throw new KvcpuError('E_USAGE', `--fleet ${JSON.stringify(opts.fleet)} is not a URL`, { hint: '--fleet http://fleet.example:10194' });
           }
-          if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KvcpuError('E_USAGE', `--fleet must be http:// or https://, not ${u.protocol}`, { hint: '--fleet http://fleet.example:10194' });
-          if (!opts.fleetTokenFile) throw new KvcpuError('E_USAGE', '--fleet needs --fleet-token-file (the fleet server refuses reports without its token)', { hint: 'copy the fleet server\'s token file here (mode 0600)' });
+          if (u.protocol !== 'http:' && u.protocol !== 'https:')
+            throw new KvcpuError('E_USAGE', `--fleet must be http:// or https://, not ${u.protocol}`, { hint: '--fleet http://fleet.example:10194' });
+          if (!opts.fleetTokenFile)
+            throw new KvcpuError('E_USAGE', '--fleet needs --fleet-token-file (the fleet server refuses reports without its token)', {
+              hint: "copy the fleet server's token file here (mode 0600)",
+            });
           fleet = { url: u.toString(), token: loadToken(opts.fleetTokenFile), intervalMs: Math.round(opts.fleetInterval * 1000) };
         } else if (opts.fleetTokenFile) throw new KvcpuError('E_USAGE', '--fleet-token-file without --fleet', { hint: 'add --fleet URL' });
         if (!isLoopback(opts.listen.host) && token === null) {
@@ -88,7 +92,9 @@ export const registerServe: RegisterCommand = (program: Command, ctx) => {
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-            throw new KvcpuError('E_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${code}`, { hint: 'choose another --listen address or stop what uses it' });
+            throw new KvcpuError('E_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port}: ${code}`, {
+              hint: 'choose another --listen address or stop what uses it',
+            });
           }
           throw e;
         }

@@ -47,10 +47,21 @@ describe('kvcpu smp', () => {
   it('--batch: one result per line in order, bad lines as E_BAD_JSON, exit 0', async () => {
     const r = await run(
       ['smp', '--batch', '--machine', 'pc'],
-      ['{"smp":"4"}\n', 'not json\n', '\n', '{"smp":"8","machine":"pc-q35-6.1"}\n', '{"smp":"4","qemuVersion":"9.0"}\n', '{"smp":5}\n', '{"smp":"4,cores=0","qemuVersion":"9.0"}\n'],
+      [
+        '{"smp":"4"}\n',
+        'not json\n',
+        '\n',
+        '{"smp":"8","machine":"pc-q35-6.1"}\n',
+        '{"smp":"4","qemuVersion":"9.0"}\n',
+        '{"smp":5}\n',
+        '{"smp":"4,cores=0","qemuVersion":"9.0"}\n',
+      ],
     );
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(6);
     expect(lines[0]).toMatchObject({ ok: true, topology: { cores: 4 } });
     expect(lines[1]).toMatchObject({ ok: false, error: { code: 'E_BAD_JSON' } });

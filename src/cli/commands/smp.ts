@@ -72,7 +72,8 @@ function describe(t: GuestTopology): string {
 }
 
 const HINTS: Partial<Record<string, string>> = {
-  E_SMP_MACHINE_UNKNOWN: 'kvcpu knows pc, q35, pc-i440fx-X.Y, pc-q35-X.Y, microvm, isapc, none, x-remote, virt[-X.Y], s390-ccw-virtio[-X.Y] of the chosen --qemu-version',
+  E_SMP_MACHINE_UNKNOWN:
+    'kvcpu knows pc, q35, pc-i440fx-X.Y, pc-q35-X.Y, microvm, isapc, none, x-remote, virt[-X.Y], s390-ccw-virtio[-X.Y] of the chosen --qemu-version',
   E_SMP_PRODUCT_MISMATCH: 'sockets*dies*cores*threads must equal maxcpus exactly: QEMU does not round',
   E_SMP_OUT_OF_RANGE: 'QEMU keeps -smp values in 32 bits; give counts between 1 and the machine maximum',
   E_SMP_QEMU_VERSION: 'use --qemu-version MAJOR.MINOR between 5.2 and 10.2',
@@ -104,7 +105,9 @@ function printHuman(io: CliIo, specs: string[], r: SmpResult, verify?: { qemu: Q
   for (const w of r.warnings) io.out(`${p.yellow('warning:')} ${w}\n`);
   if (verify) {
     if (verify.differences.length === 0) {
-      io.out(`verify: ${p.green('QEMU ' + verify.qemu.version + ' agrees')} (${verify.qemu.ok ? 'accepted, same topology and CPU slots' : 'refused with the same message'})\n`);
+      io.out(
+        `verify: ${p.green('QEMU ' + verify.qemu.version + ' agrees')} (${verify.qemu.ok ? 'accepted, same topology and CPU slots' : 'refused with the same message'})\n`,
+      );
     } else {
       io.out(`verify: ${p.red('QEMU ' + verify.qemu.version + ' differs')}\n`);
       for (const d of verify.differences) io.out(`  - ${d}\n`);
@@ -120,7 +123,9 @@ async function runVerify(specs: string[], r: SmpResult, o: ParseSmpOptions): Pro
   // QEMU and KVM are only asked by --verify: their modules load here, not at start-up.
   const [{ askQemuSmp, compareWithQemu }, { kvmUsable }] = await Promise.all([import('../../smp/verify-smp.ts'), import('../../check/probe-kvm.ts')]);
   if (o.accel === 'kvm' && !(await kvmUsable())) {
-    throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', { hint: 'drop --accel kvm: --verify runs QEMU under TCG by default' });
+    throw new KvcpuError('E_KVM_MISSING', '--verify --accel kvm needs a usable /dev/kvm', {
+      hint: 'drop --accel kvm: --verify runs QEMU under TCG by default',
+    });
   }
   const qemu = await askQemuSmp(specs, { machine: o.machine ?? 'q35', accel: o.accel ?? 'tcg', binary });
   return { qemu, differences: compareWithQemu(r, qemu, o.qemuVersion) };
@@ -148,7 +153,8 @@ export const registerSmp: RegisterCommand = (program, ctx) => {
     .option('--name <name>', 'VM name for --format libvirt/kubevirt/nova/proxmox', 'guest')
     .option('--memory <mib>', 'guest RAM (MiB) for --format', (v: string) => {
       const n = Number(v);
-      if (!Number.isSafeInteger(n) || n < 1) throw new KvcpuError('E_USAGE', `--memory must be a positive integer (MiB), got ${v}`, { hint: 'e.g. --memory 2048' });
+      if (!Number.isSafeInteger(n) || n < 1)
+        throw new KvcpuError('E_USAGE', `--memory must be a positive integer (MiB), got ${v}`, { hint: 'e.g. --memory 2048' });
       return n;
     })
     .option('--libvirt-version <v>', 'libvirt the domain XML is for (clusters need 10.1)', '9.0')
@@ -169,7 +175,8 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
         };
         const json = o.json === true || o.format === 'json';
         if (o.batch) {
-          if (specArgs.length > 0) throw new KvcpuError('E_USAGE', '--batch reads specs from stdin; give no SPEC argument', { hint: 'echo \'{"smp":"8"}\' | kvcpu smp --batch' });
+          if (specArgs.length > 0)
+            throw new KvcpuError('E_USAGE', '--batch reads specs from stdin; give no SPEC argument', { hint: 'echo \'{"smp":"8"}\' | kvcpu smp --batch' });
           const { parseSmpBatchLine } = await import('../../app/smp-batch.ts');
           const text = await readAll(ctx.io.stdin);
           const lines = text.split('\n').filter((raw) => raw.trim() !== '');
@@ -202,7 +209,13 @@ Exit status: 0 accepted, 2 refused by QEMU's rules (or bad input), 1 --verify fo
           bar?.update(0, 1, `starting QEMU -S -smp ${specArgs.join(' -smp ')}`);
           verify = await runVerify(specArgs, r, base).finally(() => bar?.end());
         }
-        const ropts = { machine: r.machine, qemuVersion: r.qemuVersion, name: o.name ?? 'guest', ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}) };
+        const ropts = {
+          machine: r.machine,
+          qemuVersion: r.qemuVersion,
+          name: o.name ?? 'guest',
+          ...(o.memory ? { memoryMiB: o.memory } : {}),
+          ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}),
+        };
         if (json) {
           const all = o.format === 'json' && r.ok ? await renderers().then((m) => m.renderAllJson(m.renderContext(r.topology, ropts), true)) : {};
           writeJson(ctx.io, { ...smpResultJson(r, verify), ...all });

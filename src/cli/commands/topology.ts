@@ -5,13 +5,7 @@ import { readHost } from '../../host/read-host.ts';
 import type { HostSnapshot } from '../../host/types.ts';
 import type { RenderOptions } from '../../render/render-topology.ts';
 import { TOPOLOGY_FORMATS, type TopologyFormat } from '../../render/topology-formats.ts';
-import {
-  chooseNovaTopology,
-  ImagePropertyError,
-  novaTopologyWarnings,
-  type NovaTopologyRequest,
-  type Sct,
-} from '../../topology/nova-topology.ts';
+import { chooseNovaTopology, ImagePropertyError, novaTopologyWarnings, type NovaTopologyRequest, type Sct } from '../../topology/nova-topology.ts';
 import { novaAnswerJson, suggestionJson } from '../../app/topology-json.ts';
 import { GUEST_OSES, suggestTopology, type GuestOs, type TopologySuggestion } from '../../topology/suggest-topology.ts';
 import { act, collect, parsePositiveInt, readAll, type RegisterCommand } from '../command-kit.ts';
@@ -45,7 +39,10 @@ interface NovaOpts {
 // A --host snapshot file is checked by the host schema (zod) and a --batch line by the batch
 // schema: both load only when asked, so `topology suggest` on this host starts without zod.
 async function loadHost(o: SuggestOpts): Promise<HostSnapshot> {
-  if (o.host && o.root) throw new KvcpuError('E_USAGE', 'give --root or --host, not both', { hint: '--root DIR reads a captured tree, --host FILE a `kvcpu host --json` snapshot' });
+  if (o.host && o.root)
+    throw new KvcpuError('E_USAGE', 'give --root or --host, not both', {
+      hint: '--root DIR reads a captured tree, --host FILE a `kvcpu host --json` snapshot',
+    });
   if (!o.host) return readHost({ root: o.root ?? '/' });
   return (await import('../../app/load-host.ts')).loadHostSnapshot(o.host);
 }
@@ -82,7 +79,11 @@ export function machineForHost(arch: string): string | undefined {
 }
 
 /** The plan a suggestion describes, for every consumer's renderer. */
-export function suggestionRenderOptions(s: TopologySuggestion, host: HostSnapshot, o: { name?: string; memory?: number; libvirtVersion?: string }): RenderOptions {
+export function suggestionRenderOptions(
+  s: TopologySuggestion,
+  host: HostSnapshot,
+  o: { name?: string; memory?: number; libvirtVersion?: string },
+): RenderOptions {
   const pins = s.pin ? s.pin.map((x) => ({ vcpu: x.vcpu, cpus: [x.hostCpu] })) : null;
   return {
     machine: s.machine,
@@ -101,7 +102,10 @@ function parsePairs(items: string[] | undefined, what: string): Record<string, s
     for (const part of item.split(',')) {
       if (part.trim() === '') continue;
       const eq = part.indexOf('=');
-      if (eq <= 0) throw new KvcpuError('E_BAD_INPUT', `${what} item '${part}' is not KEY=VALUE`, { hint: `e.g. ${what === '--flavor' ? '--flavor hw:cpu_max_sockets=2' : '--image hw_cpu_threads=2'}` });
+      if (eq <= 0)
+        throw new KvcpuError('E_BAD_INPUT', `${what} item '${part}' is not KEY=VALUE`, {
+          hint: `e.g. ${what === '--flavor' ? '--flavor hw:cpu_max_sockets=2' : '--image hw_cpu_threads=2'}`,
+        });
       out[part.slice(0, eq).trim()] = part.slice(eq + 1);
     }
   }
@@ -113,18 +117,28 @@ function fmtSct(t: Sct): string {
 }
 
 export const registerTopology: RegisterCommand = (program, ctx) => {
-  const topology = program.command('topology').description('choose guest sockets/dies/cores/threads: from the host and pinning (suggest), or as OpenStack Nova would (nova)');
+  const topology = program
+    .command('topology')
+    .description('choose guest sockets/dies/cores/threads: from the host and pinning (suggest), or as OpenStack Nova would (nova)');
 
   topology
     .command('suggest')
     .description('suggest a guest vCPU topology from the host topology, the pinned host CPUs and the guest OS, and render it')
     .requiredOption('--vcpus <n>', 'vCPUs present at boot', parsePositiveInt)
-    .option('--cpus <list>', 'host CPUs the guest will be pinned to, one per vCPU (e.g. 4-7,68-71): a set; kvcpu maps vCPUs to them in topology order (shown as pin)')
+    .option(
+      '--cpus <list>',
+      'host CPUs the guest will be pinned to, one per vCPU (e.g. 4-7,68-71): a set; kvcpu maps vCPUs to them in topology order (shown as pin)',
+    )
     .addOption(new Option('--os <os>', 'guest OS (socket limits)').choices([...GUEST_OSES]).default('linux'))
     .option('--max <n>', 'maxcpus: hot-pluggable headroom (laid out as whole sockets or cores)', parsePositiveInt)
     .option('--root <dir>', 'read the host from a captured tree (default: this host)')
     .option('--host <file>', 'read the host from a `kvcpu host --json` snapshot')
-    .addOption(new Option('--format <format>', 'print one document for a consumer on stdout (the explanation goes to stderr with --explain); json = the plan and every rendering').choices(TOPOLOGY_FORMATS))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'print one document for a consumer on stdout (the explanation goes to stderr with --explain); json = the plan and every rendering',
+      ).choices(TOPOLOGY_FORMATS),
+    )
     .option('--machine <type>', 'QEMU machine type to validate against (default pc-q35-7.2; virt on arm64 hosts)')
     .option('--memory <mib>', 'guest RAM (MiB), split over the guest NUMA nodes', parsePositiveInt, 1024)
     .option('--name <name>', 'VM name for libvirt/kubevirt/nova/proxmox output', 'guest')
@@ -180,12 +194,17 @@ Exit status: 0 ok, 2 bad input (E_CPUS_COUNT_MISMATCH, E_CPUS_NOT_ONLINE, E_VCPU
 
   topology
     .command('nova')
-    .description("what OpenStack Nova 26.2.2 (Zed) chooses for flavor extra specs + image properties (hw:cpu_sockets, hw:cpu_max_*, hw_cpu_*), with Nova's errors and traps")
+    .description(
+      "what OpenStack Nova 26.2.2 (Zed) chooses for flavor extra specs + image properties (hw:cpu_sockets, hw:cpu_max_*, hw_cpu_*), with Nova's errors and traps",
+    )
     .option('--vcpus <n>', 'flavor vCPUs', parsePositiveInt)
     .option('--flavor <k=v>', 'flavor extra spec, repeatable or comma-separated (hw:cpu_sockets=2,hw:cpu_max_threads=1)', collect)
     .option('--image <k=v>', 'image property, repeatable or comma-separated (hw_cpu_threads=2)', collect)
     .option('--no-threads', 'hypervisor without thread support (VMware: allow_threads=False)')
-    .option('--batch', 'read case objects {"vcpus","flavor_extra_specs","image_properties","allow_threads"} as JSON lines on stdin; write {"best","ranked"} or {"error":"<Nova exception>"} per line')
+    .option(
+      '--batch',
+      'read case objects {"vcpus","flavor_extra_specs","image_properties","allow_threads"} as JSON lines on stdin; write {"best","ranked"} or {"error":"<Nova exception>"} per line',
+    )
     .option('--json', 'print the answer as JSON')
     .addHelpText(
       'after',
@@ -198,7 +217,10 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
     .action(
       act(ctx, async (o: NovaOpts) => {
         if (o.batch) {
-          if (o.vcpus !== undefined || o.flavor || o.image) throw new KvcpuError('E_USAGE', '--batch reads cases from stdin; give no --vcpus/--flavor/--image', { hint: "echo '{\"vcpus\":8}' | kvcpu topology nova --batch" });
+          if (o.vcpus !== undefined || o.flavor || o.image)
+            throw new KvcpuError('E_USAGE', '--batch reads cases from stdin; give no --vcpus/--flavor/--image', {
+              hint: 'echo \'{"vcpus":8}\' | kvcpu topology nova --batch',
+            });
           // The batch answerer is shared with the agent: app/nova-batch.ts.
           const { novaBatchAnswer } = await import('../../app/nova-batch.ts');
           const text = await readAll(ctx.io.stdin);
@@ -222,7 +244,10 @@ Exit status: 0 Nova chooses a topology, 1 Nova raises (the exception class is pr
         try {
           r = chooseNovaTopology(req);
         } catch (e) {
-          if (e instanceof ImagePropertyError) throw new KvcpuError('E_BAD_INPUT', `${e.message}: Nova's ImageMeta.from_dict refuses it (ValueError)`, { hint: 'image hw_cpu_* properties are integers' });
+          if (e instanceof ImagePropertyError)
+            throw new KvcpuError('E_BAD_INPUT', `${e.message}: Nova's ImageMeta.from_dict refuses it (ValueError)`, {
+              hint: 'image hw_cpu_* properties are integers',
+            });
           throw e;
         }
         const warnings = novaTopologyWarnings(req, r);

@@ -25,11 +25,19 @@ export const registerTraits: RegisterCommand = (program, ctx) => {
         const x = indexCpuMap(loadCpuMap({ source: 'auto' }));
         const defs = opts.cpu ? await readCpuInputs(x, [opts.cpu], ctx.io.stdin) : [readLiveHostCpu(x, opts.root)];
         if (defs.length !== 1) throw new KvcpuError('E_BAD_INPUT', `${opts.cpu} holds ${defs.length} CPU definitions`, { hint: 'give one host CPU' });
-        const list = (s?: string) => (s ? s.split(',').map((v) => v.trim()).filter(Boolean) : undefined);
+        const list = (s?: string) =>
+          s
+            ? s
+                .split(',')
+                .map((v) => v.trim())
+                .filter(Boolean)
+            : undefined;
         const models = list(opts.cpuModels);
         const extraFlags = list(opts.extraFlags);
         const r = novaCpuTraits(x, defs[0]!, { mode: opts.cpuMode, ...(models ? { models } : {}), ...(extraFlags ? { extraFlags } : {}) });
-        const unset = Object.keys(r.traits).filter((k) => !r.traits[k]).sort();
+        const unset = Object.keys(r.traits)
+          .filter((k) => !r.traits[k])
+          .sort();
         if (opts.json) writeJson(ctx.io, { traits: r.set, ...(opts.all ? { false: unset } : {}), nova: r.nova, mode: r.mode, notes: r.notes });
         else {
           ctx.io.out(r.set.join('\n') + (r.set.length ? '\n' : ''));

@@ -32,7 +32,8 @@ export function mountDashboard(app: Hono, deps: AppDeps): void {
   const canApply = deps.token !== null;
   app.get('/assets/:file', (c) => {
     const a = assets.get(c.req.param('file'));
-    if (!a) return c.json({ error: { code: 'E_NOT_FOUND', message: 'no such asset', hint: 'the page loads /assets/dashboard.js, dashboard.css, htmx.min.js' } }, 404);
+    if (!a)
+      return c.json({ error: { code: 'E_NOT_FOUND', message: 'no such asset', hint: 'the page loads /assets/dashboard.js, dashboard.css, htmx.min.js' } }, 404);
     return c.body(a.body, 200, { 'Content-Type': a.type, 'Cache-Control': 'max-age=300' });
   });
   app.get('/ui/map', (c) => c.html(renderCpuMap(cpuMapFromSample(deps.sampler.latest()), { selected: selectedGuest(c.req.query('guest')) })));

@@ -11,7 +11,25 @@ import type { FleetAppDeps } from '../fleet-app.ts';
 export const PAGE_SIZE = 50;
 
 /** The features admins ask about first (libvirt names), columns of the feature matrix. */
-export const MATRIX_FEATURES = ['sse4.2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512-vnni', 'xsave', 'xsaveopt', 'aes', 'pclmuldq', 'sha-ni', 'rdrand', 'pku', 'vmx', 'svm'] as const;
+export const MATRIX_FEATURES = [
+  'sse4.2',
+  'avx',
+  'avx2',
+  'fma',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512-vnni',
+  'xsave',
+  'xsaveopt',
+  'aes',
+  'pclmuldq',
+  'sha-ni',
+  'rdrand',
+  'pku',
+  'vmx',
+  'svm',
+] as const;
 
 type SortKey = 'name' | 'vendor' | 'model' | 'features' | 'cpus' | 'fails' | 'guests' | 'ratio' | 'seen';
 
@@ -64,7 +82,10 @@ function hostsTable(hosts: FleetHost[], q: { where: string; sort: SortKey; dir: 
       return `<tr data-host="${esc(s.name)}"${stale ? ' class="stale"' : ''}><td><a href="/hosts/${encodeURIComponent(s.name)}">${esc(s.name)}</a></td><td>${esc(s.cpu.vendor)}</td><td>${esc(s.cpu.decodedModel ?? '-')}</td><td class="num">${s.cpu.featureCount}</td><td class="num">${s.topology?.onlineCpus ?? '-'}</td><td class="num">${fails ? `<span class="fail">${fails} FAIL</span>` : '0'}</td><td class="num">${s.guests?.count ?? '-'}</td><td class="num">${s.overcommit ? s.overcommit.ratio.toFixed(2) : '-'}</td><td>${esc(h.lastSeen)}${stale ? ' <span class="stale-mark">stale</span>' : ''}</td></tr>`;
     })
     .join('');
-  const nav = (p: number, label: string) => (p < 1 || p > pages || p === page ? `<span class="dim">${label}</span>` : `<a href="/${qs({ where: q.where, sort: q.sort, dir: q.dir, page: p })}">${label}</a>`);
+  const nav = (p: number, label: string) =>
+    p < 1 || p > pages || p === page
+      ? `<span class="dim">${label}</span>`
+      : `<a href="/${qs({ where: q.where, sort: q.sort, dir: q.dir, page: p })}">${label}</a>`;
   return `<form method="get" action="/" class="filter"><label for="where">Filter <span class="dim">model=Haswell*, vendor=AMD, feature=avx512f, feature=!avx2, check=kvm.usable:FAIL, name=db-*, stale</span></label>
 <input id="where" name="where" value="${esc(q.where)}" size="60"><input type="hidden" name="sort" value="${q.sort}"><input type="hidden" name="dir" value="${q.dir}"><button type="submit">Apply</button></form>
 <p id="host-count">${hosts.length} host(s) · page ${page} of ${pages} · ${nav(1, 'first')} ${nav(page - 1, 'previous')} ${nav(page + 1, 'next')} ${nav(pages, 'last')}</p>
@@ -73,7 +94,8 @@ function hostsTable(hosts: FleetHost[], q: { where: string; sort: SortKey; dir: 
 
 function poolsSection(p: FleetPools | null, why: string | null): string {
   if (!p) return `<p class="dim">${esc(why ?? 'no pools')}</p>`;
-  return `<p>${p.hosts} host(s) in ${p.chosen} pool(s): ${esc(p.rule)}</p>` +
+  return (
+    `<p>${p.hosts} host(s) in ${p.chosen} pool(s): ${esc(p.rule)}</p>` +
     p.pools
       .map(
         (pl, i) =>
@@ -81,12 +103,16 @@ function poolsSection(p: FleetPools | null, why: string | null): string {
 <p><code>-cpu ${esc(pl.rendered.qemu)}</code></p>${
             pl.heldBackBy.length
               ? `<ul>${pl.heldBackBy
-                  .map((h) => `<li class="holdback">Held back by <strong>${esc(h.hosts.join(', '))}${h.hostCount > h.hosts.length ? ` (+${h.hostCount - h.hosts.length})` : ''}</strong>: lacks ${esc(h.lacks.slice(0, 10).join(' '))}${h.lacks.length > 10 ? ' …' : ''}; without ${h.hostCount === 1 ? 'it' : 'them'} the pool gets <strong>${esc(h.modelWithout)}</strong> (+${h.gain} features)</li>`)
+                  .map(
+                    (h) =>
+                      `<li class="holdback">Held back by <strong>${esc(h.hosts.join(', '))}${h.hostCount > h.hosts.length ? ` (+${h.hostCount - h.hosts.length})` : ''}</strong>: lacks ${esc(h.lacks.slice(0, 10).join(' '))}${h.lacks.length > 10 ? ' …' : ''}; without ${h.hostCount === 1 ? 'it' : 'them'} the pool gets <strong>${esc(h.modelWithout)}</strong> (+${h.gain} features)</li>`,
+                  )
                   .join('')}</ul>`
               : '<p class="dim">No host holds this pool back (every host has the same CPU features).</p>'
           }</div>`,
       )
-      .join('');
+      .join('')
+  );
 }
 
 /** Hosts × features, one row per distinct CPU (10,000 hosts are a dozen CPUs). */
@@ -97,7 +123,11 @@ function featureMatrix(hosts: FleetHost[]): string {
     .sort((a, b) => b.length - a.length)
     .map((g) => {
       const f = new Set(g[0]!.cpu.allFeatures);
-      const names = g.slice(0, 3).map((h) => h.summary.name).join(', ') + (g.length > 3 ? ` (+${g.length - 3})` : '');
+      const names =
+        g
+          .slice(0, 3)
+          .map((h) => h.summary.name)
+          .join(', ') + (g.length > 3 ? ` (+${g.length - 3})` : '');
       return `<tr><th scope="row">${esc(g[0]!.summary.cpu.decodedModel ?? '?')} <span class="dim">${esc(names)}</span></th><td class="num">${g.length}</td>${MATRIX_FEATURES.map((m) => (f.has(m) ? '<td class="yes">✔ yes</td>' : '<td class="no">✘ no</td>')).join('')}</tr>`;
     })
     .join('');
@@ -148,14 +178,26 @@ export function mountFleetDashboard(app: Hono, deps: FleetAppDeps, allHosts: () 
 <section aria-labelledby="h-pools" id="pools"><h2 id="h-pools">Migration pools</h2>${poolsSection(pools, why)}</section>
 <section aria-labelledby="h-matrix"><h2 id="h-matrix">CPU features</h2>${featureMatrix(hosts)}</section>
 <section aria-labelledby="h-stale" id="stale"><h2 id="h-stale">Stale hosts <span class="dim">(no report for ${Math.round(staleAfter / 3_600_000)} h)</span></h2>${
-      stale.length ? `<ul>${stale.slice(0, 200).map((h) => `<li><a href="/hosts/${encodeURIComponent(h.summary.name)}">${esc(h.summary.name)}</a> <span class="dim">last seen ${esc(h.lastSeen)}</span></li>`).join('')}</ul>` : '<p>None.</p>'
+      stale.length
+        ? `<ul>${stale
+            .slice(0, 200)
+            .map(
+              (h) =>
+                `<li><a href="/hosts/${encodeURIComponent(h.summary.name)}">${esc(h.summary.name)}</a> <span class="dim">last seen ${esc(h.lastSeen)}</span></li>`,
+            )
+            .join('')}</ul>`
+        : '<p>None.</p>'
     }</section>
 </main></body></html>`);
   });
   app.get('/hosts/:name', async (c) => {
     const name = c.req.param('name');
     const h = (await allHosts()).find((x) => x.summary.name === name);
-    if (!h) return c.html(`${HEAD('kvcpu — unknown host')}<main><p class="fail" role="alert">No host ${esc(name)} in the store.</p><p><a href="/">All hosts</a></p></main></body></html>`, 404);
+    if (!h)
+      return c.html(
+        `${HEAD('kvcpu — unknown host')}<main><p class="fail" role="alert">No host ${esc(name)} in the store.</p><p><a href="/">All hosts</a></p></main></body></html>`,
+        404,
+      );
     const s = h.summary;
     const stored = (await deps.store.latestReport(name)) as Report | null;
     const map = stored?.sections ? cpuMapFromReport(stored) : null;

@@ -6,7 +6,8 @@ const fmt = (v: number | null, unit: string) => (v === null ? '–' : `${v}${uni
 
 function renderGuest(s: Sample, selected: string): string {
   const g = s.guests.guests.find((x) => x.name === selected);
-  if (!g) return '<section aria-labelledby="h-guest"><h2 id="h-guest">Guest</h2><p>Select a guest (a chip or a name in the legend) to see its vCPUs and outline its affinity on the map.</p></section>';
+  if (!g)
+    return '<section aria-labelledby="h-guest"><h2 id="h-guest">Guest</h2><p>Select a guest (a chip or a name in the legend) to see its vCPUs and outline its affinity on the map.</p></section>';
   const rows = vcpuThreads(g)
     .map((t) => {
       const r = s.rates.get(`${g.pid}:${t.tid}`);
@@ -26,8 +27,18 @@ function renderSuggestion(s: Sample, canApply: boolean): string {
     const sug = suggestForRunning(s.guests, s.host);
     if (!sug) body = '<p>No running guests to plan.</p>';
     else {
-      const rows = sug.plan.guests.map((g) => `<li><strong>${esc(g.name)}</strong>: ${Object.entries(g.vcpus).map(([v, c]) => `vCPU ${v} → ${esc(c)}`).join(', ')}${g.emulator ? `; emulator → ${esc(g.emulator)}` : ''}</li>`).join('');
-      const refused = (sug.plan.placements as { name: string; fits: boolean; failed?: string }[]).filter((p) => !p.fits).map((p) => `<li>${esc(p.name)}: does not fit (${esc(p.failed ?? '')})</li>`).join('');
+      const rows = sug.plan.guests
+        .map(
+          (g) =>
+            `<li><strong>${esc(g.name)}</strong>: ${Object.entries(g.vcpus)
+              .map(([v, c]) => `vCPU ${v} → ${esc(c)}`)
+              .join(', ')}${g.emulator ? `; emulator → ${esc(g.emulator)}` : ''}</li>`,
+        )
+        .join('');
+      const refused = (sug.plan.placements as { name: string; fits: boolean; failed?: string }[])
+        .filter((p) => !p.fits)
+        .map((p) => `<li>${esc(p.name)}: does not fit (${esc(p.failed ?? '')})</li>`)
+        .join('');
       const plan = { kind: sug.plan.kind, version: sug.plan.version, guests: sug.plan.guests };
       body =
         `<p>Policy: <strong>${sug.policy}</strong>${sug.skipped.length ? ` (not planned: ${esc(sug.skipped.join(', '))})` : ''}</p><ul>${rows}${refused}</ul>` +
