@@ -12,30 +12,10 @@ import { haveReference, readRef, REF_DIR, SKIP_REASON } from '../cpu-baseline/re
 import { kubevirtNodeLabels } from './node-labels.ts';
 import { parseDomCapabilities } from './parse-libvirt-caps.ts';
 import { expandHostModel, readLabelInputs } from './read-label-inputs.ts';
+import { KUBEVIRT_OBSOLETE_MODELS } from '../../test/support/kubevirt-obsolete.ts';
 
 const x = indexCpuMap(loadCpuMap({ source: 'auto' }));
-// KubeVirt util.go DefaultObsoleteCPUModels, written out again here (not imported) on purpose.
-const OBSOLETE = new Set(
-  [
-    '486',
-    'pentium',
-    'pentium2',
-    'pentium3',
-    'pentiumpro',
-    'coreduo',
-    'n270',
-    'core2duo',
-    'Conroe',
-    'athlon',
-    'phenom',
-    'qemu64',
-    'qemu32',
-    'kvm64',
-    'kvm32',
-    'Opteron_G1',
-    'Opteron_G2',
-  ].flatMap((m) => [m, `${m}-v1`]),
-);
+const OBSOLETE = KUBEVIRT_OBSOLETE_MODELS;
 const keys = (l: Record<string, string>, prefix: string) =>
   Object.keys(l)
     .filter((k) => k.startsWith(prefix))

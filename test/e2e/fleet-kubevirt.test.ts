@@ -10,33 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capabilitiesXml, loadRealCpus, REAL_CPUS } from '../support/fleet-inputs.ts';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../support/postgres.ts';
 import { runCli } from '../support/run-cli.ts';
+import { KUBEVIRT_OBSOLETE_MODELS } from '../support/kubevirt-obsolete.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const capture = path.resolve(repo, '../shared/reference/hosts/cases/ul-x86_64-epyc_7451/root');
 const cpus = loadRealCpus();
 const pgWhy = postgresUnavailable();
 if (pgWhy && process.env.CI) throw new Error(`CI must run the store tests on PostgreSQL: ${pgWhy}`);
-const OBSOLETE = new Set(
-  [
-    '486',
-    'pentium',
-    'pentium2',
-    'pentium3',
-    'pentiumpro',
-    'coreduo',
-    'n270',
-    'core2duo',
-    'Conroe',
-    'athlon',
-    'phenom',
-    'qemu64',
-    'qemu32',
-    'kvm64',
-    'kvm32',
-    'Opteron_G1',
-    'Opteron_G2',
-  ].flatMap((m) => [m, `${m}-v1`]),
-);
+const OBSOLETE = KUBEVIRT_OBSOLETE_MODELS;
 const NAMES = ['Xeon-E5-2650-v3', 'Core-i7-8700', 'EPYC-7601-32-Core'];
 
 let work: string;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hypervCapabilities, readKvmHyperv, type KvmHypervAnswers } from '../../src/kubevirt/hyperv-labels.ts';
+import { KUBEVIRT_OBSOLETE_MODELS } from '../support/kubevirt-obsolete.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const URI = 'qemu:///system';
@@ -17,27 +18,7 @@ const virsh = (args: string[]) => spawnSync('virsh', ['-c', URI, ...args], { enc
 const base = ['--machine', 'q35', '--arch', 'x86_64', '--virttype', existsSync('/dev/kvm') ? 'kvm' : 'qemu'];
 const work = mkdtempSync(path.join(tmpdir(), 'kvcpu-kv-labels-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const OBSOLETE = new Set(
-  [
-    '486',
-    'pentium',
-    'pentium2',
-    'pentium3',
-    'pentiumpro',
-    'coreduo',
-    'n270',
-    'core2duo',
-    'Conroe',
-    'athlon',
-    'phenom',
-    'qemu64',
-    'qemu32',
-    'kvm64',
-    'kvm32',
-    'Opteron_G1',
-    'Opteron_G2',
-  ].flatMap((m) => [m, `${m}-v1`]),
-);
+const OBSOLETE = KUBEVIRT_OBSOLETE_MODELS;
 
 /** The labels of KubeVirt's rules, read off libvirt's XML with regular expressions (no kvcpu code). */
 function expectedLabels(domcaps: string, supported: string, caps: string): Record<string, string> {
