@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KvcpuError } from '../core/errors.ts';
 import { CHECK_IDS } from '../check/check-ids.ts';
 import { HostIdentitySchema, HostSnapshotSchema } from '../host/host-schema.ts';
 
@@ -191,6 +192,23 @@ export const ReportSchema = z
   .describe('kvcpu host report (kvcpu report --json, GET /v1/report)');
 
 export type Report = z.infer<typeof ReportSchema>;
+
+/**
+ * A report kvcpu itself built (CLI or agent) must match its own schema before any surface serves
+ * it; a mismatch is a kvcpu bug, never the user's input.
+ */
+export function assertReport(doc: unknown): asserts doc is Report {
+  const parsed = ReportSchema.safeParse(doc);
+  if (parsed.success) return;
+  throw new KvcpuError(
+    'E_INTERNAL',
+    `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('; ')}`,
+    { hint: 'this is a kvcpu bug: please report it with the command line you ran (or the agent request)' },
+  );
+}
 export type ReportSectionId = z.infer<typeof ReportSectionIdSchema>;
 export type ReportSections = z.infer<typeof ReportSectionsSchema>;
 export type SectionStatus = z.infer<typeof SectionStatusSchema>;

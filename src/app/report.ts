@@ -10,7 +10,7 @@ import { collectHostSection } from '../host/report-section.ts';
 import { collectReport, type SectionCollector } from '../report/collect-report.ts';
 import { memoHost } from '../report/report-host.ts';
 import type { ReportSection } from '../report/types.ts';
-import { REPORT_SCHEMA_ID, ReportSchema, type Report, type ReportSectionId } from './report-schema.ts';
+import { assertReport, REPORT_SCHEMA_ID, type Report, type ReportSectionId } from './report-schema.ts';
 
 /** Report sections in the order they print; each capability contributes one or more. */
 export const reportSections: { id: ReportSectionId; title: string; collect: SectionCollector }[] = [
@@ -86,19 +86,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuiltReport
       ]),
     ),
   };
-  const parsed = ReportSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new KvcpuError(
-      'E_INTERNAL',
-      `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-      {
-        hint: 'this is a kvcpu bug: please report it with the command line you ran',
-      },
-    );
-  }
+  assertReport(doc);
   // The document as collected (not zod's copy): key order and values exactly as the sections made them.
   return { report: doc as Report, sections: collected.sections, findings: collected.sections.some((s) => s.status === 'findings') };
 }

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../core/package-root.ts';
 import { collectModelsSection } from '../cpu-models/report-section.ts';
-import { KvcpuError } from '../core/errors.ts';
 import { psJson } from '../guests/ps-json.ts';
 import { collectHostSection } from '../host/report-section.ts';
 import { readHostIdentity } from '../host/read-identity.ts';
-import { REPORT_SCHEMA_ID, ReportSchema, type Report } from './report-schema.ts';
+import { assertReport, REPORT_SCHEMA_ID, type Report } from './report-schema.ts';
 import type { Sample } from './sampler.ts';
 
 let version: string | undefined;
@@ -69,18 +68,6 @@ export async function reportView(s: Sample, models: ModelsCache): Promise<Report
       overcommit: { title: 'Overcommit', status: s.overcommit.verdict === 'FAIL' ? 'findings' : 'ok', data: s.overcommit },
     },
   };
-  const parsed = ReportSchema.safeParse(doc);
-  if (!parsed.success) {
-    throw new KvcpuError(
-      'E_INTERNAL',
-      `report does not match ${REPORT_SCHEMA_ID}: ${parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-      {
-        hint: 'this is a kvcpu bug: please report it',
-      },
-    );
-  }
+  assertReport(doc);
   return doc as Report;
 }
