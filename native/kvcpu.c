@@ -117,9 +117,9 @@ static void set_str(napi_env env, napi_value obj, const char *key, const char *v
   napi_set_named_property(env, obj, key, v);
 }
 
-// kvmProbe(path) -> { opened, openErrno, apiVersion, vmCreated, createErrno, nrVcpus, maxVcpus }
-// Mirrors what QEMU's kvm_init() does first (kvm-all.c): open, check API version 12, create a VM.
-static napi_value kvm_probe(napi_env env, napi_callback_info info) {
+// Opens the KVM device named by the first argument (default /dev/kvm) read-write, as QEMU's
+// kvm_init() does, and records openErrno (0 on success) and openError on out; -1 when it failed.
+static int open_kvm_arg(napi_env env, napi_callback_info info, napi_value out) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -128,16 +128,20 @@ static napi_value kvm_probe(napi_env env, napi_callback_info info) {
     size_t got = 0;
     napi_get_value_string_utf8(env, argv[0], path, sizeof path, &got);
   }
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  set_int(env, out, "openErrno", err);
+  if (fd < 0) set_str(env, out, "openError", strerror(err));
+  return fd;
+}
+
+// kvmProbe(path) -> { opened, openErrno, apiVersion, vmCreated, createErrno, nrVcpus, maxVcpus }
+// Mirrors what QEMU's kvm_init() does first (kvm-all.c): open, check API version 12, create a VM.
+static napi_value kvm_probe(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_object(env, &out);
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    set_int(env, out, "openErrno", err);
-    set_str(env, out, "openError", strerror(err));
-    return out;
-  }
-  set_int(env, out, "openErrno", 0);
+  int fd = open_kvm_arg(env, info, out);
+  if (fd < 0) return out;
   int api = ioctl(fd, KVM_GET_API_VERSION, 0);
   set_int(env, out, "apiVersion", api);
   set_int(env, out, "nrVcpus", ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS));
@@ -194,22 +198,10 @@ static napi_value cpuid_hypervisor(napi_env env, napi_callback_info info) {
 // (pkg/virt-handler/node-labeller/kvm-caps-info-plugin_amd64.go): the Hyper-V capability
 // extensions and the MSR index list (KVM_GET_MSR_INDEX_LIST, sized by a first E2BIG call).
 static napi_value kvm_hyperv_caps(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char path[4096] = "/dev/kvm";
-  if (argc >= 1) {
-    size_t got = 0;
-    napi_get_value_string_utf8(env, argv[0], path, sizeof path, &got);
-  }
   napi_value out;
   napi_create_object(env, &out);
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    set_int(env, out, "openErrno", errno);
-    return out;
-  }
-  set_int(env, out, "openErrno", 0);
+  int fd = open_kvm_arg(env, info, out);
+  if (fd < 0) return out;
   napi_value ext;
   napi_create_object(env, &ext);
   static const struct { const char *name; int cap; } caps[] = {

@@ -16,6 +16,18 @@ export interface KvmProbeResult {
   vcpuError?: string;
 }
 
+/** KVM_CHECK_EXTENSION result per Hyper-V capability (> 0: supported), as kvmHypervCaps reports them. */
+// A type alias (not an interface), so a plain Record<string, number> from a test oracle still converts.
+export type KvmHypervExtensions = {
+  hyperv: number;
+  hypervTime: number;
+  hypervVpIndex: number;
+  hypervTlbflush: number;
+  hypervSendIpi: number;
+  hypervSynic: number;
+  hypervSynic2: number;
+};
+
 export interface NativeAddon {
   affinityGet(tid: number): number[];
   affinitySet(tid: number, cpus: number[]): void;
@@ -27,16 +39,9 @@ export interface NativeAddon {
    * Optional: an addon built before it was added lacks it. */
   kvmHypervCaps?(path?: string): {
     openErrno: number;
+    openError?: string;
     msrErrno?: number;
-    extensions?: {
-      hyperv: number;
-      hypervTime: number;
-      hypervVpIndex: number;
-      hypervTlbflush: number;
-      hypervSendIpi: number;
-      hypervSynic: number;
-      hypervSynic2: number;
-    };
+    extensions?: KvmHypervExtensions;
     msrs?: number[];
   };
 }

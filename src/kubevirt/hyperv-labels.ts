@@ -1,17 +1,9 @@
-import { loadNative } from '../io/native.ts';
+import { loadNative, type KvmHypervExtensions } from '../io/native.ts';
 
 /** What /dev/kvm answers to the two questions of KubeVirt's Hyper-V probe. */
 export interface KvmHypervAnswers {
   /** KVM_CHECK_EXTENSION result per capability (> 0: supported). */
-  extensions: {
-    hyperv: number;
-    hypervTime: number;
-    hypervVpIndex: number;
-    hypervTlbflush: number;
-    hypervSendIpi: number;
-    hypervSynic: number;
-    hypervSynic2: number;
-  };
+  extensions: KvmHypervExtensions;
   /** KVM_GET_MSR_INDEX_LIST. */
   msrs: number[];
 }
