@@ -1,19 +1,19 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCpulist } from '../../src/core/cpulist.ts';
 import { readHost } from '../../src/host/read-host.ts';
 import { postJson, startTestAgent, TEST_TOKEN, type TestAgent } from '../support/agent.ts';
 import { qemuPresent, removeScratch, spinnerElf, startTestGuest, stopAllTestGuests, uniqueGuestName, waitSpinning } from '../support/guests.ts';
 import { destroyAllDomains, libvirtReachable, startDomain, virsh } from '../support/libvirt.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 // The dashboard's "Apply this plan" button, end to end in Debian's Chromium: the planner's
 // suggestion for the running guests goes through POST /api/v1/pin ({"plan": ...}) and the
 // chips move to the planned tiles. Other helpers' guests run on this machine: the agents here
 // serve only this file's guests (guestFilter), so the suggestion never touches theirs.
-const CHROMIUM = '/usr/bin/chromium';
 const online = parseCpulist(readHost().cpus.online);
 const INTERVAL_MS = 1000;
 const stateDir = mkdtempSync(join(tmpdir(), 'kvcpu-dash-apply-state-'));
@@ -50,19 +50,7 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
     const guestFilter = (g: { pid: number }) => ours.has(g.pid);
     agent = await startTestAgent({ intervalMs: INTERVAL_MS, guestFilter });
     readOnly = await startTestAgent({ intervalMs: INTERVAL_MS, token: null, guestFilter });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });

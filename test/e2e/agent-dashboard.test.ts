@@ -1,15 +1,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCpulist } from '../../src/core/cpulist.ts';
 import { packagePath } from '../../src/core/package-root.ts';
 import { readHost } from '../../src/host/read-host.ts';
 import { postJson, startTestAgent, TEST_TOKEN, type TestAgent } from '../support/agent.ts';
 import { qemuPresent, removeScratch, startTestGuest, stopAllTestGuests, waitSpinning, type TestGuest } from '../support/guests.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 // Runs in the page (the test tsconfig has no DOM lib).
 declare const document: { querySelector(s: string): { textContent: string | null } | null; activeElement: { id: string } | null };
 const host = readHost();
@@ -34,19 +34,7 @@ describe.skipIf(!qemuPresent || !existsSync(CHROMIUM) || online.length < 2)('das
     ]);
     await waitSpinning(spin, 2);
     agent = await startTestAgent({ intervalMs: INTERVAL_MS });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('request', (r) => {
       if (!r.url().startsWith(agent.url)) foreign.push(r.url());

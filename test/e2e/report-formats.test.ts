@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/core/package-root.ts';
 import { readHost } from '../../src/host/read-host.ts';
 import { qemuPresent, removeScratch, startTestGuest, stopAllTestGuests, waitSpinning, type TestGuest } from '../support/guests.ts';
 import { destroyAllDomains, libvirtReachable, startDomain, type Domain } from '../support/libvirt.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 const execFileP = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const BIN = packagePath('bin/kvcpu.js');
 // Runs in the page (the test tsconfig has no DOM lib).
 declare const document: { querySelector(s: string): unknown };
@@ -65,18 +65,7 @@ describe.skipIf(!qemuPresent)('kvcpu report --format html|markdown with real gue
   });
 
   it.skipIf(!existsSync(CHROMIUM))('Chromium opens it from file:// with no request but the file: a tile per host CPU, a chip per vCPU', async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const attempted: string[] = [];
     const files: string[] = [];
